@@ -1,0 +1,64 @@
+//! The two-byte header: `version:u8 ‖ key_id:u8`.
+
+use crate::error::RejectReason;
+use crate::keys::KeyId;
+
+/// The wire format version this build writes and reads.
+pub const VERSION: u8 = 1;
+
+/// Header length in bytes.
+pub const HEADER_LEN: usize = 2;
+
+/// A parsed header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Format version (always [`VERSION`] once parsed).
+    pub version: u8,
+    /// The key that sealed the value.
+    pub key_id: KeyId,
+}
+
+impl Header {
+    /// The header bytes for a value sealed with `key_id`.
+    #[must_use]
+    pub fn encode(key_id: KeyId) -> [u8; HEADER_LEN] {
+        [VERSION, key_id.0]
+    }
+
+    /// Reads the header at the start of `bytes`, returning it and the rest.
+    ///
+    /// # Errors
+    /// [`RejectReason::Malformed`] if fewer than two bytes, [`RejectReason::UnknownVersion`]
+    /// for any version other than [`VERSION`].
+    pub fn parse(bytes: &[u8]) -> Result<(Header, &[u8]), RejectReason> {
+        let (head, rest) = bytes
+            .split_first_chunk::<HEADER_LEN>()
+            .ok_or(RejectReason::Malformed)?;
+        if head[0] != VERSION {
+            return Err(RejectReason::UnknownVersion);
+        }
+        Ok((
+            Header {
+                version: head[0],
+                key_id: KeyId(head[1]),
+            },
+            rest,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_rejects_short_and_unknown_versions() {
+        assert_eq!(Header::parse(&[]), Err(RejectReason::Malformed));
+        assert_eq!(Header::parse(&[1]), Err(RejectReason::Malformed));
+        assert_eq!(Header::parse(&[2, 0]), Err(RejectReason::UnknownVersion));
+        assert_eq!(Header::parse(&[0, 0]), Err(RejectReason::UnknownVersion));
+        let (h, rest) = Header::parse(&[1, 7, 9]).unwrap();
+        assert_eq!(h.key_id, KeyId(7));
+        assert_eq!(rest, &[9]);
+    }
+}

@@ -1,0 +1,144 @@
+//! The key ring: up to 256 keys, O(1) lookup by id, one primary at any instant.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use super::key::{Key, KeyId, KeyState};
+use crate::error::ConfigError;
+
+/// The keys a deployment knows: one seals (the primary at that instant), all open.
+///
+/// # Which key is primary
+/// Every key with [`KeyState::Primary`] is a candidate. One without an activation time is
+/// primary from the start; one with [`Key::activate_at`] becomes primary at that instant. At
+/// time `t` the primary is the candidate with the latest activation that is not after `t`; the
+/// ones it replaced keep opening values, like decrypt-only keys. Construction checks that a
+/// primary is active now and that no two candidates share an activation instant, so exactly one
+/// key is primary at every instant from now on.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use sealed_session::{Algorithm, Key, KeyId, KeyRing};
+///
+/// let now = SystemTime::now();
+/// let old = Key::new(KeyId(1), Algorithm::default(), &[1; 32]);
+/// let new = Key::new(KeyId(2), Algorithm::default(), &[2; 32]).activate_at(now + Duration::from_secs(60));
+/// let ring = KeyRing::new([old, new])?;
+/// assert_eq!(ring.primary_at(now).id(), KeyId(1));
+/// assert_eq!(ring.primary_at(now + Duration::from_secs(60)).id(), KeyId(2));
+/// assert!(ring.get(KeyId(1)).is_some() && ring.get(KeyId(9)).is_none());
+/// # Ok::<(), sealed_session::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    keys: Vec<Key>,
+    /// `index[id]` = position in `keys`.
+    index: Box<[Option<u8>; 256]>,
+    /// Primary candidates as (activation, position), sorted; `None` sorts first.
+    schedule: Vec<(Option<SystemTime>, u8)>,
+}
+
+impl KeyRing {
+    /// Builds a ring and validates it against the system clock.
+    ///
+    /// # Errors
+    /// [`ConfigError::DuplicateKeyId`], [`ConfigError::TwoPrimaries`] or
+    /// [`ConfigError::NoPrimary`].
+    pub fn new(keys: impl IntoIterator<Item = Key>) -> Result<Self, ConfigError> {
+        Self::new_at(keys, SystemTime::now())
+    }
+
+    /// Builds a ring and validates it at `now` (injected time, for tests and tools).
+    ///
+    /// # Errors
+    /// As [`KeyRing::new`].
+    pub fn new_at(
+        keys: impl IntoIterator<Item = Key>,
+        now: SystemTime,
+    ) -> Result<Self, ConfigError> {
+        let keys: Vec<Key> = keys.into_iter().collect();
+        let mut index = Box::new([None; 256]);
+        for (pos, key) in keys.iter().enumerate() {
+            let slot = &mut index[usize::from(key.id().0)];
+            if slot.is_some() {
+                return Err(ConfigError::DuplicateKeyId { id: key.id().0 });
+            }
+            // At most 256 distinct ids, so `pos` fits a u8.
+            *slot = Some(u8::try_from(pos).map_err(|_| ConfigError::DuplicateKeyId {
+                id: key.id().0,
+            })?);
+        }
+        let mut schedule: Vec<(Option<SystemTime>, u8)> = keys
+            .iter()
+            .zip(0u8..=255)
+            .filter(|(k, _)| k.key_state() == KeyState::Primary)
+            .map(|(k, pos)| (k.activation(), pos))
+            .collect();
+        schedule.sort_by_key(|&(at, _)| at);
+        for pair in schedule.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                return Err(ConfigError::TwoPrimaries {
+                    a: keys[usize::from(pair[0].1)].id().0,
+                    b: keys[usize::from(pair[1].1)].id().0,
+                });
+            }
+        }
+        let ring = KeyRing {
+            keys,
+            index,
+            schedule,
+        };
+        if ring.primary_pos(now).is_none() {
+            return Err(ConfigError::NoPrimary);
+        }
+        Ok(ring)
+    }
+
+    fn primary_pos(&self, now: SystemTime) -> Option<u8> {
+        self.schedule
+            .iter()
+            .rev()
+            .find(|(at, _)| at.is_none_or(|at| at <= now))
+            .map(|&(_, pos)| pos)
+    }
+
+    /// The key that seals at `now`.
+    ///
+    /// A ring was validated to have a primary at construction and time only moves forward;
+    /// for an instant before construction with no primary yet, the earliest candidate is
+    /// returned.
+    #[must_use]
+    pub fn primary_at(&self, now: SystemTime) -> &Key {
+        let pos = self
+            .primary_pos(now)
+            .or_else(|| self.schedule.first().map(|&(_, p)| p))
+            .unwrap_or(0);
+        &self.keys[usize::from(pos)]
+    }
+
+    /// The key with this id, in O(1).
+    #[must_use]
+    pub fn get(&self, id: KeyId) -> Option<&Key> {
+        self.index[usize::from(id.0)].map(|pos| &self.keys[usize::from(pos)])
+    }
+
+    /// All keys, in the order given.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Key> {
+        self.keys.iter()
+    }
+
+    /// The next scheduled switch of primary strictly after `now`, if any.
+    #[must_use]
+    pub fn next_activation(&self, now: SystemTime) -> Option<(KeyId, SystemTime)> {
+        self.schedule.iter().find_map(|&(at, pos)| match at {
+            Some(at) if at > now => Some((self.keys[usize::from(pos)].id(), at)),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing").field("keys", &self.keys).finish()
+    }
+}

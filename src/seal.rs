@@ -1,0 +1,205 @@
+//! [`Sealer`]: a [`SessionData`] sealed into, and opened from, one cookie value.
+//!
+//! This joins the byte-level [`codec`](crate::codec) (wire format v1) with the session payload
+//! and the [`ExpiryPolicy`]. Expiry is checked only after the tag verified.
+//!
+//! # Example
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use sealed_session::{Algorithm, ExpiryPolicy, Expiry, Key, KeyId, KeyRing, RejectReason, Sealer, SessionData};
+//!
+//! let ring = KeyRing::new([Key::new(KeyId(1), Algorithm::default(), &[5; 32])])?;
+//! let sealer = Sealer::new("id", ExpiryPolicy::default().idle(Duration::from_secs(600)).skew(Duration::ZERO));
+//! let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//!
+//! let mut data = SessionData::new();
+//! data.insert("user_id", &42u64)?;
+//! let value = sealer.seal(&ring, &data, t0)?;
+//! let opened = sealer.open(&ring, &value, t0 + Duration::from_secs(600))?;
+//! assert_eq!(opened.data.get::<u64>("user_id")?, Some(42));
+//! assert_eq!(
+//!     sealer.open(&ring, &value, t0 + Duration::from_secs(601)).unwrap_err(),
+//!     RejectReason::Expired(Expiry::Idle),
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::codec;
+use crate::data::SessionData;
+use crate::error::{Error, Expiry, RejectReason};
+use crate::keys::{KeyId, KeyRing};
+use crate::time::{unix_seconds, ExpiryPolicy};
+
+/// Seals and opens sessions for one cookie name under one expiry policy.
+#[derive(Clone, Debug)]
+pub struct Sealer {
+    name: String,
+    policy: ExpiryPolicy,
+    max_len: usize,
+}
+
+/// A session opened from a cookie value.
+#[derive(Debug)]
+pub struct OpenedSession {
+    /// The session contents (not dirty).
+    pub data: SessionData,
+    /// The key that sealed it.
+    pub key_id: KeyId,
+    /// Sealed with a key that is not the primary now: re-seal under the primary.
+    pub needs_reseal: bool,
+    /// Re-sealing now would push the idle expiry forward by at least the renewal interval.
+    pub needs_renewal: bool,
+}
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+impl Sealer {
+    /// A sealer for cookie `name`. The length cap defaults to [`codec::MAX_SEALED_LEN`].
+    #[must_use]
+    pub fn new(name: impl Into<String>, policy: ExpiryPolicy) -> Self {
+        Sealer {
+            name: name.into(),
+            policy,
+            max_len: codec::MAX_SEALED_LEN,
+        }
+    }
+
+    /// Caps the length (characters) of values [`open`](Self::open) will look at.
+    #[must_use]
+    pub fn max_len(mut self, max_len: usize) -> Self {
+        self.max_len = max_len.min(codec::MAX_SEALED_LEN);
+        self
+    }
+
+    /// The cookie name the values are bound to.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The expiry policy.
+    #[must_use]
+    pub fn policy(&self) -> &ExpiryPolicy {
+        &self.policy
+    }
+
+    /// The idle timeout that applies to `data`.
+    fn idle_for(&self, data: &SessionData) -> Option<u64> {
+        data.idle_secs
+            .map(u64::from)
+            .or(self.policy.idle.map(secs))
+    }
+
+    /// `expires_at` for a session created at `created` and written at `now` (0 = never).
+    fn expiry(&self, data: &SessionData, created: u64, now: u64) -> u64 {
+        let idle = self.idle_for(data).map(|i| now.saturating_add(i));
+        let absolute = self.policy.absolute.map(|a| created.saturating_add(secs(a)));
+        match (idle, absolute) {
+            (Some(i), Some(a)) => i.min(a),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => 0,
+        }
+    }
+
+    /// Seals `data` under the primary key at `now`, stamping `created_at` (if new) and
+    /// `expires_at`.
+    ///
+    /// # Errors
+    /// [`Error::Data`] if a payload cannot be encoded (not expected), [`Error::Seal`] if the
+    /// AEAD refuses.
+    pub fn seal(&self, ring: &KeyRing, data: &SessionData, now: SystemTime) -> Result<String, Error> {
+        self.seal_inner(ring, data, now, None)
+    }
+
+    pub(crate) fn seal_inner(
+        &self,
+        ring: &KeyRing,
+        data: &SessionData,
+        now: SystemTime,
+        fixed_nonce: Option<&[u8]>,
+    ) -> Result<String, Error> {
+        let now = unix_seconds(now);
+        let created = data.created_at.unwrap_or(now);
+        let expires = self.expiry(data, created, now);
+        let hint = 24 + data.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
+        codec::seal_with(
+            ring,
+            &self.name,
+            UNIX_EPOCH + Duration::from_secs(now),
+            fixed_nonce,
+            hint,
+            |buf| {
+                data.encode_payload(created, expires, buf)
+                    .map_err(|source| {
+                        Error::Data(crate::DataError::Encode {
+                            key: String::new(),
+                            source,
+                        })
+                    })
+            },
+        )
+    }
+
+    /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, then expiry.
+    ///
+    /// # Errors
+    /// The [`RejectReason`] of the first failed check.
+    pub fn open(
+        &self,
+        ring: &KeyRing,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<OpenedSession, RejectReason> {
+        let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
+        let data =
+            SessionData::decode_payload(opened.plaintext()).ok_or(RejectReason::Malformed)?;
+        let now_s = unix_seconds(now);
+        let created = data.created_at.unwrap_or(0);
+        let skew = secs(self.policy.skew);
+        if let Some(nb) = self.policy.not_before {
+            if created < unix_seconds(nb) {
+                return Err(RejectReason::Expired(Expiry::Revoked));
+            }
+        }
+        if let Some(abs) = self.policy.absolute {
+            if now_s > created.saturating_add(secs(abs)).saturating_add(skew) {
+                return Err(RejectReason::Expired(Expiry::Absolute));
+            }
+        }
+        if data.expires_at != 0 && now_s > data.expires_at.saturating_add(skew) {
+            return Err(RejectReason::Expired(Expiry::Idle));
+        }
+        let renewed = self.expiry(&data, created, now_s);
+        let gain = renewed.saturating_sub(data.expires_at);
+        let needs_renewal = data.expires_at != 0 && gain >= secs(self.policy.renew_interval()).max(1);
+        Ok(OpenedSession {
+            data,
+            key_id: opened.key_id(),
+            needs_reseal: !opened.is_primary(),
+            needs_renewal,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, Key};
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn renewal_only_past_the_interval() {
+        let ring = KeyRing::new_at([Key::new(KeyId(0), Algorithm::default(), &[1; 32])], at(0)).unwrap();
+        let s = Sealer::new("s", ExpiryPolicy::default().idle(Duration::from_secs(400)).no_absolute());
+        let v = s.seal(&ring, &SessionData::new(), at(1000)).unwrap();
+        assert!(!s.open(&ring, &v, at(1099)).unwrap().needs_renewal);
+        assert!(s.open(&ring, &v, at(1100)).unwrap().needs_renewal);
+    }
+}
