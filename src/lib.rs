@@ -34,12 +34,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod codec;
+mod config;
 mod data;
 mod error;
 mod keys;
 mod seal;
 mod time;
 
+pub use config::{CookieConfig, ExpiryConfig, KeyConfig, SameSite, SessionConfig};
 pub use data::SessionData;
 pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
 pub use keys::{
