@@ -35,10 +35,13 @@
 
 pub mod codec;
 mod config;
+mod cookies;
 mod data;
 mod error;
 mod keys;
+pub mod middleware;
 mod seal;
+mod session;
 mod time;
 
 pub use config::{CookieConfig, ExpiryConfig, KeyConfig, SameSite, SessionConfig};
@@ -47,5 +50,7 @@ pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
 pub use keys::{
     generate_secret, Algorithm, Key, KeyId, KeyRing, KeyState, UnknownAlgorithm, SECRET_LEN,
 };
+pub use middleware::{KeyRingHandle, OversizePolicy, SessionLayer, SessionService};
 pub use seal::{OpenedSession, Sealer};
+pub use session::Session;
 pub use time::{unix_seconds, Clock, ExpiryPolicy, ManualClock, SystemClock};

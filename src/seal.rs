@@ -115,6 +115,22 @@ impl Sealer {
         self.seal_inner(ring, data, now, None)
     }
 
+    /// Seals `data` and records its new `created_at`/`expires_at` in it (now clean).
+    pub(crate) fn seal_data(
+        &self,
+        ring: &KeyRing,
+        data: &mut SessionData,
+        now: SystemTime,
+    ) -> Result<String, Error> {
+        let value = self.seal_inner(ring, data, now, None)?;
+        let now = unix_seconds(now);
+        let created = data.created_at.unwrap_or(now);
+        data.expires_at = self.expiry(data, created, now);
+        data.created_at = Some(created);
+        data.dirty = false;
+        Ok(value)
+    }
+
     pub(crate) fn seal_inner(
         &self,
         ring: &KeyRing,

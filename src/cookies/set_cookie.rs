@@ -1,0 +1,230 @@
+//! Building `Set-Cookie` lines: one cookie, chunks, and removals.
+
+use cookie::{Cookie, CookieBuilder};
+use http::HeaderValue;
+
+use super::MAX_CHUNKS;
+use crate::config::{CookieConfig, SameSite};
+
+/// Cookie attributes, resolved once from [`CookieConfig`].
+#[derive(Clone, Debug)]
+pub(crate) struct CookieSettings {
+    /// The name as sent (with `__Host-` when configured).
+    pub name: String,
+    path: String,
+    domain: Option<String>,
+    secure: bool,
+    http_only: bool,
+    same_site: SameSite,
+    browser_session: bool,
+    pub max_line: usize,
+    pub max_chunks: usize,
+}
+
+/// The session does not fit in `max_chunks` cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooLarge {
+    pub needed: usize,
+    pub max: usize,
+}
+
+impl CookieSettings {
+    pub(crate) fn new(c: &CookieConfig) -> Self {
+        let name = if c.host_prefix {
+            format!("__Host-{}", c.name)
+        } else {
+            c.name.clone()
+        };
+        CookieSettings {
+            name,
+            path: c.path.clone(),
+            domain: c.domain.clone(),
+            secure: c.secure,
+            http_only: c.http_only,
+            same_site: c.same_site,
+            browser_session: c.browser_session,
+            max_line: c.max_cookie_len,
+            max_chunks: c.max_chunks.clamp(1, MAX_CHUNKS),
+        }
+    }
+
+    /// The longest sealed value (characters) worth opening: everything that fits the chunks.
+    pub(crate) fn max_value_len(&self) -> usize {
+        self.max_line * self.max_chunks
+    }
+
+    fn chunk_name(&self, i: usize) -> String {
+        if i == 0 {
+            self.name.clone()
+        } else {
+            format!("{}.{i}", self.name)
+        }
+    }
+
+    fn builder(&self, name: String, value: String) -> CookieBuilder<'static> {
+        let same_site = match self.same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
+        let mut b = Cookie::build((name, value))
+            .path(self.path.clone())
+            .secure(self.secure)
+            .http_only(self.http_only)
+            .same_site(same_site);
+        if let Some(d) = &self.domain {
+            b = b.domain(d.clone());
+        }
+        b
+    }
+
+    fn line(b: CookieBuilder<'static>) -> HeaderValue {
+        // The cookie crate renders names and values we produced (a cookie token and base64url)
+        // and attributes from validated configuration: always a valid header value.
+        HeaderValue::try_from(b.build().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// Length of the attributes part of a line (everything after `name=value`).
+    fn attrs_len(&self, max_age: Option<u64>) -> usize {
+        let mut b = self.builder(String::new(), String::new());
+        if let Some(s) = max_age {
+            b = b.max_age(cookie::time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)));
+        }
+        b.build().to_string().len() - 1
+    }
+
+    /// `Set-Cookie` lines carrying `value`, split over chunks if needed, plus removals for
+    /// chunks the request had (`present`, bit i = `NAME.i`) that are no longer used.
+    /// `max_age` is seconds until the session expires (ignored for browser-session cookies).
+    pub(crate) fn set(
+        &self,
+        value: &str,
+        max_age: Option<u64>,
+        present: u32,
+    ) -> Result<Vec<HeaderValue>, TooLarge> {
+        let max_age = if self.browser_session { None } else { max_age };
+        let attrs = self.attrs_len(max_age);
+        let room = |i: usize| {
+            self.max_line
+                .saturating_sub(self.chunk_name(i).len() + 1 + attrs)
+        };
+        let n = if value.len() <= room(0) {
+            1
+        } else {
+            // Each part after the first loses its own name length; the first loses `n.`.
+            let mut n = 2;
+            loop {
+                let capacity: usize = (0..n).map(room).sum::<usize>().saturating_sub(3);
+                if capacity >= value.len() || n >= self.max_chunks {
+                    break;
+                }
+                n += 1;
+            }
+            n
+        };
+        let mut lines = Vec::with_capacity(n + 1);
+        let mut rest = value;
+        for i in 0..n {
+            let mut chunk_value = if n > 1 && i == 0 {
+                format!("{n}.")
+            } else {
+                String::new()
+            };
+            let take = room(i).saturating_sub(chunk_value.len()).min(rest.len());
+            // base64url is ASCII: any byte index is a char boundary.
+            let (head, tail) = rest.split_at(take);
+            chunk_value.push_str(head);
+            rest = tail;
+            let mut b = self.builder(self.chunk_name(i), chunk_value);
+            if let Some(s) = max_age {
+                b = b.max_age(cookie::time::Duration::seconds(
+                    i64::try_from(s).unwrap_or(i64::MAX),
+                ));
+            }
+            lines.push(Self::line(b));
+        }
+        if !rest.is_empty() {
+            let capacity: usize = (0..self.max_chunks).map(room).sum::<usize>().saturating_sub(3);
+            return Err(TooLarge {
+                needed: value.len(),
+                max: capacity,
+            });
+        }
+        self.remove_into(present & !((1u32 << n) - 1), &mut lines);
+        Ok(lines)
+    }
+
+    /// Removal lines for every cookie of ours in `present` (bit i = `NAME.i`).
+    pub(crate) fn remove(&self, present: u32) -> Vec<HeaderValue> {
+        let mut lines = Vec::new();
+        self.remove_into(present, &mut lines);
+        lines
+    }
+
+    fn remove_into(&self, present: u32, lines: &mut Vec<HeaderValue>) {
+        for i in 0..MAX_CHUNKS {
+            if present & (1 << i) != 0 {
+                let b = self
+                    .builder(self.chunk_name(i), String::new())
+                    .max_age(cookie::time::Duration::ZERO)
+                    .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+                lines.push(Self::line(b));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_line: usize, max_chunks: usize) -> CookieSettings {
+        CookieSettings::new(&CookieConfig {
+            max_cookie_len: max_line,
+            max_chunks,
+            ..CookieConfig::default()
+        })
+    }
+
+    #[test]
+    fn secure_defaults() {
+        let s = settings(4096, 4);
+        let lines = s.set("abc", Some(60), 0).unwrap();
+        assert_eq!(lines.len(), 1);
+        let l = lines[0].to_str().unwrap();
+        assert!(l.starts_with("__Host-session=abc"), "{l}");
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+            assert!(l.contains(attr), "{l} lacks {attr}");
+        }
+        assert!(!l.contains("Domain"));
+    }
+
+    #[test]
+    fn splits_long_values_within_the_line_limit_and_removes_stale_chunks() {
+        let s = settings(512, 8);
+        let value = "x".repeat(1500);
+        let lines = s.set(&value, Some(60), 0b1111_1111).unwrap();
+        let sets: Vec<_> = lines.iter().map(|l| l.to_str().unwrap()).collect();
+        let parts = sets.iter().filter(|l| !l.contains("Max-Age=0")).count();
+        assert!(parts >= 3);
+        assert!(sets.iter().all(|l| l.len() <= 512), "{sets:?}");
+        assert!(sets[0].starts_with(&format!("__Host-session={parts}.")));
+        let removed = sets.iter().filter(|l| l.contains("Max-Age=0")).count();
+        assert_eq!(parts + removed, 8);
+        // Joining the parts gives the value back.
+        let header = sets[..parts]
+            .iter()
+            .map(|l| l.split(';').next().unwrap())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let found = super::super::find([header.as_bytes()], "__Host-session", 8, 512);
+        assert_eq!(found.candidates, [value]);
+    }
+
+    #[test]
+    fn too_large_past_max_chunks() {
+        let s = settings(512, 2);
+        assert!(s.set(&"x".repeat(2000), None, 0).is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! [`SessionLayer`]: configuration, validated once, shared by every service it makes.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tower_layer::Layer;
+
+use super::service::SessionService;
+use crate::config::SessionConfig;
+use crate::cookies::CookieSettings;
+use crate::error::ConfigError;
+use crate::keys::KeyRing;
+use crate::seal::Sealer;
+use crate::session::Engine;
+use crate::time::{Clock, SystemClock};
+
+/// What happens when a session outgrows `max_chunks` cookies on the response.
+///
+/// Data is never dropped silently: both choices log an error naming the sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OversizePolicy {
+    /// Replace the response with an empty `500 Internal Server Error` (default): the
+    /// handler's changes are not confirmed to the client, and the old cookie stays as it was.
+    #[default]
+    Fail,
+    /// Keep the handler's response and leave the client's cookie unchanged (the write is
+    /// lost, loudly).
+    KeepResponse,
+}
+
+pub(crate) struct Shared {
+    pub engine: Arc<Engine>,
+    pub cookie: CookieSettings,
+    pub oversize: OversizePolicy,
+}
+
+/// A [`Layer`] that gives every request a [`Session`](crate::Session) kept in an encrypted
+/// cookie.
+///
+/// Cloning is cheap (one `Arc`). See the [module docs](crate::middleware) for an example.
+#[derive(Clone)]
+pub struct SessionLayer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("cookie", &self.shared.cookie.name)
+            .field("key_ring", &self.shared.engine.ring.load())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayer {
+    /// Validates `config` and builds the layer.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] in the configuration or its key ring.
+    pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
+        let ring = config.key_ring()?;
+        let cookie = CookieSettings::new(&config.cookie);
+        let sealer =
+            Sealer::new(cookie.name.clone(), config.expiry.policy()).max_len(cookie.max_value_len());
+        Ok(Self::from_parts(ring, sealer, cookie, Arc::new(SystemClock), OversizePolicy::Fail))
+    }
+
+    fn from_parts(
+        ring: KeyRing,
+        sealer: Sealer,
+        cookie: CookieSettings,
+        clock: Arc<dyn Clock>,
+        oversize: OversizePolicy,
+    ) -> Self {
+        SessionLayer {
+            shared: Arc::new(Shared {
+                engine: Arc::new(Engine {
+                    ring: ArcSwap::from_pointee(ring),
+                    sealer,
+                    clock,
+                }),
+                cookie,
+                oversize,
+            }),
+        }
+    }
+
+    fn rebuild(self, clock: Option<Arc<dyn Clock>>, oversize: Option<OversizePolicy>) -> Self {
+        let s = &self.shared;
+        let ring = KeyRing::clone(&s.engine.ring.load());
+        Self::from_parts(
+            ring,
+            s.engine.sealer.clone(),
+            s.cookie.clone(),
+            clock.unwrap_or_else(|| s.engine.clock.clone()),
+            oversize.unwrap_or(s.oversize),
+        )
+    }
+
+    /// Uses `clock` instead of the system clock (tests, simulations).
+    #[must_use]
+    pub fn clock(self, clock: impl Clock) -> Self {
+        self.rebuild(Some(Arc::new(clock)), None)
+    }
+
+    /// Sets what happens when a session no longer fits in the cookies.
+    #[must_use]
+    pub fn oversize_policy(self, policy: OversizePolicy) -> Self {
+        self.rebuild(None, Some(policy))
+    }
+
+    /// A handle that swaps the key ring of this layer (and every service it made) while it
+    /// serves. Take it after the builder calls: they make a new layer.
+    #[must_use]
+    pub fn key_ring_handle(&self) -> KeyRingHandle {
+        KeyRingHandle {
+            engine: self.shared.engine.clone(),
+        }
+    }
+
+    /// The cookie name as sent (with the `__Host-` prefix when configured).
+    #[must_use]
+    pub fn cookie_name(&self) -> &str {
+        &self.shared.cookie.name
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService::new(inner, self.shared.clone())
+    }
+}
+
+/// Swaps a layer's key ring atomically. A request keeps the ring it first used; the next
+/// requests use the new one. Cloning is cheap.
+///
+#[derive(Clone)]
+pub struct KeyRingHandle {
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for KeyRingHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRingHandle")
+            .field("key_ring", &self.engine.ring.load())
+            .finish()
+    }
+}
+
+impl KeyRingHandle {
+    /// Replaces the key ring.
+    pub fn store(&self, ring: KeyRing) {
+        self.engine.ring.store(Arc::new(ring));
+        tracing::info!("session key ring replaced");
+    }
+
+    /// Builds the key ring of `config` (validated at the layer's clock) and swaps it in. On
+    /// error the current ring stays.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] of the new ring.
+    pub fn reload(&self, config: &SessionConfig) -> Result<(), ConfigError> {
+        let ring = config.key_ring_at(self.engine.clock.now())?;
+        self.store(ring);
+        Ok(())
+    }
+
+    /// The ring in use now.
+    #[must_use]
+    pub fn current(&self) -> Arc<KeyRing> {
+        self.engine.ring.load_full()
+    }
+}
