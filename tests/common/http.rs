@@ -1,0 +1,165 @@
+//! HTTP test plumbing: a real hyper server on 127.0.0.1 (free port) behind a layer, and a
+//! real hyper client with a small cookie jar (cookies parsed with the `cookie` crate).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use sealed_session::{SessionConfig, SessionLayer};
+use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+
+pub type Body = Full<Bytes>;
+
+/// A fixed test configuration: one xaes key (id 1), default (secure) cookie settings.
+pub const KEY1: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+pub const KEY2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+pub fn config(extra: &str) -> SessionConfig {
+    toml::from_str(&format!(
+        "{extra}\n[[keys]]\nid = 1\nsecret = \"{KEY1}\"\n"
+    ))
+    .expect("test config parses")
+}
+
+pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+    let mut res = Response::new(Full::new(Bytes::from(body.into())));
+    *res.status_mut() = status;
+    res
+}
+
+/// A server on a free loopback port; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start<F, Fut>(layer: SessionLayer, handler: F) -> TestServer
+    where
+        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let svc = ServiceBuilder::new().layer(layer).service_fn(move |req| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler(req).await) }
+        });
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let svc = TowerToHyperService::new(svc.clone());
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        TestServer { addr, task }
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// A keep-alive client with a cookie jar.
+pub struct Browser {
+    pub base: String,
+    pub jar: BTreeMap<String, String>,
+    client: Client<HttpConnector, Body>,
+}
+
+impl Browser {
+    pub fn new(server: &TestServer) -> Browser {
+        Browser {
+            base: format!("http://{}", server.addr),
+            jar: BTreeMap::new(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.request(Method::GET, path).await
+    }
+
+    pub async fn post(&mut self, path: &str) -> Reply {
+        self.request(Method::POST, path).await
+    }
+
+    /// Sends with the jar's cookies and stores what comes back.
+    pub async fn request(&mut self, method: Method, path: &str) -> Reply {
+        let cookie = self.cookie_header();
+        let reply = self.send_raw(method, path, (!cookie.is_empty()).then_some(cookie)).await;
+        for line in reply.set_cookies() {
+            let c = cookie::Cookie::parse(line).expect("server sends valid Set-Cookie");
+            if c.max_age() == Some(cookie::time::Duration::ZERO) {
+                self.jar.remove(c.name());
+            } else {
+                self.jar.insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        reply
+    }
+
+    /// Sends with exactly this `Cookie` header (or none), leaving the jar alone.
+    pub async fn send_raw(&self, method: Method, path: &str, cookie: Option<String>) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let res = self
+            .client
+            .request(req.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .expect("request to the test server");
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
