@@ -38,6 +38,9 @@ mod config;
 mod cookies;
 mod data;
 mod error;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+mod extract;
 mod keys;
 pub mod middleware;
 mod seal;
@@ -46,6 +49,9 @@ mod time;
 
 pub use config::{CookieConfig, ExpiryConfig, KeyConfig, SameSite, SessionConfig};
 pub use data::SessionData;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use extract::MissingSessionLayer;
 pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
 pub use keys::{
     generate_secret, Algorithm, Key, KeyId, KeyRing, KeyState, UnknownAlgorithm, SECRET_LEN,

@@ -103,8 +103,12 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
+        Self::with_base(format!("http://{}", server.addr))
+    }
+
+    pub fn with_base(base: String) -> Browser {
         Browser {
-            base: format!("http://{}", server.addr),
+            base,
             jar: BTreeMap::new(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
