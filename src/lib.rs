@@ -45,14 +45,18 @@ mod keys;
 pub mod middleware;
 mod seal;
 mod session;
+pub mod store;
 mod time;
 
-pub use config::{CookieConfig, ExpiryConfig, KeyConfig, SameSite, SessionConfig};
+pub use config::{
+    CookieConfig, ExpiryConfig, KeyConfig, KeyReport, KeyStatus, RotationReport, SameSite,
+    SessionConfig,
+};
 pub use data::SessionData;
+pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingSessionLayer;
-pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
 pub use keys::{
     generate_secret, Algorithm, Key, KeyId, KeyRing, KeyState, UnknownAlgorithm, SECRET_LEN,
 };

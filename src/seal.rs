@@ -81,6 +81,12 @@ impl Sealer {
         &self.name
     }
 
+    /// The length cap of values [`open`](Self::open) will look at.
+    #[must_use]
+    pub fn max_value_len(&self) -> usize {
+        self.max_len
+    }
+
     /// The expiry policy.
     #[must_use]
     pub fn policy(&self) -> &ExpiryPolicy {
@@ -89,15 +95,16 @@ impl Sealer {
 
     /// The idle timeout that applies to `data`.
     fn idle_for(&self, data: &SessionData) -> Option<u64> {
-        data.idle_secs
-            .map(u64::from)
-            .or(self.policy.idle.map(secs))
+        data.idle_secs.map(u64::from).or(self.policy.idle.map(secs))
     }
 
     /// `expires_at` for a session created at `created` and written at `now` (0 = never).
     fn expiry(&self, data: &SessionData, created: u64, now: u64) -> u64 {
         let idle = self.idle_for(data).map(|i| now.saturating_add(i));
-        let absolute = self.policy.absolute.map(|a| created.saturating_add(secs(a)));
+        let absolute = self
+            .policy
+            .absolute
+            .map(|a| created.saturating_add(secs(a)));
         match (idle, absolute) {
             (Some(i), Some(a)) => i.min(a),
             (Some(x), None) | (None, Some(x)) => x,
@@ -111,8 +118,49 @@ impl Sealer {
     /// # Errors
     /// [`Error::Data`] if a payload cannot be encoded (not expected), [`Error::Seal`] if the
     /// AEAD refuses.
-    pub fn seal(&self, ring: &KeyRing, data: &SessionData, now: SystemTime) -> Result<String, Error> {
+    pub fn seal(
+        &self,
+        ring: &KeyRing,
+        data: &SessionData,
+        now: SystemTime,
+    ) -> Result<String, Error> {
         self.seal_inner(ring, data, now, None)
+    }
+
+    /// Checks the timeouts of authenticated `data` at `now`; returns whether re-sealing now
+    /// would push the idle expiry forward by at least the renewal interval.
+    ///
+    /// # Errors
+    /// [`RejectReason::Expired`] with the timeout that ended the session.
+    pub fn check_expiry(&self, data: &SessionData, now: SystemTime) -> Result<bool, RejectReason> {
+        let now_s = unix_seconds(now);
+        let created = data.created_at.unwrap_or(0);
+        let skew = secs(self.policy.skew);
+        if let Some(nb) = self.policy.not_before {
+            if created < unix_seconds(nb) {
+                return Err(RejectReason::Expired(Expiry::Revoked));
+            }
+        }
+        if let Some(abs) = self.policy.absolute {
+            if now_s > created.saturating_add(secs(abs)).saturating_add(skew) {
+                return Err(RejectReason::Expired(Expiry::Absolute));
+            }
+        }
+        if data.expires_at != 0 && now_s > data.expires_at.saturating_add(skew) {
+            return Err(RejectReason::Expired(Expiry::Idle));
+        }
+        let renewed = self.expiry(data, created, now_s);
+        let gain = renewed.saturating_sub(data.expires_at);
+        Ok(data.expires_at != 0 && gain >= secs(self.policy.renew_interval()).max(1))
+    }
+
+    /// Stamps `created_at` (if new) and `expires_at` for a write at `now`; marks it clean.
+    pub(crate) fn stamp(&self, data: &mut SessionData, now: SystemTime) {
+        let now = unix_seconds(now);
+        let created = data.created_at.unwrap_or(now);
+        data.expires_at = self.expiry(data, created, now);
+        data.created_at = Some(created);
+        data.dirty = false;
     }
 
     /// Seals `data` and records its new `created_at`/`expires_at` in it (now clean).
@@ -123,11 +171,7 @@ impl Sealer {
         now: SystemTime,
     ) -> Result<String, Error> {
         let value = self.seal_inner(ring, data, now, None)?;
-        let now = unix_seconds(now);
-        let created = data.created_at.unwrap_or(now);
-        data.expires_at = self.expiry(data, created, now);
-        data.created_at = Some(created);
-        data.dirty = false;
+        self.stamp(data, now);
         Ok(value)
     }
 
@@ -141,7 +185,12 @@ impl Sealer {
         let now = unix_seconds(now);
         let created = data.created_at.unwrap_or(now);
         let expires = self.expiry(data, created, now);
-        let hint = 24 + data.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
+        let hint = 24
+            + data
+                .entries
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>();
         codec::seal_with(
             ring,
             &self.name,
@@ -173,25 +222,7 @@ impl Sealer {
         let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
         let data =
             SessionData::decode_payload(opened.plaintext()).ok_or(RejectReason::Malformed)?;
-        let now_s = unix_seconds(now);
-        let created = data.created_at.unwrap_or(0);
-        let skew = secs(self.policy.skew);
-        if let Some(nb) = self.policy.not_before {
-            if created < unix_seconds(nb) {
-                return Err(RejectReason::Expired(Expiry::Revoked));
-            }
-        }
-        if let Some(abs) = self.policy.absolute {
-            if now_s > created.saturating_add(secs(abs)).saturating_add(skew) {
-                return Err(RejectReason::Expired(Expiry::Absolute));
-            }
-        }
-        if data.expires_at != 0 && now_s > data.expires_at.saturating_add(skew) {
-            return Err(RejectReason::Expired(Expiry::Idle));
-        }
-        let renewed = self.expiry(&data, created, now_s);
-        let gain = renewed.saturating_sub(data.expires_at);
-        let needs_renewal = data.expires_at != 0 && gain >= secs(self.policy.renew_interval()).max(1);
+        let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,
             key_id: opened.key_id(),
@@ -212,8 +243,14 @@ mod tests {
 
     #[test]
     fn renewal_only_past_the_interval() {
-        let ring = KeyRing::new_at([Key::new(KeyId(0), Algorithm::default(), &[1; 32])], at(0)).unwrap();
-        let s = Sealer::new("s", ExpiryPolicy::default().idle(Duration::from_secs(400)).no_absolute());
+        let ring =
+            KeyRing::new_at([Key::new(KeyId(0), Algorithm::default(), &[1; 32])], at(0)).unwrap();
+        let s = Sealer::new(
+            "s",
+            ExpiryPolicy::default()
+                .idle(Duration::from_secs(400))
+                .no_absolute(),
+        );
         let v = s.seal(&ring, &SessionData::new(), at(1000)).unwrap();
         assert!(!s.open(&ring, &v, at(1099)).unwrap().needs_renewal);
         assert!(s.open(&ring, &v, at(1100)).unwrap().needs_renewal);

@@ -23,10 +23,12 @@ use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::codec;
 use crate::data::SessionData;
 use crate::error::{DataError, Error, RejectReason};
 use crate::keys::KeyRing;
 use crate::seal::Sealer;
+use crate::store::{RecordKey, SessionStore, SESSION_ID_LEN};
 use crate::time::{unix_seconds, Clock};
 
 /// What the session layer needs to open and seal: shared by every request of a layer.
@@ -34,6 +36,20 @@ pub(crate) struct Engine {
     pub ring: ArcSwap<KeyRing>,
     pub sealer: Sealer,
     pub clock: Arc<dyn Clock>,
+    /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
+    pub store: Option<Arc<dyn SessionStore>>,
+}
+
+/// A server-mode session id.
+pub(crate) type SessionId = [u8; SESSION_ID_LEN];
+
+/// Server-mode state of one request.
+#[derive(Default)]
+struct ServerState {
+    /// The id the cookie carried (and whose record was loaded), or the one issued.
+    id: Option<SessionId>,
+    /// Records to delete on the way out (after `cycle` or `flush`).
+    delete: Vec<RecordKey>,
 }
 
 /// Produces the candidate sealed values of the request, on first access.
@@ -72,6 +88,7 @@ struct Inner {
     had_invalid: bool,
     needs_reseal: bool,
     needs_renewal: bool,
+    server: Option<ServerState>,
 }
 
 /// The session of one request. Find it in the request extensions (or, with feature `axum`,
@@ -94,22 +111,67 @@ impl fmt::Debug for Session {
 
 /// What the response must do with the cookie.
 #[derive(Debug)]
-pub(crate) enum Outcome {
-    /// The handler never touched the session.
-    Untouched,
-    /// Read but unchanged: nothing to send.
-    Unchanged,
+pub(crate) enum CookieOp {
+    /// Leave the client's cookie as it is.
+    Keep,
     /// Send this sealed value; `max_age` is seconds until it expires.
     Set { value: String, max_age: Option<u64> },
     /// Remove our cookies.
     Remove,
-    /// Sealing failed.
-    Failed(Error),
 }
 
+/// Store calls to make before the response goes out (server mode).
+pub(crate) struct StoreOps {
+    pub store: Arc<dyn SessionStore>,
+    pub delete: Vec<RecordKey>,
+    pub save: Option<(RecordKey, Vec<u8>, Duration)>,
+}
+
+/// What the response must do.
+pub(crate) struct Outcome {
+    pub cookie: CookieOp,
+    pub store: Option<StoreOps>,
+}
+
+impl Outcome {
+    fn cookie(cookie: CookieOp) -> Self {
+        Outcome {
+            cookie,
+            store: None,
+        }
+    }
+}
+
+/// The longest TTL given to a store record (when no timeout is configured): 400 days, the
+/// longest cookie lifetime browsers honour (RFC 6265bis §5.6).
+const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+
 impl Session {
+    /// A client-mode session, opened lazily by `loader`.
     pub(crate) fn new(engine: Arc<Engine>, loader: Option<Loader>) -> Self {
         Self::from_inner(Some(engine), Load::Pending(loader))
+    }
+
+    /// A server-mode session whose id cookie was already looked at: `id` is the id it carried
+    /// (its record still to be loaded with [`Session::apply_record`]).
+    pub(crate) fn new_server(engine: Arc<Engine>, found: Candidates) -> (Self, Option<RecordKey>) {
+        let session = Self::from_inner(Some(engine), Load::Done);
+        let key = {
+            let mut inner = session.lock();
+            inner.server = Some(ServerState::default());
+            inner.open_id(found);
+            inner
+                .server
+                .as_ref()
+                .and_then(|s| s.id)
+                .map(|id| RecordKey::of_id(&id))
+        };
+        (session, key)
+    }
+
+    /// Installs the record loaded for the id (server mode).
+    pub(crate) fn apply_record(&self, record: Option<Vec<u8>>) {
+        self.lock().apply_record(record);
     }
 
     /// A session not attached to any request or cookie: for unit-testing handlers. Nothing
@@ -132,6 +194,7 @@ impl Session {
                 had_invalid: false,
                 needs_reseal: false,
                 needs_renewal: false,
+                server: None,
             })),
         }
     }
@@ -216,6 +279,7 @@ impl Session {
     /// `flush` in the same request start a new session.
     pub fn flush(&self) {
         let mut inner = self.loaded();
+        inner.retire_id();
         inner.data = SessionData::new();
         inner.data.mark_dirty();
     }
@@ -223,8 +287,13 @@ impl Session {
     /// Starts a new session lifetime with the same entries: a new `created_at` (so the
     /// absolute timeout counts from now) and a fresh nonce. Call it on login and on any
     /// privilege change.
+    ///
+    /// In server mode the session also gets a new id and the old record is deleted
+    /// (protection against session fixation).
     pub fn cycle(&self) {
-        self.loaded().data.renew_created();
+        let mut inner = self.loaded();
+        inner.retire_id();
+        inner.data.renew_created();
     }
 
     /// Sets this session's idle timeout (`None`: back to the configured one). It travels
@@ -242,12 +311,16 @@ impl Session {
     ///
     /// Returns the outcome, whether the handler accessed the session, and which of our
     /// cookies the request carried.
-    pub(crate) fn finish(&self) -> (Outcome, bool, u32) {
+    pub(crate) fn finish(&self) -> (Result<Outcome, Error>, bool, u32) {
         let mut inner = self.lock();
         if !inner.accessed {
-            return (Outcome::Untouched, false, 0);
+            return (Ok(Outcome::cookie(CookieOp::Keep)), false, 0);
         }
-        let outcome = inner.outcome();
+        let outcome = if inner.server.is_some() {
+            inner.outcome_server()
+        } else {
+            inner.outcome()
+        };
         (outcome, true, inner.present)
     }
 }
@@ -287,7 +360,10 @@ impl Inner {
                     self.needs_reseal = opened.needs_reseal;
                     self.needs_renewal = opened.needs_renewal;
                     if opened.needs_reseal {
-                        tracing::debug!(key_id = opened.key_id.0, "session sealed with a non-primary key; re-sealing");
+                        tracing::debug!(
+                            key_id = opened.key_id.0,
+                            "session sealed with a non-primary key; re-sealing"
+                        );
                     }
                     return;
                 }
@@ -299,44 +375,207 @@ impl Inner {
         }
     }
 
-    fn outcome(&mut self) -> Outcome {
+    /// Seconds from `now` until the session's `expires_at` (`None`: no expiry).
+    fn max_age(&self, now: SystemTime) -> Option<u64> {
+        match self.data.expires_at() {
+            0 => None,
+            e => Some(e.saturating_sub(unix_seconds(now))),
+        }
+    }
+
+    fn outcome(&mut self) -> Result<Outcome, Error> {
         let Some(engine) = self.engine.clone() else {
-            return Outcome::Unchanged;
+            return Ok(Outcome::cookie(CookieOp::Keep));
         };
         if self.data.is_empty() {
             // Empty sessions are never sent; a cookie that came in is removed.
             let had_cookie = self.had_valid || self.had_invalid || self.present != 0;
-            return if had_cookie {
-                Outcome::Remove
+            return Ok(Outcome::cookie(if had_cookie {
+                CookieOp::Remove
             } else {
-                Outcome::Unchanged
-            };
+                CookieOp::Keep
+            }));
         }
         if !(self.data.is_dirty() || self.needs_reseal || self.needs_renewal) {
-            return Outcome::Unchanged;
+            return Ok(Outcome::cookie(CookieOp::Keep));
         }
         let Some(ring) = self.ring() else {
-            return Outcome::Unchanged;
+            return Ok(Outcome::cookie(CookieOp::Keep));
         };
         let now = self.now();
-        match engine.sealer.seal_data(&ring, &mut self.data, now) {
-            Ok(value) => {
-                let max_age = match self.data.expires_at() {
-                    0 => None,
-                    e => Some(e.saturating_sub(unix_seconds(now))),
-                };
-                Outcome::Set { value, max_age }
+        let value = engine.sealer.seal_data(&ring, &mut self.data, now)?;
+        let max_age = self.max_age(now);
+        Ok(Outcome::cookie(CookieOp::Set { value, max_age }))
+    }
+
+    /// Server mode: opens the first candidate that is a sealed session id.
+    fn open_id(&mut self, found: Candidates) {
+        self.present = found.present;
+        for reason in found.rejected {
+            self.had_invalid = true;
+            trace_rejection(reason);
+        }
+        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+            return;
+        };
+        let now = self.now();
+        let name = engine.sealer.name();
+        let max = engine.sealer.max_value_len();
+        for value in &found.values {
+            let opened = codec::open(&ring, name, value, now, max).and_then(|o| {
+                let id: SessionId = o
+                    .plaintext()
+                    .try_into()
+                    .map_err(|_| RejectReason::Malformed)?;
+                Ok((id, !o.is_primary()))
+            });
+            match opened {
+                Ok((id, needs_reseal)) => {
+                    self.had_invalid = false;
+                    self.needs_reseal = needs_reseal;
+                    if let Some(server) = &mut self.server {
+                        server.id = Some(id);
+                    }
+                    return;
+                }
+                Err(reason) => {
+                    self.had_invalid = true;
+                    trace_rejection(reason);
+                }
             }
-            Err(e) => Outcome::Failed(e),
         }
     }
+
+    /// Server mode: the record of the id arrived (or did not exist).
+    fn apply_record(&mut self, record: Option<Vec<u8>>) {
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let now = self.now();
+        let checked = record
+            .as_deref()
+            .and_then(SessionData::decode_payload)
+            .ok_or(None)
+            .and_then(|data| match engine.sealer.check_expiry(&data, now) {
+                Ok(renew) => Ok((data, renew)),
+                Err(reason) => Err(Some(reason)),
+            });
+        match checked {
+            Ok((data, renew)) => {
+                self.data = data;
+                self.had_valid = true;
+                self.needs_renewal = renew;
+            }
+            Err(reason) => {
+                // No record (expired, deleted, revoked) or an unusable one: a new session
+                // with a new id; the old id is never reused.
+                if let Some(reason) = reason {
+                    trace_rejection(reason);
+                }
+                tracing::debug!("no live record for the session id; starting a new session");
+                self.retire_id();
+                self.had_invalid = true;
+                self.needs_reseal = false;
+            }
+        }
+    }
+
+    /// Server mode: the current id will be deleted and a new one issued on the next write.
+    fn retire_id(&mut self) {
+        if let Some(server) = &mut self.server {
+            if let Some(id) = server.id.take() {
+                server.delete.push(RecordKey::of_id(&id));
+            }
+        }
+    }
+
+    fn outcome_server(&mut self) -> Result<Outcome, Error> {
+        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+            return Ok(Outcome::cookie(CookieOp::Keep));
+        };
+        let Some(store) = engine.store.clone() else {
+            return Ok(Outcome::cookie(CookieOp::Keep));
+        };
+        let now = self.now();
+        if self.data.is_empty() {
+            self.retire_id();
+        }
+        let server = self.server.get_or_insert_with(ServerState::default);
+        let delete = std::mem::take(&mut server.delete);
+        if self.data.is_empty() {
+            let cookie = if self.present != 0 {
+                CookieOp::Remove
+            } else {
+                CookieOp::Keep
+            };
+            return Ok(Outcome {
+                cookie,
+                store: (!delete.is_empty()).then_some(StoreOps {
+                    store,
+                    delete,
+                    save: None,
+                }),
+            });
+        }
+        let new_id = server.id.is_none();
+        let write = new_id || self.data.is_dirty() || self.needs_renewal;
+        let id = *server.id.get_or_insert_with(new_session_id);
+        let save = if write {
+            engine.sealer.stamp(&mut self.data, now);
+            let mut record = Vec::new();
+            let created = self.data.created_at().unwrap_or_else(|| unix_seconds(now));
+            self.data
+                .encode_payload(created, self.data.expires_at(), &mut record)
+                .map_err(|source| DataError::Encode {
+                    key: String::new(),
+                    source,
+                })?;
+            let ttl = self.max_age(now).map_or(MAX_TTL, |s| {
+                Duration::from_secs(s)
+                    .saturating_add(engine.sealer.policy().skew)
+                    .min(MAX_TTL)
+            });
+            Some((RecordKey::of_id(&id), record, ttl))
+        } else {
+            None
+        };
+        let cookie = if new_id || self.needs_reseal || self.needs_renewal {
+            let value = codec::seal(&ring, engine.sealer.name(), now, &id)?;
+            CookieOp::Set {
+                value,
+                max_age: self.max_age(now),
+            }
+        } else {
+            CookieOp::Keep
+        };
+        let store = (save.is_some() || !delete.is_empty()).then_some(StoreOps {
+            store,
+            delete,
+            save,
+        });
+        Ok(Outcome { cookie, store })
+    }
+}
+
+/// 128 bits from the thread-local CSPRNG.
+fn new_session_id() -> SessionId {
+    use rand::Rng as _;
+    let mut id = [0u8; SESSION_ID_LEN];
+    rand::rng().fill_bytes(&mut id);
+    id
 }
 
 fn trace_rejection(reason: RejectReason) {
     match reason {
         RejectReason::Expired(_) => {
-            tracing::debug!(reason = reason.as_str(), "session cookie rejected: {reason}");
+            tracing::debug!(
+                reason = reason.as_str(),
+                "session cookie rejected: {reason}"
+            );
         }
-        _ => tracing::info!(reason = reason.as_str(), "session cookie rejected: {reason}"),
+        _ => tracing::info!(
+            reason = reason.as_str(),
+            "session cookie rejected: {reason}"
+        ),
     }
 }

@@ -1,7 +1,11 @@
-//! The layer against a real hyper server on 127.0.0.1 and a real HTTP client with a cookie jar.
+//! The layer against a real hyper server on 127.0.0.1 and a real HTTP client with a cookie
+//! jar, as one matrix over the three modes: client (sealed cookie), memory and redis (server
+//! mode). Redis tests start their own `redis-server`; see tests/common/redis.rs.
 
 #[path = "common/http.rs"]
 mod http_support;
+#[path = "common/redis.rs"]
+mod redis_support;
 
 use std::time::Duration;
 
@@ -9,7 +13,76 @@ use base64::Engine as _;
 use http::{header, Method, Request, Response, StatusCode};
 use http_support::{config, text, Body, Browser, TestServer, KEY1, KEY2};
 use hyper::body::Incoming;
+use redis_support::RedisServer;
+use sealed_session::store::{MemoryStore, RedisStore};
 use sealed_session::{ManualClock, Session, SessionConfig, SessionLayer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Client,
+    Memory,
+    Redis,
+}
+
+/// A layer in `mode`, with the Redis server it needs kept alive. `None`: Redis unavailable
+/// and not required (the test is skipped loudly).
+struct Harness {
+    layer: SessionLayer,
+    _redis: Option<RedisServer>,
+}
+
+impl Harness {
+    async fn new(mode: Mode, layer: SessionLayer) -> Option<Harness> {
+        Some(match mode {
+            Mode::Client => Harness {
+                layer,
+                _redis: None,
+            },
+            Mode::Memory => Harness {
+                layer: layer.store(MemoryStore::new()),
+                _redis: None,
+            },
+            Mode::Redis => {
+                let redis = RedisServer::start()?;
+                let store = RedisStore::connect(&redis.url()).await.unwrap();
+                Harness {
+                    layer: layer.store(store),
+                    _redis: Some(redis),
+                }
+            }
+        })
+    }
+}
+
+macro_rules! matrix {
+    ($($name:ident),* $(,)?) => {
+        mod client {
+            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
+        }
+        mod memory {
+            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
+        }
+        mod redis {
+            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Redis).await } )*
+        }
+    };
+}
+
+matrix!(
+    counter_goes_1_2_3,
+    set_cookie_has_secure_defaults_and_max_age,
+    tampered_cookie_restarts_at_1_with_200,
+    invalid_cookie_is_removed_when_the_session_is_read,
+    untouched_session_sends_no_set_cookie_and_no_vary,
+    read_only_request_varies_on_cookie_and_sends_nothing,
+    large_session_round_trips_and_shrinks_back,
+    flush_removes_every_cookie,
+    session_past_max_chunks,
+    cookie_sealed_with_old_key_comes_back_under_the_primary,
+    tossed_cookies_first_that_opens_wins,
+    idle_renewal_only_past_the_threshold,
+    login_cycles_and_logout_flushes,
+);
 
 const NAME: &str = "__Host-session";
 
@@ -28,7 +101,10 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
         (Method::GET, "/") => {
             let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
             session.insert("visit_count", &count).unwrap();
-            text(StatusCode::OK, format!("You have visited this page {count} times."))
+            text(
+                StatusCode::OK,
+                format!("You have visited this page {count} times."),
+            )
         }
         (Method::GET, "/untouched") => text(StatusCode::OK, "ok"),
         (Method::GET, "/read") => {
@@ -48,9 +124,21 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
         }
         (Method::GET, "/blob") => {
             let blob: Vec<u8> = session.get("blob").unwrap().unwrap_or_default();
-            let ok = blob.iter().enumerate().all(|(i, &b)| b == (i * 7919 % 251) as u8);
+            let ok = blob
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == (i * 7919 % 251) as u8);
             text(StatusCode::OK, format!("{} {ok}", blob.len()))
         }
+        (Method::POST, "/login") => {
+            session.cycle();
+            session.insert("user", "ada").unwrap();
+            text(StatusCode::OK, "welcome")
+        }
+        (Method::GET, "/me") => match session.get::<String>("user").unwrap() {
+            Some(user) => text(StatusCode::OK, user),
+            None => text(StatusCode::UNAUTHORIZED, "who?"),
+        },
         (Method::POST, "/flush") => {
             session.flush();
             text(StatusCode::OK, "bye")
@@ -59,42 +147,58 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn server(config: SessionConfig) -> (TestServer, SessionLayer) {
-    let layer = SessionLayer::new(config).unwrap();
-    (TestServer::start(layer.clone(), app).await, layer)
+/// The server, its layer, and the harness to keep alive; `None` when skipped.
+async fn server(mode: Mode, config: SessionConfig) -> Option<(TestServer, SessionLayer, Harness)> {
+    let h = Harness::new(mode, SessionLayer::new(config).unwrap()).await?;
+    let layer = h.layer.clone();
+    Some((TestServer::start(layer.clone(), app).await, layer, h))
 }
 
 fn key_id_of(value: &str) -> u8 {
     let value = value.split_once('.').map_or(value, |(_, v)| v);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).unwrap()[1]
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .unwrap()[1]
 }
 
-#[tokio::test]
-async fn counter_goes_1_2_3() {
-    let (srv, _) = server(config("")).await;
+async fn counter_goes_1_2_3(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     for n in 1..=3 {
         let r = b.get("/").await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.body, format!("You have visited this page {n} times."));
-        assert_eq!(r.set_cookies().len(), 1);
+        // Client mode re-seals the changed session every time; server mode sends the id
+        // cookie once and keeps the data in the store.
+        let expected = usize::from(mode == Mode::Client || n == 1);
+        assert_eq!(r.set_cookies().len(), expected);
     }
     assert!(b.jar.contains_key(NAME));
 }
 
-#[tokio::test]
-async fn set_cookie_has_secure_defaults_and_max_age() {
-    let (srv, _) = server(config("[expiry]\nidle = \"30m\"")).await;
+async fn set_cookie_has_secure_defaults_and_max_age(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("[expiry]\nidle = \"30m\"")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     let line = b.get("/").await.set_cookies().remove(0);
-    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=1800"] {
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=1800",
+    ] {
         assert!(line.contains(attr), "{line} lacks {attr}");
     }
 }
 
-#[tokio::test]
-async fn tampered_cookie_restarts_at_1_with_200() {
-    let (srv, _) = server(config("")).await;
+async fn tampered_cookie_restarts_at_1_with_200(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     b.get("/").await;
@@ -108,9 +212,10 @@ async fn tampered_cookie_restarts_at_1_with_200() {
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
 }
 
-#[tokio::test]
-async fn invalid_cookie_is_removed_when_the_session_is_read() {
-    let (srv, _) = server(config("")).await;
+async fn invalid_cookie_is_removed_when_the_session_is_read(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let b = Browser::new(&srv);
     let r = b
         .send_raw(Method::GET, "/read", Some(format!("{NAME}=garbage")))
@@ -121,9 +226,10 @@ async fn invalid_cookie_is_removed_when_the_session_is_read() {
     assert!(lines[0].starts_with(&format!("{NAME}=;")) && lines[0].contains("Max-Age=0"));
 }
 
-#[tokio::test]
-async fn untouched_session_sends_no_set_cookie_and_no_vary() {
-    let (srv, _) = server(config("")).await;
+async fn untouched_session_sends_no_set_cookie_and_no_vary(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     let r = b.get("/untouched").await;
@@ -136,9 +242,10 @@ async fn untouched_session_sends_no_set_cookie_and_no_vary() {
     assert!(r.set_cookies().is_empty());
 }
 
-#[tokio::test]
-async fn read_only_request_varies_on_cookie_and_sends_nothing() {
-    let (srv, _) = server(config("")).await;
+async fn read_only_request_varies_on_cookie_and_sends_nothing(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     let r = b.get("/read").await;
@@ -148,16 +255,26 @@ async fn read_only_request_varies_on_cookie_and_sends_nothing() {
     assert_eq!(r.headers[header::CACHE_CONTROL], "private");
 }
 
-#[tokio::test]
-async fn large_session_round_trips_through_chunks_and_shrinks_back() {
-    let (srv, _) = server(config("[cookie]\nmax_chunks = 8")).await;
+async fn large_session_round_trips_and_shrinks_back(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("[cookie]\nmax_chunks = 8")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     let r = b.post("/blob?n=9000").await;
     let lines = r.set_cookies();
-    assert!(lines.len() >= 3, "{lines:?}");
     assert!(lines.iter().all(|l| l.len() <= 4096));
-    assert!(b.jar.contains_key(&format!("{NAME}.1")) && b.jar.contains_key(&format!("{NAME}.2")));
+    if mode == Mode::Client {
+        // Over 4 KB: split over NAME, NAME.1, NAME.2, ...
+        assert!(lines.len() >= 3, "{lines:?}");
+        assert!(
+            b.jar.contains_key(&format!("{NAME}.1")) && b.jar.contains_key(&format!("{NAME}.2"))
+        );
+    } else {
+        // Server mode: the data is in the store, the id cookie did not change.
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(b.jar.len(), 1);
+    }
     assert_eq!(b.get("/blob").await.body, "9000 true");
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
     // Shrink: back to one cookie, every chunk removed.
@@ -166,39 +283,49 @@ async fn large_session_round_trips_through_chunks_and_shrinks_back() {
     assert_eq!(b.get("/").await.body, "You have visited this page 3 times.");
 }
 
-#[tokio::test]
-async fn flush_removes_every_chunk() {
-    let (srv, _) = server(config("[cookie]\nmax_chunks = 8")).await;
+async fn flush_removes_every_cookie(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("[cookie]\nmax_chunks = 8")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.post("/blob?n=9000").await;
-    let chunks = b.jar.len();
-    assert!(chunks >= 3);
+    let cookies = b.jar.len();
+    assert!(cookies >= if mode == Mode::Client { 3 } else { 1 });
     let r = b.post("/flush").await;
     let removals = r
         .set_cookies()
         .into_iter()
         .filter(|l| l.contains("Max-Age=0"))
         .count();
-    assert_eq!(removals, chunks);
+    assert_eq!(removals, cookies);
     assert!(b.jar.is_empty());
     assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");
 }
 
-#[tokio::test]
-async fn session_past_max_chunks_is_a_500_never_silent_loss() {
-    let (srv, _) = server(config("[cookie]\nmax_chunks = 2")).await;
+async fn session_past_max_chunks(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("[cookie]\nmax_chunks = 2")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     let before = b.jar.clone();
     let r = b.post("/blob?n=9000").await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(r.set_cookies().is_empty());
-    assert_eq!(b.jar, before);
+    if mode == Mode::Client {
+        // Never dropped silently: a 500, and the client keeps its old cookie.
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(r.set_cookies().is_empty());
+        assert_eq!(b.jar, before);
+    } else {
+        // Server mode has no cookie size limit on the data.
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(b.get("/blob").await.body, "9000 true");
+    }
 }
 
-#[tokio::test]
-async fn cookie_sealed_with_old_key_comes_back_under_the_primary() {
-    let (srv, layer) = server(config("")).await;
+async fn cookie_sealed_with_old_key_comes_back_under_the_primary(mode: Mode) {
+    let Some((srv, layer, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     assert_eq!(key_id_of(&b.jar[NAME]), 1);
@@ -215,9 +342,10 @@ async fn cookie_sealed_with_old_key_comes_back_under_the_primary() {
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
 }
 
-#[tokio::test]
-async fn tossed_cookies_first_that_opens_wins() {
-    let (srv, _) = server(config("")).await;
+async fn tossed_cookies_first_that_opens_wins(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
     let mut b = Browser::new(&srv);
     b.get("/").await;
     b.get("/").await;
@@ -227,13 +355,15 @@ async fn tossed_cookies_first_that_opens_wins() {
     assert_eq!(r.body, "2");
 }
 
-#[tokio::test]
-async fn idle_renewal_only_past_the_threshold() {
+async fn idle_renewal_only_past_the_threshold(mode: Mode) {
     let clock = ManualClock::at_unix(1_700_000_000);
     let layer = SessionLayer::new(config("[expiry]\nidle = \"40m\"\nrenew_after = \"10m\""))
         .unwrap()
         .clock(clock.clone());
-    let srv = TestServer::start(layer, app).await;
+    let Some(h) = Harness::new(mode, layer).await else {
+        return;
+    };
+    let srv = TestServer::start(h.layer.clone(), app).await;
     let mut b = Browser::new(&srv);
     b.get("/").await;
     clock.advance(Duration::from_secs(9 * 60));
@@ -244,4 +374,36 @@ async fn idle_renewal_only_past_the_threshold() {
     // Idle for the whole timeout: a new session.
     clock.advance(Duration::from_secs(42 * 60));
     assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");
+}
+
+async fn login_cycles_and_logout_flushes(mode: Mode) {
+    let Some((srv, _, _h)) = server(mode, config("")).await else {
+        return;
+    };
+    let mut b = Browser::new(&srv);
+    b.get("/").await;
+    let before_login = b.jar[NAME].clone();
+    assert_eq!(b.post("/login").await.status, StatusCode::OK);
+    let after_login = b.jar[NAME].clone();
+    assert_ne!(before_login, after_login);
+    assert_eq!(b.get("/me").await.body, "ada");
+    // The data survived the cycle.
+    assert_eq!(b.get("/read").await.body, "1");
+    if mode != Mode::Client {
+        // Fixation protection: the pre-login id no longer has a record.
+        let r = b
+            .send_raw(Method::GET, "/read", Some(format!("{NAME}={before_login}")))
+            .await;
+        assert_eq!(r.body, "0");
+    }
+    b.post("/flush").await;
+    assert!(b.jar.is_empty());
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+    if mode != Mode::Client {
+        // Revocation: replaying the logged-in cookie after logout finds nothing.
+        let r = b
+            .send_raw(Method::GET, "/me", Some(format!("{NAME}={after_login}")))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
 }

@@ -1,4 +1,5 @@
-//! [`ResponseFuture`]: writes the session back (or not) once the inner service answered.
+//! [`ResponseFuture`]: loads the record first in server mode, runs the inner service, then
+//! writes the session back (store calls, then `Set-Cookie`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,61 +7,203 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use super::layer::{OversizePolicy, Shared};
-use crate::session::{Outcome, Session};
+use crate::session::{CookieOp, Outcome, Session, StoreOps};
+use crate::store::{StoreError, StoreFuture};
 
 pin_project! {
     /// Response future of [`SessionService`](super::SessionService).
-    pub struct ResponseFuture<F> {
+    ///
+    /// In client mode it only wraps the inner future. In server mode it first awaits the
+    /// store's load (boxed: the store call alone, never the inner future), and after the
+    /// inner service answered, the store's save or delete.
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        inner: F,
+        kind: Kind<S, ReqBody>,
         session: Session,
         shared: Arc<Shared>,
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, session: Session, shared: Arc<Shared>) -> Self {
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Loading {
+            load: StoreFuture<'static, Option<Vec<u8>>>,
+            service: Option<S>,
+            req: Option<Request<ReqBody>>,
+        },
+        Inner {
+            #[pin]
+            fut: S::Future,
+        },
+        Saving {
+            save: StoreFuture<'static, ()>,
+            res: Option<S::Response>,
+            cookie: Option<CookieOp>,
+            present: u32,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(fut: S::Future, session: Session, shared: Arc<Shared>) -> Self {
         ResponseFuture {
-            inner,
+            kind: Kind::Inner { fut },
+            session,
+            shared,
+        }
+    }
+
+    pub(crate) fn loading(
+        load: StoreFuture<'static, Option<Vec<u8>>>,
+        service: S,
+        req: Request<ReqBody>,
+        session: Session,
+        shared: Arc<Shared>,
+    ) -> Self {
+        ResponseFuture {
+            kind: Kind::Loading {
+                load,
+                service: Some(service),
+                req: Some(req),
+            },
             session,
             shared,
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let res = ready!(this.inner.poll(cx))?;
-        Poll::Ready(Ok(write_back(this.session, this.shared, res)))
+        let mut this = self.project();
+        loop {
+            match this.kind.as_mut().project() {
+                KindProj::Loading { load, service, req } => {
+                    let loaded = ready!(load.as_mut().poll(cx));
+                    let (Some(mut service), Some(req)) = (service.take(), req.take()) else {
+                        // Polled again after completion: nothing left to do.
+                        return Poll::Ready(Ok(unavailable()));
+                    };
+                    match loaded {
+                        Ok(record) => {
+                            this.session.apply_record(record);
+                            let fut = service.call(req);
+                            this.kind.set(Kind::Inner { fut });
+                        }
+                        Err(e) => return Poll::Ready(Ok(store_failed(&e))),
+                    }
+                }
+                KindProj::Inner { fut } => {
+                    let res = ready!(fut.poll(cx))?;
+                    let (outcome, accessed, present) = this.session.finish();
+                    if !accessed {
+                        return Poll::Ready(Ok(res));
+                    }
+                    let outcome = match outcome {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not seal the session");
+                            return Poll::Ready(Ok(server_error()));
+                        }
+                    };
+                    let Outcome { cookie, store } = outcome;
+                    match store {
+                        None => {
+                            return Poll::Ready(Ok(write_back(this.shared, res, cookie, present)))
+                        }
+                        Some(ops) => this.kind.set(Kind::Saving {
+                            save: run_store_ops(ops),
+                            res: Some(res),
+                            cookie: Some(cookie),
+                            present,
+                        }),
+                    }
+                }
+                KindProj::Saving {
+                    save,
+                    res,
+                    cookie,
+                    present,
+                } => {
+                    let saved = ready!(save.as_mut().poll(cx));
+                    let (Some(res), Some(cookie)) = (res.take(), cookie.take()) else {
+                        return Poll::Ready(Ok(unavailable()));
+                    };
+                    return Poll::Ready(Ok(match saved {
+                        Ok(()) => write_back(this.shared, res, cookie, *present),
+                        Err(e) => store_failed(&e),
+                    }));
+                }
+            }
+        }
     }
 }
 
-fn server_error<B: Default>() -> Response<B> {
+/// Deletes, then saves: one boxed future for the store calls alone.
+fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, ()> {
+    Box::pin(async move {
+        for key in &ops.delete {
+            ops.store.delete(key).await?;
+        }
+        if let Some((key, record, ttl)) = &ops.save {
+            ops.store.save(key, record, *ttl).await?;
+        }
+        Ok(())
+    })
+}
+
+fn status<B: Default>(status: StatusCode) -> Response<B> {
     let mut res = Response::new(B::default());
-    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    *res.status_mut() = status;
     res
 }
 
-fn write_back<B: Default>(session: &Session, shared: &Shared, mut res: Response<B>) -> Response<B> {
-    let (outcome, accessed, present) = session.finish();
-    if !accessed {
-        return res;
-    }
-    let lines = match outcome {
-        Outcome::Untouched | Outcome::Unchanged => Vec::new(),
-        Outcome::Remove => shared.cookie.remove(present),
-        Outcome::Set { value, max_age } => match shared.cookie.set(&value, max_age, present) {
+fn server_error<B: Default>() -> Response<B> {
+    status(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn unavailable<B: Default>() -> Response<B> {
+    let mut res = status(StatusCode::SERVICE_UNAVAILABLE);
+    mark_private(res.headers_mut());
+    res
+}
+
+/// A store failure is never an empty session: the request is answered 503 and logged.
+fn store_failed<B: Default>(e: &StoreError) -> Response<B> {
+    tracing::error!(error = %e, "session store failed; answering 503");
+    unavailable()
+}
+
+fn write_back<B: Default>(
+    shared: &Shared,
+    mut res: Response<B>,
+    cookie: CookieOp,
+    present: u32,
+) -> Response<B> {
+    let lines = match cookie {
+        CookieOp::Keep => Vec::new(),
+        CookieOp::Remove => shared.cookie.remove(present),
+        CookieOp::Set { value, max_age } => match shared.cookie.set(&value, max_age, present) {
             Ok(lines) => lines,
             Err(too_large) => {
                 tracing::error!(
@@ -74,11 +217,6 @@ fn write_back<B: Default>(session: &Session, shared: &Shared, mut res: Response<
                 Vec::new()
             }
         },
-        Outcome::Failed(e) => {
-            tracing::error!(error = %e, "could not seal the session");
-            res = server_error();
-            Vec::new()
-        }
     };
     let headers = res.headers_mut();
     for line in lines {

@@ -12,6 +12,7 @@ use crate::error::ConfigError;
 use crate::keys::KeyRing;
 use crate::seal::Sealer;
 use crate::session::Engine;
+use crate::store::SessionStore;
 use crate::time::{Clock, SystemClock};
 
 /// What happens when a session outgrows `max_chunks` cookies on the response.
@@ -61,9 +62,16 @@ impl SessionLayer {
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
         let ring = config.key_ring()?;
         let cookie = CookieSettings::new(&config.cookie);
-        let sealer =
-            Sealer::new(cookie.name.clone(), config.expiry.policy()).max_len(cookie.max_value_len());
-        Ok(Self::from_parts(ring, sealer, cookie, Arc::new(SystemClock), OversizePolicy::Fail))
+        let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
+            .max_len(cookie.max_value_len());
+        Ok(Self::from_parts(
+            ring,
+            sealer,
+            cookie,
+            Arc::new(SystemClock),
+            OversizePolicy::Fail,
+            None,
+        ))
     }
 
     fn from_parts(
@@ -72,6 +80,7 @@ impl SessionLayer {
         cookie: CookieSettings,
         clock: Arc<dyn Clock>,
         oversize: OversizePolicy,
+        store: Option<Arc<dyn SessionStore>>,
     ) -> Self {
         SessionLayer {
             shared: Arc::new(Shared {
@@ -79,6 +88,7 @@ impl SessionLayer {
                     ring: ArcSwap::from_pointee(ring),
                     sealer,
                     clock,
+                    store,
                 }),
                 cookie,
                 oversize,
@@ -86,7 +96,12 @@ impl SessionLayer {
         }
     }
 
-    fn rebuild(self, clock: Option<Arc<dyn Clock>>, oversize: Option<OversizePolicy>) -> Self {
+    fn rebuild(
+        self,
+        clock: Option<Arc<dyn Clock>>,
+        oversize: Option<OversizePolicy>,
+        store: Option<Option<Arc<dyn SessionStore>>>,
+    ) -> Self {
         let s = &self.shared;
         let ring = KeyRing::clone(&s.engine.ring.load());
         Self::from_parts(
@@ -95,19 +110,44 @@ impl SessionLayer {
             s.cookie.clone(),
             clock.unwrap_or_else(|| s.engine.clock.clone()),
             oversize.unwrap_or(s.oversize),
+            store.unwrap_or_else(|| s.engine.store.clone()),
         )
     }
 
     /// Uses `clock` instead of the system clock (tests, simulations).
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
-        self.rebuild(Some(Arc::new(clock)), None)
+        self.rebuild(Some(Arc::new(clock)), None, None)
     }
 
     /// Sets what happens when a session no longer fits in the cookies.
     #[must_use]
     pub fn oversize_policy(self, policy: OversizePolicy) -> Self {
-        self.rebuild(None, Some(policy))
+        self.rebuild(None, Some(policy), None)
+    }
+
+    /// Switches to server mode: the cookie carries a sealed random id and the session lives
+    /// in `store`. Handler code does not change.
+    ///
+    /// Unlike client mode, the record is loaded before the handler runs whenever a valid id
+    /// cookie arrives (a store round trip), and written before the response leaves. A store
+    /// error answers the request with a 503 and is logged; it is never taken for an empty
+    /// session.
+    #[must_use]
+    pub fn store(self, store: impl SessionStore) -> Self {
+        self.rebuild(None, None, Some(Some(Arc::new(store))))
+    }
+
+    /// Switches to server mode with a shared store handle.
+    #[must_use]
+    pub fn store_arc(self, store: Arc<dyn SessionStore>) -> Self {
+        self.rebuild(None, None, Some(Some(store)))
+    }
+
+    /// Whether the layer runs in server mode.
+    #[must_use]
+    pub fn is_server_mode(&self) -> bool {
+        self.shared.engine.store.is_some()
     }
 
     /// A handle that swaps the key ring of this layer (and every service it made) while it

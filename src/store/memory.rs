@@ -1,0 +1,210 @@
+//! [`MemoryStore`]: the embedded store of server mode.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use super::{RecordKey, SessionStore, StoreError, StoreFuture};
+use crate::time::{Clock, SystemClock};
+
+/// Sweep expired records at most once per this many saves.
+const SWEEP_EVERY: u32 = 1024;
+
+struct Record {
+    bytes: Vec<u8>,
+    deadline: SystemTime,
+}
+
+#[derive(Default)]
+struct Inner {
+    records: HashMap<RecordKey, Record>,
+    saves_since_sweep: u32,
+}
+
+/// An in-process store: a `HashMap` behind a mutex, records expired on read and swept every
+/// 1024 saves (and whenever the capacity bound is reached). Records live only as long as the
+/// process and are not shared between instances: for a fleet, use `RedisStore`.
+///
+/// Cloning shares the same records.
+///
+/// ```
+/// use sealed_session::store::MemoryStore;
+/// let store = MemoryStore::new().capacity(100_000);
+/// assert_eq!(store.len(), 0);
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    capacity: Option<usize>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("records", &self.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store without a capacity bound.
+    #[must_use]
+    pub fn new() -> Self {
+        MemoryStore {
+            inner: Arc::default(),
+            capacity: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Refuses new records (with [`StoreError::Full`], answered as a 503) once `capacity`
+    /// live records are held. Existing sessions keep working.
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// Uses `clock` for expiry (tests).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Number of records held (expired ones not yet swept included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// Whether no record is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn load_now(&self, key: &RecordKey) -> Option<Vec<u8>> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        match inner.records.get(key) {
+            Some(r) if r.deadline > now => Some(r.bytes.clone()),
+            Some(_) => {
+                inner.records.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn save_now(&self, key: &RecordKey, record: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let deadline = now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(u64::from(u32::MAX)));
+        let mut inner = self.lock();
+        inner.saves_since_sweep += 1;
+        let full = |inner: &Inner| {
+            self.capacity
+                .is_some_and(|c| inner.records.len() >= c && !inner.records.contains_key(key))
+        };
+        if inner.saves_since_sweep >= SWEEP_EVERY || full(&inner) {
+            inner.records.retain(|_, r| r.deadline > now);
+            inner.saves_since_sweep = 0;
+        }
+        if full(&inner) {
+            return Err(StoreError::Full {
+                capacity: self.capacity.unwrap_or_default(),
+            });
+        }
+        inner.records.insert(
+            *key,
+            Record {
+                bytes: record.to_vec(),
+                deadline,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let r = self.load_now(key);
+        Box::pin(std::future::ready(Ok(r)))
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        record: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let r = self.save_now(key, record, ttl);
+        Box::pin(std::future::ready(r))
+    }
+
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.lock().records.remove(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    fn block<T>(f: StoreFuture<'_, T>) -> Result<T, StoreError> {
+        let mut f = f;
+        let waker = std::task::Waker::noop();
+        match f.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => panic!("memory store futures are ready at once"),
+        }
+    }
+
+    #[test]
+    fn expires_after_ttl_and_sweeps_at_capacity() {
+        let clock = ManualClock::at_unix(1000);
+        let store = MemoryStore::new().capacity(2).clock(clock.clone());
+        let (a, b, c) = (
+            RecordKey::of_id(&[1; 16]),
+            RecordKey::of_id(&[2; 16]),
+            RecordKey::of_id(&[3; 16]),
+        );
+        block(store.save(&a, b"a", Duration::from_secs(10))).unwrap();
+        block(store.save(&b, b"b", Duration::from_secs(100))).unwrap();
+        assert!(matches!(
+            block(store.save(&c, b"c", Duration::from_secs(10))),
+            Err(StoreError::Full { capacity: 2 })
+        ));
+        // Overwriting an existing record is fine at capacity.
+        block(store.save(&b, b"b2", Duration::from_secs(100))).unwrap();
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(block(store.load(&a)).unwrap(), None);
+        block(store.save(&c, b"c", Duration::from_secs(10))).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(block(store.load(&b)).unwrap().as_deref(), Some(&b"b2"[..]));
+    }
+
+    #[test]
+    fn record_keys_hash_the_id() {
+        let k = RecordKey::of_id(&[0; 16]);
+        assert_eq!(k.to_hex().len(), 64);
+        assert_ne!(k, RecordKey::of_id(&[1; 16]));
+        assert!(!format!("{k:?}").contains(&k.to_hex()));
+    }
+}

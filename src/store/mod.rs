@@ -1,0 +1,114 @@
+//! Server-side mode: the [`SessionStore`] trait and its stores.
+//!
+//! In server mode the cookie carries only a random 128-bit session id, sealed with the key
+//! ring exactly like a client-side session (so a forged or tampered id is rejected by the AEAD
+//! before any store round trip). Stores never see the raw id: records are keyed by
+//! [`RecordKey`], the SHA-256 of the id, so a leaked store dump cannot be replayed as cookies.
+//! The record is the same postcard payload a client-side cookie seals (entries, `created_at`,
+//! `expires_at`), stored in clear on the server, and the store expires it after its TTL.
+//!
+//! A store error is never treated as an empty session (that would overwrite the user's data
+//! on the way out): the request is answered `503 Service Unavailable` and the error is logged.
+//!
+//! # Example
+//! ```
+//! use std::time::Duration;
+//! use sealed_session::store::{MemoryStore, RecordKey, SessionStore};
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let key = RecordKey::of_id(&[7; 16]);
+//! store.save(&key, b"payload", Duration::from_secs(60)).await?;
+//! assert_eq!(store.load(&key).await?.as_deref(), Some(&b"payload"[..]));
+//! store.delete(&key).await?;
+//! assert_eq!(store.load(&key).await?, None);
+//! # Ok::<(), sealed_session::store::StoreError>(()) }).unwrap();
+//! ```
+
+mod memory;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+mod redis;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// Length of a session id in bytes (128 bits from a CSPRNG).
+pub const SESSION_ID_LEN: usize = 16;
+
+/// The future a store method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store failed. The request it served is answered with a 503.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or answered with an error.
+    #[error("session store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store is at its capacity bound.
+    #[error(
+        "session store is full ({capacity} records); raise the capacity or shorten the timeouts"
+    )]
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
+}
+
+/// The key a store files a record under: SHA-256 of the session id. Its `Debug` shows only
+/// a prefix.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordKey([u8; 32]);
+
+impl RecordKey {
+    /// The record key of a session id.
+    #[must_use]
+    pub fn of_id(id: &[u8; SESSION_ID_LEN]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"sealed-session record v1\0");
+        hasher.update(id);
+        RecordKey(hasher.finalize().into())
+    }
+
+    /// Lower-case hex, 64 characters (as used in Redis keys).
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        use std::fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+impl fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordKey({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// Where server-side sessions live. Implementations must be safe to share between requests.
+///
+/// Records are opaque bytes; `save` replaces any record under the key and must expire it
+/// after `ttl`.
+pub trait SessionStore: Send + Sync + 'static {
+    /// The record under `key`, or `None` (never existed, expired, or deleted).
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>>;
+    /// Stores `record` under `key` for `ttl`.
+    fn save<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        record: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()>;
+    /// Deletes the record under `key` (no error if absent).
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()>;
+}

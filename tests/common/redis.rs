@@ -1,0 +1,99 @@
+//! A throwaway `redis-server` on a free loopback port, without persistence, stopped on drop.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+/// Whether Redis tests must run (CI sets `SEALED_SESSION_REQUIRE_REDIS=1`).
+pub fn required() -> bool {
+    std::env::var("SEALED_SESSION_REQUIRE_REDIS").is_ok_and(|v| v == "1")
+}
+
+fn binary_available() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` with a loud message when `redis-server` is not on PATH
+    /// (and panics instead when Redis is required).
+    pub fn start() -> Option<RedisServer> {
+        if !binary_available() {
+            assert!(
+                !required(),
+                "SEALED_SESSION_REQUIRE_REDIS=1 but `redis-server` is not on PATH; install it \
+                 (Debian: apt-get install redis-server)"
+            );
+            eprintln!(
+                "\n*** SKIPPING Redis test: `redis-server` not found on PATH. Install it \
+                 (apt-get install redis-server) or set SEALED_SESSION_REQUIRE_REDIS=1 to make \
+                 this a failure. ***\n"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut server = RedisServer { port, child: None };
+        server.spawn();
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// (Re)starts the process on the same port and waits until it accepts connections.
+    pub fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the process (a crash, not a shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
