@@ -1,0 +1,239 @@
+//! Server mode: the store conformance suite run on every store, what reaches the store, and
+//! store failures (a failing store, Redis killed and restarted under a running server).
+
+#[path = "common/http.rs"]
+mod http_support;
+#[path = "common/redis.rs"]
+mod redis_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use http_support::{config, text, Body, Browser, TestServer};
+use hyper::body::Incoming;
+use redis_support::RedisServer;
+use sealed_session::store::{
+    MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture,
+};
+use sealed_session::{Session, SessionLayer};
+
+const NAME: &str = "__Host-session";
+
+async fn counter(req: Request<Incoming>) -> Response<Body> {
+    let session = req.extensions().get::<Session>().unwrap().clone();
+    let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
+    session.insert("visit_count", &count).unwrap();
+    text(StatusCode::OK, format!("You have visited this page {count} times."))
+}
+
+// ---------------------------------------------------------------- conformance suite
+
+async fn conformance(store: &dyn SessionStore) {
+    let a = RecordKey::of_id(&[1; 16]);
+    let b = RecordKey::of_id(&[2; 16]);
+    assert_eq!(store.load(&a).await.unwrap(), None);
+    store.save(&a, b"first", Duration::from_secs(60)).await.unwrap();
+    store.save(&b, b"other", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store.load(&a).await.unwrap().as_deref(), Some(&b"first"[..]));
+    store.save(&a, b"second", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store.load(&a).await.unwrap().as_deref(), Some(&b"second"[..]));
+    store.delete(&a).await.unwrap();
+    assert_eq!(store.load(&a).await.unwrap(), None);
+    store.delete(&a).await.unwrap();
+    assert_eq!(store.load(&b).await.unwrap().as_deref(), Some(&b"other"[..]));
+    // Arbitrary bytes survive.
+    let bytes: Vec<u8> = (0..=255).collect();
+    store.save(&a, &bytes, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store.load(&a).await.unwrap(), Some(bytes));
+}
+
+macro_rules! store_conformance {
+    ($($name:ident => $make:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let Some((store, _guard)) = $make.await else { return };
+            conformance(&store).await;
+        }
+    )*};
+}
+
+async fn memory() -> Option<(MemoryStore, ())> {
+    Some((MemoryStore::new(), ()))
+}
+
+async fn redis() -> Option<(RedisStore, RedisServer)> {
+    let server = RedisServer::start()?;
+    let store = RedisStore::connect(&server.url()).await.unwrap();
+    Some((store, server))
+}
+
+store_conformance! {
+    conformance_memory => memory();
+    conformance_redis => redis();
+}
+
+#[tokio::test]
+async fn redis_keys_are_prefixed_hashes_with_a_server_side_ttl() {
+    let Some(server) = RedisServer::start() else { return };
+    let store = RedisStore::connect(&server.url()).await.unwrap().prefix("app:s:");
+    let key = RecordKey::of_id(&[9; 16]);
+    store.save(&key, b"x", Duration::from_secs(100)).await.unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys, [format!("app:s:{}", key.to_hex())]);
+    let ttl: i64 = redis::cmd("TTL").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!((1..=100).contains(&ttl), "ttl {ttl}");
+}
+
+// ---------------------------------------------------------------- what reaches the store
+
+/// A store that counts calls and forwards them to a `MemoryStore`.
+#[derive(Clone, Default)]
+struct Counting {
+    inner: MemoryStore,
+    calls: Arc<AtomicUsize>,
+}
+
+impl SessionStore for Counting {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key)
+    }
+    fn save<'a>(&'a self, key: &'a RecordKey, r: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.save(key, r, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(key)
+    }
+}
+
+#[tokio::test]
+async fn tampered_or_forged_ids_never_reach_the_store() {
+    let store = Counting::default();
+    let layer = SessionLayer::new(config("")).unwrap().store(store.clone());
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    b.get("/").await; // no cookie: no load, one save
+    assert_eq!(store.calls.load(Ordering::SeqCst), 1);
+    let good = b.jar[NAME].clone();
+    let mut tampered = good.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let forged = "AQGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    for cookie in [tampered, forged.to_owned(), "garbage".to_owned()] {
+        let before = store.calls.load(Ordering::SeqCst);
+        let r = b
+            .send_raw(Method::GET, "/", Some(format!("{NAME}={cookie}")))
+            .await;
+        assert_eq!(r.body, "You have visited this page 1 times.");
+        // Only the save of the new session: no load of the forged id.
+        assert_eq!(store.calls.load(Ordering::SeqCst), before + 1, "cookie {cookie}");
+    }
+    // The real cookie loads (1) and saves (1).
+    let before = store.calls.load(Ordering::SeqCst);
+    let r = b.send_raw(Method::GET, "/", Some(format!("{NAME}={good}"))).await;
+    assert_eq!(r.body, "You have visited this page 2 times.");
+    assert_eq!(store.calls.load(Ordering::SeqCst), before + 2);
+}
+
+#[tokio::test]
+async fn records_are_keyed_by_hash_never_the_raw_id() {
+    let store = MemoryStore::new();
+    let layer = SessionLayer::new(config("")).unwrap().store(store.clone());
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    b.get("/").await;
+    assert_eq!(store.len(), 1);
+    // The cookie is a sealed value, not an id: it has the v1 header and a nonce.
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &b.jar[NAME],
+    )
+    .unwrap();
+    assert_eq!(raw[0], 1);
+    assert_eq!(raw.len(), 2 + 24 + 16 + 16);
+}
+
+// ---------------------------------------------------------------- failures
+
+/// A store whose every call fails.
+struct Broken;
+
+impl SessionStore for Broken {
+    fn load<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
+    }
+    fn save<'a>(&'a self, _: &'a RecordKey, _: &'a [u8], _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
+    }
+    fn delete<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
+    }
+}
+
+#[tokio::test]
+async fn store_failure_is_a_503_never_an_empty_session() {
+    let layer = SessionLayer::new(config("")).unwrap().store(Broken);
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    let r = b.get("/").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.set_cookies().is_empty());
+}
+
+#[tokio::test]
+async fn full_memory_store_answers_503_and_keeps_existing_sessions() {
+    let store = MemoryStore::new().capacity(1);
+    let layer = SessionLayer::new(config("")).unwrap().store(store);
+    let srv = TestServer::start(layer, counter).await;
+    let mut first = Browser::new(&srv);
+    assert_eq!(first.get("/").await.status, StatusCode::OK);
+    let mut second = Browser::new(&srv);
+    assert_eq!(second.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(first.get("/").await.body, "You have visited this page 2 times.");
+}
+
+#[tokio::test]
+async fn redis_killed_gives_503s_and_recovers_after_restart() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let store = RedisStore::connect_with(&redis.url(), Duration::from_millis(300))
+        .await
+        .unwrap();
+    let layer = SessionLayer::new(config("")).unwrap().store(store);
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");
+    assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
+
+    redis.kill();
+    for _ in 0..3 {
+        let r = b.get("/").await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.set_cookies().is_empty());
+    }
+
+    // Restarted without persistence: the old record is gone, so the session starts over, but
+    // the app (and its connection manager) was not restarted. Bounded wait for reconnection.
+    redis.spawn();
+    let mut recovered = None;
+    for _ in 0..50 {
+        let r = b.get("/").await;
+        if r.status == StatusCode::OK {
+            recovered = Some(r.body);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        recovered.as_deref(),
+        Some("You have visited this page 1 times."),
+        "requests did not succeed again after Redis came back"
+    );
+    assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
+}
