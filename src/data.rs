@@ -258,7 +258,10 @@ mod tests {
         let mut d = SessionData::new();
         d.insert("n", &300u64).unwrap();
         assert!(matches!(d.get::<u8>("n"), Err(DataError::Decode { .. })));
-        assert!(matches!(d.get::<String>("n"), Err(DataError::Decode { .. })));
+        assert!(matches!(
+            d.get::<String>("n"),
+            Err(DataError::Decode { .. })
+        ));
         assert_eq!(d.get::<u64>("n").unwrap(), Some(300));
     }
 

@@ -27,7 +27,10 @@ async fn extractor_counts_across_requests() {
     let (base, task) = serve(Router::new().route("/", get(counter)).layer(layer)).await;
     let mut b = Browser::with_base(base);
     for n in 1..=3 {
-        assert_eq!(b.get("/").await.body, format!("You have visited this page {n} times."));
+        assert_eq!(
+            b.get("/").await.body,
+            format!("You have visited this page {n} times.")
+        );
     }
     task.abort();
 }

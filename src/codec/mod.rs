@@ -95,7 +95,12 @@ impl Opened {
 ///
 /// # Errors
 /// [`Error::Seal`] only if the AEAD refuses the length (gigabytes).
-pub fn seal(ring: &KeyRing, name: &str, now: SystemTime, plaintext: &[u8]) -> Result<String, Error> {
+pub fn seal(
+    ring: &KeyRing,
+    name: &str,
+    now: SystemTime,
+    plaintext: &[u8],
+) -> Result<String, Error> {
     seal_with(ring, name, now, None, plaintext.len(), |buf| {
         buf.extend_from_slice(plaintext);
         Ok(())
@@ -142,8 +147,10 @@ pub(crate) fn seal_with(
     write(&mut buf)?;
     let (head, body) = buf.split_at_mut(pt_start);
     let (header, nonce) = head.split_at(HEADER_LEN);
-    let tag = with_aad(header, name, |aad| key.cipher.seal_in_place(nonce, aad, body))
-        .map_err(|_| Error::Seal)?;
+    let tag = with_aad(header, name, |aad| {
+        key.cipher.seal_in_place(nonce, aad, body)
+    })
+    .map_err(|_| Error::Seal)?;
     buf.extend_from_slice(&tag);
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }

@@ -62,10 +62,17 @@ fn ring_for(v: &TestVector) -> KeyRing {
 }
 
 fn seal_fixed(ring: &KeyRing, name: &str, pt: &[u8], nonce_len: usize) -> String {
-    seal_with(ring, name, at(T0), Some(&NONCE[..nonce_len]), pt.len(), |b| {
-        b.extend_from_slice(pt);
-        Ok(())
-    })
+    seal_with(
+        ring,
+        name,
+        at(T0),
+        Some(&NONCE[..nonce_len]),
+        pt.len(),
+        |b| {
+            b.extend_from_slice(pt);
+            Ok(())
+        },
+    )
     .unwrap()
 }
 
@@ -80,7 +87,10 @@ fn golden_vectors_pin_wire_format_v1() {
         assert_eq!(opened.key_id(), KeyId(v.key_id));
         let raw = URL_SAFE_NO_PAD.decode(v.sealed).unwrap();
         assert_eq!(&raw[..2], &[VERSION, v.key_id]);
-        assert_eq!(&raw[2..2 + v.algorithm.nonce_len()], &NONCE[..v.algorithm.nonce_len()]);
+        assert_eq!(
+            &raw[2..2 + v.algorithm.nonce_len()],
+            &NONCE[..v.algorithm.nonce_len()]
+        );
         assert_eq!(raw.len(), overhead(v.algorithm) + v.plaintext.len());
     }
 }
@@ -92,7 +102,9 @@ fn golden_session_payload() {
     let sealer = Sealer::new("session", ExpiryPolicy::default());
     let mut data = SessionData::new();
     data.insert("visit_count", &7u64).unwrap();
-    let sealed = sealer.seal_inner(&ring, &data, at(T0), Some(&NONCE)).unwrap();
+    let sealed = sealer
+        .seal_inner(&ring, &data, at(T0), Some(&NONCE))
+        .unwrap();
     assert_eq!(sealed, SESSION_VECTOR);
     let opened = open(&ring, "session", &sealed, at(T0), MAX_SEALED_LEN).unwrap();
     // created_at = T0, expires_at = T0 + 24 h, no idle override, one entry.

@@ -25,4 +25,7 @@ pub const MAX_CANDIDATES: usize = 4;
 /// The most chunks a session may span, whatever the configuration says.
 pub const MAX_CHUNKS: usize = 16;
 
-const _: () = assert!(MAX_CHUNKS < 100, "chunk counts are read as at most two digits");
+const _: () = assert!(
+    MAX_CHUNKS < 100,
+    "chunk counts are read as at most two digits"
+);

@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_bounded() {
-        let header = (0..1000).map(|i| format!("s=v{i}")).collect::<Vec<_>>().join("; ");
+        let header = (0..1000)
+            .map(|i| format!("s=v{i}"))
+            .collect::<Vec<_>>()
+            .join("; ");
         let got = f(&[&header]);
         assert_eq!(got.candidates.len(), MAX_CANDIDATES);
         assert_eq!(got.candidates[0], "v0");

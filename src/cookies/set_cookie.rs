@@ -89,7 +89,9 @@ impl CookieSettings {
     fn attrs_len(&self, max_age: Option<u64>) -> usize {
         let mut b = self.builder(String::new(), String::new());
         if let Some(s) = max_age {
-            b = b.max_age(cookie::time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)));
+            b = b.max_age(cookie::time::Duration::seconds(
+                i64::try_from(s).unwrap_or(i64::MAX),
+            ));
         }
         b.build().to_string().len() - 1
     }
@@ -145,7 +147,10 @@ impl CookieSettings {
             lines.push(Self::line(b));
         }
         if !rest.is_empty() {
-            let capacity: usize = (0..self.max_chunks).map(room).sum::<usize>().saturating_sub(3);
+            let capacity: usize = (0..self.max_chunks)
+                .map(room)
+                .sum::<usize>()
+                .saturating_sub(3);
             return Err(TooLarge {
                 needed: value.len(),
                 max: capacity,

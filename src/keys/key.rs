@@ -232,9 +232,9 @@ impl Key {
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         let k = derived.as_ref();
         let cipher = match algorithm {
-            Algorithm::Xaes256Gcm => {
-                Cipher::Xaes(Box::new(Xaes256Gcm::new_from_slice(k).expect("32-byte key")))
-            }
+            Algorithm::Xaes256Gcm => Cipher::Xaes(Box::new(
+                Xaes256Gcm::new_from_slice(k).expect("32-byte key"),
+            )),
             Algorithm::Aes256Gcm => {
                 Cipher::Aes(Box::new(Aes256Gcm::new_from_slice(k).expect("32-byte key")))
             }

@@ -19,8 +19,8 @@
 mod key;
 mod ring;
 
+pub(crate) use key::decode_secret;
 pub use key::{
     generate_secret, Algorithm, Key, KeyId, KeyState, UnknownAlgorithm, SECRET_LEN, TAG_LEN,
 };
-pub(crate) use key::decode_secret;
 pub use ring::KeyRing;

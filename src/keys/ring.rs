@@ -64,9 +64,9 @@ impl KeyRing {
                 return Err(ConfigError::DuplicateKeyId { id: key.id().0 });
             }
             // At most 256 distinct ids, so `pos` fits a u8.
-            *slot = Some(u8::try_from(pos).map_err(|_| ConfigError::DuplicateKeyId {
-                id: key.id().0,
-            })?);
+            *slot = Some(
+                u8::try_from(pos).map_err(|_| ConfigError::DuplicateKeyId { id: key.id().0 })?,
+            );
         }
         let mut schedule: Vec<(Option<SystemTime>, u8)> = keys
             .iter()

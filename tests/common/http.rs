@@ -25,10 +25,8 @@ pub const KEY1: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 pub const KEY2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
 pub fn config(extra: &str) -> SessionConfig {
-    toml::from_str(&format!(
-        "{extra}\n[[keys]]\nid = 1\nsecret = \"{KEY1}\"\n"
-    ))
-    .expect("test config parses")
+    toml::from_str(&format!("{extra}\n[[keys]]\nid = 1\nsecret = \"{KEY1}\"\n"))
+        .expect("test config parses")
 }
 
 pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
@@ -63,7 +61,9 @@ impl TestServer {
         });
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let svc = TowerToHyperService::new(svc.clone());
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -133,7 +133,9 @@ impl Browser {
     /// Sends with the jar's cookies and stores what comes back.
     pub async fn request(&mut self, method: Method, path: &str) -> Reply {
         let cookie = self.cookie_header();
-        let reply = self.send_raw(method, path, (!cookie.is_empty()).then_some(cookie)).await;
+        let reply = self
+            .send_raw(method, path, (!cookie.is_empty()).then_some(cookie))
+            .await;
         for line in reply.set_cookies() {
             let c = cookie::Cookie::parse(line).expect("server sends valid Set-Cookie");
             if c.max_age() == Some(cookie::time::Duration::ZERO) {
