@@ -1,0 +1,185 @@
+//! Resource bounds: hostile inputs are rejected with a typed reason, in bounded work, and every
+//! rejection reaches `tracing`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use sealed_session::{
+    codec, Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, RejectReason, Sealer, Session,
+    SessionConfig, SessionLayer,
+};
+use tower::{Layer, Service};
+
+const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+/// Captured log output.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Sends one request with `cookie` through the layer (client mode) around a handler that
+/// reads the session; returns the status, the count it read, and the log lines.
+fn send(cookie: &[u8]) -> (StatusCode, u64, String) {
+    let config = SessionConfig::from_toml_str(&format!(
+        "[cookie]\nname = \"s\"\nhost_prefix = false\nmax_chunks = 4\n[[keys]]\nid = 1\nsecret = \"{SECRET}\"\n"
+    ))
+    .unwrap();
+    let mut svc = SessionLayer::new(config)
+        .unwrap()
+        .layer(tower::service_fn(|req: Request<()>| async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            let n: u64 = session.get("n").unwrap().unwrap_or(0);
+            Ok::<_, Infallible>(Response::new(n.to_string()))
+        }));
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .finish();
+    let res = tracing::subscriber::with_default(subscriber, || {
+        let mut req = Request::new(());
+        req.headers_mut()
+            .insert(header::COOKIE, HeaderValue::from_bytes(cookie).unwrap());
+        let mut fut = std::pin::pin!(svc.call(req));
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(res)) => res,
+            Poll::Ready(Err(e)) => match e {},
+            Poll::Pending => panic!("client mode never waits"),
+        }
+    });
+    let status = res.status();
+    let n = res.body().parse().unwrap();
+    (status, n, logs.text())
+}
+
+fn rejections(logs: &str) -> Vec<&str> {
+    logs.lines().filter(|l| l.contains("session cookie rejected")).collect()
+}
+
+#[test]
+fn one_mebibyte_cookie_header_is_rejected_as_oversized() {
+    let header = format!("s={}", "A".repeat(1 << 20));
+    let (status, n, logs) = send(header.as_bytes());
+    assert_eq!((status, n), (StatusCode::OK, 0));
+    let r = rejections(&logs);
+    assert_eq!(r.len(), 1, "{logs}");
+    assert!(r[0].contains("reason=\"oversized\""), "{logs}");
+}
+
+#[test]
+fn a_thousand_cookies_with_our_name_are_tried_at_most_max_candidates_times() {
+    let header = (0..1000).map(|i| format!("s=AQH{i:04}")).collect::<Vec<_>>().join("; ");
+    let (status, n, logs) = send(header.as_bytes());
+    assert_eq!((status, n), (StatusCode::OK, 0));
+    assert_eq!(rejections(&logs).len(), 4, "{logs}");
+}
+
+#[test]
+fn huge_chunk_count_is_rejected_without_allocation() {
+    for header in ["s=4294967295.AAAA", "s=99.AAAA", "s=17.AAAA; s.1=AAAA"] {
+        let (status, n, logs) = send(header.as_bytes());
+        assert_eq!((status, n), (StatusCode::OK, 0));
+        let r = rejections(&logs);
+        assert_eq!(r.len(), 1, "{header}: {logs}");
+        assert!(
+            r[0].contains("reason=\"malformed\"") || r[0].contains("reason=\"oversized\""),
+            "{header}: {logs}"
+        );
+    }
+}
+
+#[test]
+fn rejections_carry_typed_reasons_in_tracing() {
+    let (_, _, logs) = send(b"s=AQE");
+    assert!(rejections(&logs)[0].contains("reason=\"malformed\""), "{logs}");
+    let (_, _, logs) = send(b"s=AgEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert!(rejections(&logs)[0].contains("reason=\"unknown_version\""), "{logs}");
+    let (_, _, logs) = send(b"s=AQkAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert!(rejections(&logs)[0].contains("reason=\"unknown_key\""), "{logs}");
+    let (_, _, logs) = send(b"s=AQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert!(rejections(&logs)[0].contains("reason=\"unauthenticated\""), "{logs}");
+}
+
+/// Seals `plaintext` as if it were a session payload (authenticated), then opens it.
+fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::OpenedSession, RejectReason> {
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let ring = KeyRing::new_at([Key::new(KeyId(1), Algorithm::default(), &[1; 32])], now).unwrap();
+    let value = codec::seal(&ring, "s", now, plaintext).unwrap();
+    Sealer::new("s", ExpiryPolicy::default()).open(&ring, &value, now)
+}
+
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn header_fields() -> Vec<u8> {
+    let mut p = Vec::new();
+    varint(1_700_000_000, &mut p); // created_at
+    varint(1_700_086_400, &mut p); // expires_at
+    p.push(0); // idle_secs: None
+    p
+}
+
+#[test]
+fn authenticated_payload_claiming_2_pow_60_entries_is_malformed() {
+    let mut p = header_fields();
+    varint(1 << 60, &mut p);
+    p.extend_from_slice(&[1, b'k', 1, 0]);
+    assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
+}
+
+#[test]
+fn authenticated_payload_claiming_a_4_gib_string_is_malformed() {
+    let mut p = header_fields();
+    varint(1, &mut p);
+    varint(4 << 30, &mut p); // key length: 4 GiB
+    p.extend_from_slice(b"short");
+    assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
+    let mut p = header_fields();
+    varint(1, &mut p);
+    p.extend_from_slice(&[1, b'k']);
+    varint(4 << 30, &mut p); // value length: 4 GiB
+    assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
+}
+
+#[test]
+fn valid_crafted_payload_opens() {
+    // The control for the two tests above: the same framing with honest lengths opens.
+    let mut p = header_fields();
+    varint(1, &mut p);
+    p.extend_from_slice(&[1, b'k', 1, 7]);
+    let opened = open_crafted(&p).unwrap();
+    assert_eq!(opened.data.get::<u64>("k").unwrap(), Some(7));
+}
