@@ -43,6 +43,7 @@ mod error;
 mod extract;
 mod keys;
 pub mod middleware;
+mod reload;
 mod seal;
 mod session;
 pub mod store;
@@ -61,6 +62,8 @@ pub use keys::{
     generate_secret, Algorithm, Key, KeyId, KeyRing, KeyState, UnknownAlgorithm, SECRET_LEN,
 };
 pub use middleware::{KeyRingHandle, OversizePolicy, SessionLayer, SessionService};
+#[cfg(unix)]
+pub use reload::{reload_on_sighup, SighupReloader};
 pub use seal::{OpenedSession, Sealer};
 pub use session::Session;
 pub use time::{unix_seconds, Clock, ExpiryPolicy, ManualClock, SystemClock};

@@ -60,6 +60,7 @@ impl SessionLayer {
     /// # Errors
     /// The first [`ConfigError`] in the configuration or its key ring.
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
         let ring = config.key_ring()?;
         let cookie = CookieSettings::new(&config.cookie);
         let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())

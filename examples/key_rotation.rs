@@ -1,0 +1,66 @@
+//! The visit counter with key rotation: serves from a TOML configuration file and reloads its
+//! key ring on `SIGHUP`, so keys rotate without a restart and without logging anyone out.
+//!
+//! ```text
+//! cargo run --features cli --bin sealed-session -- keygen --id 1 > session.toml
+//! cargo run --example key_rotation -- --config session.toml
+//! # rotate: add key 2 as decrypt-only, `kill -HUP <pid>`; promote it, demote key 1,
+//! # `kill -HUP <pid>` again (see SECURITY.md, "Key rotation runbook")
+//! ```
+//!
+//! With `--dev`, cookies work over plain http on 127.0.0.1 (`Secure` and `__Host-` off).
+
+#[path = "support/mod.rs"]
+mod support;
+
+use http::{Method, StatusCode};
+use sealed_session::{reload_on_sighup, Session, SessionConfig, SessionLayer};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().collect();
+    let Some(path) = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1))
+    else {
+        eprintln!("usage: key_rotation --config FILE [--dev] [--addr HOST:PORT]");
+        std::process::exit(2)
+    };
+    let mut config = SessionConfig::from_file(path).unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
+    if args.iter().any(|a| a == "--dev") {
+        config.cookie.secure = false;
+        config.cookie.host_prefix = false;
+    }
+    let layer = SessionLayer::new(config).unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
+    let _reloader = reload_on_sighup(layer.key_ring_handle(), path).unwrap_or_else(|e| {
+        eprintln!("cannot watch SIGHUP: {e}");
+        std::process::exit(1)
+    });
+    eprintln!("pid {}: send SIGHUP to reload the key ring from {path}", std::process::id());
+    support::serve(layer, |req: http::Request<hyper::body::Incoming>| async move {
+        if req.method() != Method::GET || req.uri().path() != "/" {
+            return support::text(StatusCode::NOT_FOUND, "not found\n");
+        }
+        let session = req.extensions().get::<Session>().expect("SessionLayer is installed");
+        let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
+        if let Err(e) = session.insert("visit_count", &count) {
+            return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+        }
+        support::text(StatusCode::OK, format!("You have visited this page {count} times."))
+    })
+    .await;
+}

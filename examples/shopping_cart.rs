@@ -1,0 +1,71 @@
+//! A shopping cart kept in the session: `(product id, quantity)` pairs.
+//!
+//! ```text
+//! cargo run --example shopping_cart
+//! curl -c jar -b jar -X POST 'http://127.0.0.1:3000/cart/add?product=1001&qty=2'
+//! curl -c jar -b jar http://127.0.0.1:3000/cart
+//! curl -c jar -b jar -X POST http://127.0.0.1:3000/cart/clear
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use sealed_session::{Session, SessionLayer};
+
+/// The cart: product id → quantity, kept small (postcard encodes each pair in a few bytes).
+type Cart = Vec<(u32, u16)>;
+
+fn param(req: &Request<Incoming>, name: &str) -> Option<u64> {
+    req.uri().query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.parse().ok()).flatten()
+    })
+}
+
+async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
+    let session = req
+        .extensions()
+        .get::<Session>()
+        .expect("layer installed")
+        .clone();
+    let mut cart: Cart = session.get("cart").ok().flatten().unwrap_or_default();
+    match (req.method(), req.uri().path()) {
+        (&Method::POST, "/cart/add") => {
+            let (Some(product), Some(qty)) = (param(&req, "product"), param(&req, "qty")) else {
+                return support::text(StatusCode::BAD_REQUEST, "need ?product=ID&qty=N\n");
+            };
+            let (Ok(product), Ok(qty)) = (u32::try_from(product), u16::try_from(qty)) else {
+                return support::text(StatusCode::BAD_REQUEST, "product or qty out of range\n");
+            };
+            if let Some(i) = cart.iter().position(|(p, _)| *p == product) {
+                cart[i].1 = cart[i].1.saturating_add(qty);
+            } else if cart.len() < 50 {
+                cart.push((product, qty));
+            } else {
+                return support::text(StatusCode::BAD_REQUEST, "cart is full\n");
+            }
+            if let Err(e) = session.insert("cart", &cart) {
+                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+            }
+        }
+        (&Method::POST, "/cart/clear") => {
+            session.remove("cart");
+            cart.clear();
+        }
+        (&Method::GET, "/cart") => {}
+        _ => return support::text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+    let lines: String = cart.iter().map(|(p, q)| format!("{p} x {q}\n")).collect();
+    support::text(StatusCode::OK, format!("{} item(s)\n{lines}", cart.len()))
+}
+
+#[tokio::main]
+async fn main() {
+    let layer = SessionLayer::new(support::config()).unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
+    support::serve(layer, handle).await;
+}

@@ -1,0 +1,110 @@
+//! Shared plumbing of the examples: configuration, address, and a hyper 1 accept loop.
+//! Each example's own file holds only its handler.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use sealed_session::{SessionConfig, SessionLayer};
+use tower::ServiceBuilder;
+
+/// The response body type of the examples.
+pub type Body = Full<Bytes>;
+
+/// A plain-text response.
+pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+    let mut res = Response::new(Full::new(Bytes::from(body.into())));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// `--addr HOST:PORT`, else `127.0.0.1:$PORT`, else `127.0.0.1:3000`.
+pub fn addr() -> SocketAddr {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--addr") {
+        if let Some(a) = args.get(i + 1) {
+            return a.parse().unwrap_or_else(|e| {
+                eprintln!("--addr {a}: {e}; expected e.g. 127.0.0.1:3000");
+                std::process::exit(2)
+            });
+        }
+    }
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(3000);
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The configuration from `SEALED_SESSION_*` variables; with no key configured, an
+/// ephemeral key and development cookie settings (plain http on 127.0.0.1), said on stderr.
+pub fn config() -> SessionConfig {
+    let mut config = SessionConfig::from_env().unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
+    if config.keys.is_empty() {
+        eprintln!(
+            "note: no key configured (SEALED_SESSION_KEYS or SEALED_SESSION_CONFIG); using an \
+             ephemeral random key: sessions end when the process stops"
+        );
+        config.keys = SessionConfig::ephemeral().keys;
+        if std::env::var_os("SEALED_SESSION_COOKIE_SECURE").is_none() {
+            eprintln!(
+                "note: development cookies over plain http: `Secure` and the `__Host-` prefix are \
+                 off; never do this in production"
+            );
+            config.cookie.secure = false;
+            config.cookie.host_prefix = false;
+        }
+    }
+    config
+}
+
+/// Serves `handler` behind a [`SessionLayer`] on [`addr()`] for ever.
+pub async fn serve<F, Fut>(layer: SessionLayer, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
+    let addr = addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("cannot listen on {addr}: {e}");
+            std::process::exit(1)
+        });
+    eprintln!(
+        "listening on http://{}",
+        listener.local_addr().expect("bound")
+    );
+    let svc = ServiceBuilder::new().layer(layer).service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req).await) }
+    });
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let svc = TowerToHyperService::new(svc.clone());
+        tokio::spawn(async move {
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,54 @@
+//! The visit counter: `GET /` answers `You have visited this page N times.`
+//!
+//! ```text
+//! cargo run --example visit_counter            # 127.0.0.1:3000, ephemeral key
+//! PORT=8080 cargo run --example visit_counter
+//! cargo run --example visit_counter -- --addr 127.0.0.1:4000
+//! curl -c jar -b jar http://127.0.0.1:3000/    # 1, 2, 3, …
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use http::{Method, StatusCode};
+use sealed_session::{Session, SessionLayer};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let layer = SessionLayer::new(support::config()).unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
+    support::serve(
+        layer,
+        |req: http::Request<hyper::body::Incoming>| async move {
+            if req.method() != Method::GET || req.uri().path() != "/" {
+                return support::text(StatusCode::NOT_FOUND, "not found\n");
+            }
+            let session = req
+                .extensions()
+                .get::<Session>()
+                .expect("SessionLayer is installed");
+            let count: u64 = match session.get("visit_count") {
+                Ok(n) => n.unwrap_or(0) + 1,
+                Err(e) => {
+                    // Another type under this key (an older version of the app): start over.
+                    tracing::warn!(error = %e, "resetting visit_count");
+                    1
+                }
+            };
+            if let Err(e) = session.insert("visit_count", &count) {
+                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+            }
+            support::text(
+                StatusCode::OK,
+                format!("You have visited this page {count} times."),
+            )
+        },
+    )
+    .await;
+}
