@@ -1,0 +1,339 @@
+//! `sealed-session`: make keys, check a configuration and its key rotation state, and open a
+//! session cookie value.
+//!
+//! ```text
+//! sealed-session keygen [--id N] [--algorithm A] [--state S] [--format toml|env|secret]
+//! sealed-session check-config FILE [--at TIME]
+//! sealed-session inspect --config FILE [--name NAME] [--at TIME] VALUE
+//! ```
+//!
+//! Exit status: 0 on success, 1 for an invalid configuration or unreadable input, 2 for a
+//! usage error, 3 when `inspect` rejects the value. Only `keygen` ever prints a secret.
+#![forbid(unsafe_code)]
+#![warn(clippy::pedantic)]
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand, ValueEnum};
+use sealed_session::codec::Header;
+use sealed_session::{
+    generate_secret, Algorithm, ConfigError, KeyRing, OpenedSession, RejectReason, Sealer,
+    SessionConfig,
+};
+use zeroize::Zeroizing;
+
+/// Exit status when `inspect` rejects the value.
+const REJECTED: u8 = 3;
+
+/// Keys, configuration checks and cookie inspection for sealed-session.
+#[derive(Parser, Debug)]
+#[command(name = "sealed-session", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print a new key with a fresh random secret, ready for the configuration.
+    Keygen {
+        /// Key id (0-255); pick one no other key of the ring uses.
+        #[arg(long, default_value_t = 1)]
+        id: u8,
+        /// AEAD the key seals with.
+        #[arg(long, default_value = "xaes-256-gcm",
+              value_parser = PossibleValuesParser::new(Algorithm::ALL.map(Algorithm::name)))]
+        algorithm: String,
+        /// State of the new key. When rotating, add it as decrypt-only on every instance
+        /// first, then promote it.
+        #[arg(long, value_enum, default_value_t = State::Primary)]
+        state: State,
+        /// `toml`: a `[[keys]]` table; `env`: one `SEALED_SESSION_KEYS` entry; `secret`: the
+        /// secret alone (for a `secret_file`).
+        #[arg(long, value_enum, default_value_t = Format::Toml)]
+        format: Format,
+    },
+    /// Validate a configuration file and print its key rotation state.
+    CheckConfig {
+        /// The TOML configuration file.
+        file: PathBuf,
+        /// Report as of this instant (RFC 3339, UTC, e.g. 2026-12-01T00:00:00Z) instead of now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<SystemTime>,
+    },
+    /// Open a session cookie value and print what it holds, or why it is rejected.
+    Inspect {
+        /// The TOML configuration file whose keys and timeouts apply.
+        #[arg(long)]
+        config: PathBuf,
+        /// The cookie name as sent, including `__Host-` if used (values are bound to it).
+        /// Default: the configuration's cookie name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Open as of this instant (RFC 3339, UTC) instead of now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<SystemTime>,
+        /// The cookie value (`NAME=VALUE` is accepted too); `-` reads it from stdin. For a
+        /// session split into chunks, join the chunk values in order.
+        value: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum State {
+    Primary,
+    DecryptOnly,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Primary => "primary",
+            State::DecryptOnly => "decrypt-only",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Toml,
+    Env,
+    Secret,
+}
+
+fn parse_time(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339(s).map_err(|e| {
+        format!("`{s}` is not an RFC 3339 UTC time ({e}); write e.g. 2026-12-01T00:00:00Z")
+    })
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn unix(secs: u64) -> String {
+    rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Prints a configuration error (after `context`, if any) with its causes and returns exit
+/// status 1.
+fn fail(context: Option<&str>, err: &ConfigError) -> ExitCode {
+    match context {
+        Some(context) => eprintln!("error: {context}: {err}"),
+        None => eprintln!("error: {err}"),
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Keygen {
+            id,
+            algorithm,
+            state,
+            format,
+        } => keygen(id, &algorithm, state, format),
+        Command::CheckConfig { file, at } => {
+            check_config(&file, at.unwrap_or_else(SystemTime::now))
+        }
+        Command::Inspect {
+            config,
+            name,
+            at,
+            value,
+        } => inspect(&config, name, at.unwrap_or_else(SystemTime::now), &value),
+    }
+}
+
+fn keygen(id: u8, algorithm: &str, state: State, format: Format) -> ExitCode {
+    let secret = Zeroizing::new(generate_secret());
+    let state = state.name();
+    match format {
+        Format::Toml => println!(
+            "# New key from `sealed-session keygen`. Keep the secret out of version control: in\n\
+             # production put it in a file (`secret_file = \"/run/secrets/...\"`) or a variable\n\
+             # (`secret_env = \"NAME\"`) instead of `secret`. When rotating, add the key as\n\
+             # \"decrypt-only\" on every instance first, then make it \"primary\".\n\
+             [[keys]]\n\
+             id = {id}\n\
+             algorithm = \"{algorithm}\"\n\
+             state = \"{state}\"\n\
+             secret = \"{}\"",
+            secret.as_str()
+        ),
+        Format::Env => println!("{id}:{algorithm}:{state}:{}", secret.as_str()),
+        Format::Secret => println!("{}", secret.as_str()),
+    }
+    ExitCode::SUCCESS
+}
+
+fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
+    let shown = file.display();
+    // Errors from loading name the file already.
+    let config = match SessionConfig::from_file(file) {
+        Ok(c) => c,
+        Err(e) => return fail(None, &e),
+    };
+    let report = match config.rotation_report(now) {
+        Ok(r) => r,
+        Err(e) => return fail(Some(&format!("{shown} is not a valid configuration")), &e),
+    };
+    println!("{shown}: valid");
+    let c = &config.cookie;
+    let same_site = format!("{:?}", c.same_site);
+    let mut attrs = vec![format!("Path={}", c.path), format!("SameSite={same_site}")];
+    if let Some(d) = &c.domain {
+        attrs.push(format!("Domain={d}"));
+    }
+    if c.secure {
+        attrs.push("Secure".into());
+    }
+    if c.http_only {
+        attrs.push("HttpOnly".into());
+    }
+    println!("cookie: {} ({})", c.full_name(), attrs.join("; "));
+    let e = &config.expiry;
+    let off = |d: std::time::Duration| {
+        if d.is_zero() {
+            "off".to_owned()
+        } else {
+            humantime::format_duration(d).to_string()
+        }
+    };
+    println!(
+        "expiry: idle {}, absolute {}, skew {}",
+        off(e.idle),
+        off(e.absolute),
+        humantime::format_duration(e.skew)
+    );
+    println!("{report}");
+    for key in &config.keys {
+        if key.secret.is_some() {
+            eprintln!(
+                "note: key {} has its secret inline; prefer `secret_file` or `secret_env` in production",
+                key.id
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn read_value(value: &str) -> Result<Zeroizing<String>, std::io::Error> {
+    if value == "-" {
+        let mut buf = Zeroizing::new(String::new());
+        std::io::stdin().read_to_string(&mut buf)?;
+        Ok(buf)
+    } else {
+        Ok(Zeroizing::new(value.to_owned()))
+    }
+}
+
+fn inspect(
+    config_path: &std::path::Path,
+    name: Option<String>,
+    now: SystemTime,
+    value: &str,
+) -> ExitCode {
+    let shown = config_path.display();
+    let config = match SessionConfig::from_file(config_path) {
+        Ok(c) => c,
+        Err(e) => return fail(None, &e),
+    };
+    let ring = match config.key_ring_at(now) {
+        Ok(r) => r,
+        Err(e) => return fail(Some(&format!("{shown} has no usable key ring")), &e),
+    };
+    let name = name.unwrap_or_else(|| config.cookie.full_name());
+    let raw = match read_value(value) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: cannot read the value from stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut value = raw.trim();
+    if let Some(rest) = value
+        .strip_prefix(name.as_str())
+        .and_then(|r| r.strip_prefix('='))
+    {
+        value = rest;
+    }
+    let sealer = Sealer::new(name.clone(), config.expiry.policy());
+    println!("cookie: {name}");
+    match sealer.open(&ring, value, now) {
+        Ok(opened) => {
+            print_opened(&ring, &opened, now);
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            println!("rejected ({}): {reason}", reason.as_str());
+            explain(reason, &config, &ring, &name, value);
+            ExitCode::from(REJECTED)
+        }
+    }
+}
+
+fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
+    let primary = ring.primary_at(now).id();
+    let algorithm = ring
+        .get(opened.key_id)
+        .map_or("?", |k| k.algorithm().name());
+    let role = if opened.key_id == primary {
+        "the primary now".to_owned()
+    } else {
+        format!("not the primary now: the layer re-seals it under key {primary}")
+    };
+    println!("key: {} ({algorithm}, {role})", opened.key_id);
+    let data = &opened.data;
+    match data.created_at() {
+        Some(t) => println!("created: {}", unix(t)),
+        None => println!("created: unknown"),
+    }
+    match data.expires_at() {
+        0 => println!("expires: never (no idle or absolute timeout)"),
+        t => println!("expires: {}", unix(t)),
+    }
+    println!("entries: {}", data.len());
+    let width = data.keys().map(str::len).max().unwrap_or(0);
+    for (key, size) in data.sizes() {
+        let unit = if size == 1 { "byte" } else { "bytes" };
+        println!("  {key:<width$}  {size} {unit}");
+    }
+}
+
+/// Adds what the operator can do about a rejection, from facts the value states openly.
+fn explain(reason: RejectReason, config: &SessionConfig, ring: &KeyRing, name: &str, value: &str) {
+    match reason {
+        RejectReason::Unauthenticated if name != config.cookie.full_name() => eprintln!(
+            "hint: a value is bound to its cookie name; the configuration's cookie is `{}`, \
+             this was opened as `{name}` (pass --name with the name it was sent under)",
+            config.cookie.full_name()
+        ),
+        RejectReason::UnknownKey => {
+            let head = value.get(..4).and_then(|h| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(h)
+                    .ok()
+            });
+            let ids: Vec<String> = ring.keys().map(|k| k.id().to_string()).collect();
+            if let Some((header, _)) = head.as_deref().and_then(|h| Header::parse(h).ok()) {
+                eprintln!(
+                    "hint: the value names key {}; the ring holds keys {}",
+                    header.key_id,
+                    ids.join(", ")
+                );
+            }
+        }
+        _ => {}
+    }
+}

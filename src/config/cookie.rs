@@ -1,0 +1,256 @@
+//! [`CookieConfig`]: the cookie's name and attributes, and their validation.
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+
+/// Fewest bytes allowed for `max_cookie_len`: room for a name, attributes and a small value.
+const MIN_COOKIE_LEN: usize = 256;
+/// Most bytes allowed for `max_cookie_len`. Browsers keep at least 4096 bytes of name and
+/// value per cookie (RFC 6265bis §5.7); few keep more.
+const MAX_COOKIE_LEN: usize = 8192;
+/// Most chunks allowed for `max_chunks`.
+const MAX_CHUNKS: usize = 16;
+const _: () = assert!(MIN_COOKIE_LEN < MAX_COOKIE_LEN);
+
+/// `SameSite` attribute values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    /// Sent on same-site requests only.
+    Strict,
+    /// Sent on same-site requests and top-level navigations (default).
+    #[default]
+    Lax,
+    /// Sent on every request; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    /// Parses `strict`, `lax` or `none`, ignoring ASCII case.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "strict" => Some(Self::Strict),
+            "lax" => Some(Self::Lax),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// Cookie name and attributes. Secure by default.
+///
+/// | field | default | |
+/// |---|---|---|
+/// | `name` | `"session"` | sent as `__Host-session` while `host_prefix` is on |
+/// | `host_prefix` | `true` | RFC 6265bis §4.1.3.2: `__Host-` requires `Secure`, `Path=/`, no `Domain` |
+/// | `path` | `"/"` | |
+/// | `domain` | none | |
+/// | `secure` | `true` | turn off (with `host_prefix`) only for plain http on 127.0.0.1 |
+/// | `http_only` | `true` | |
+/// | `same_site` | `"lax"` | `"strict"`, `"lax"` or `"none"` (`"none"` requires `secure`) |
+/// | `browser_session` | `false` | no `Max-Age`: the browser drops it on close (expiry inside still applies) |
+/// | `max_cookie_len` | `4096` | bytes of one whole `Set-Cookie` line (name, value, attributes), 256–8192 |
+/// | `max_chunks` | `4` | at most this many cookies per session (1–16) |
+// Each bool is one cookie attribute as written in the configuration; an enum would not read
+// better in TOML.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieConfig {
+    /// Cookie name, without the `__Host-` prefix.
+    pub name: String,
+    /// Prefix the name with `__Host-`.
+    pub host_prefix: bool,
+    /// `Path` attribute.
+    pub path: String,
+    /// `Domain` attribute.
+    pub domain: Option<String>,
+    /// `Secure` attribute.
+    pub secure: bool,
+    /// `HttpOnly` attribute.
+    pub http_only: bool,
+    /// `SameSite` attribute.
+    pub same_site: SameSite,
+    /// Leave out `Max-Age`/`Expires`.
+    pub browser_session: bool,
+    /// Largest `Set-Cookie` line in bytes before the value is split into chunks.
+    pub max_cookie_len: usize,
+    /// Largest number of chunks.
+    pub max_chunks: usize,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            name: "session".into(),
+            host_prefix: true,
+            path: "/".into(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            browser_session: false,
+            max_cookie_len: 4096,
+            max_chunks: 4,
+        }
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: format!("cookie.{field}"),
+        message: message.into(),
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`: what a cookie name (an RFC 6265 §4.1.1 `token`) may hold.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+impl CookieConfig {
+    /// The name as sent: `__Host-` + `name` while `host_prefix` is on, else `name`.
+    ///
+    /// ```
+    /// let mut cookie = sealed_session::CookieConfig::default();
+    /// assert_eq!(cookie.full_name(), "__Host-session");
+    /// cookie.host_prefix = false;
+    /// assert_eq!(cookie.full_name(), "session");
+    /// ```
+    #[must_use]
+    pub fn full_name(&self) -> String {
+        if self.host_prefix {
+            format!("__Host-{}", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// Checks the name, the attributes and the size limits.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the `cookie.*` setting at fault.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_name()?;
+        // RFC 6265bis §4.1.3.2: a `__Host-` cookie must be Secure, have Path=/ and no Domain;
+        // browsers drop one that is not.
+        if self.host_prefix {
+            const WHY: &str = "(RFC 6265bis §4.1.3.2: browsers drop a `__Host-` cookie that \
+                               is not Secure, has a Domain, or a Path other than `/`)";
+            if !self.secure {
+                return Err(invalid(
+                    "secure",
+                    format!(
+                        "`host_prefix = true` requires `secure = true` {WHY}; for plain http on \
+                         127.0.0.1 set both `host_prefix = false` and `secure = false`"
+                    ),
+                ));
+            }
+            if self.path != "/" {
+                return Err(invalid(
+                    "path",
+                    format!("`host_prefix = true` requires `path = \"/\"` {WHY}; remove `path` or set `host_prefix = false`"),
+                ));
+            }
+            if self.domain.is_some() {
+                return Err(invalid(
+                    "domain",
+                    format!("`host_prefix = true` forbids `domain` {WHY}; remove `domain` or set `host_prefix = false`"),
+                ));
+            }
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(invalid(
+                "same_site",
+                "`same_site = \"none\"` requires `secure = true` (browsers reject SameSite=None \
+                 cookies without Secure); use \"lax\" or turn `secure` on",
+            ));
+        }
+        if !self.path.starts_with('/') || self.path.chars().any(|c| c == ';' || c.is_control()) {
+            return Err(invalid(
+                "path",
+                format!(
+                    "{:?} is not a cookie path; it must start with `/` and hold no `;` or control characters",
+                    self.path
+                ),
+            ));
+        }
+        if let Some(domain) = &self.domain {
+            let host = domain.strip_prefix('.').unwrap_or(domain);
+            if host.is_empty()
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                return Err(invalid(
+                    "domain",
+                    format!(
+                        "{domain:?} is not a domain name; expected e.g. \"example.com\" \
+                         (ASCII letters, digits, `-` and `.`; punycode for IDNs; no port or path)"
+                    ),
+                ));
+            }
+        }
+        if !(1..=MAX_CHUNKS).contains(&self.max_chunks) {
+            return Err(invalid(
+                "max_chunks",
+                format!("is {}; expected 1 to {MAX_CHUNKS}", self.max_chunks),
+            ));
+        }
+        if !(MIN_COOKIE_LEN..=MAX_COOKIE_LEN).contains(&self.max_cookie_len) {
+            return Err(invalid(
+                "max_cookie_len",
+                format!(
+                    "is {}; expected {MIN_COOKIE_LEN} to {MAX_COOKIE_LEN} bytes (browsers keep \
+                     at least 4096 per cookie, RFC 6265bis §5.7)",
+                    self.max_cookie_len
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_name(&self) -> Result<(), ConfigError> {
+        let name = &self.name;
+        if name.is_empty() {
+            return Err(invalid(
+                "name",
+                "is empty; give a cookie name such as \"session\"",
+            ));
+        }
+        if let Some(bad) = name.chars().find(|&c| !is_tchar(c)) {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{name:?} is not a valid cookie name: {bad:?} is not allowed; use ASCII \
+                     letters, digits and !#$%&'*+-.^_`|~ (an RFC 6265 §4.1.1 token)"
+                ),
+            ));
+        }
+        if starts_with_ignore_case(name, "__Host-") {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{name:?} already has the `__Host-` prefix; write the name without it and \
+                     set `host_prefix = true`"
+                ),
+            ));
+        }
+        if starts_with_ignore_case(name, "__Secure-") && !self.secure {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{name:?} has the `__Secure-` prefix, which requires `secure = true` \
+                     (RFC 6265bis §4.1.3.1)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

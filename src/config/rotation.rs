@@ -1,0 +1,234 @@
+//! [`RotationReport`]: where each key of a configuration stands in a staged rotation.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use super::de::format_time;
+use super::SessionConfig;
+use crate::keys::{Algorithm, KeyId, KeyRing, KeyState};
+use crate::time::unix_seconds;
+
+/// Where one key stands at the instant of a [`RotationReport`].
+///
+/// A key "stops sealing" at `since`: for a primary replaced by a later `activate_at`, the
+/// instant of that activation; for a decrypt-only key, its `retired_at`. Every value it sealed
+/// then has `created_at` before `since`, and is rejected from `safe_at` on — the earlier of:
+/// - `since + absolute + skew + 1s` (the absolute timeout counts from `created_at`, with the
+///   configured skew tolerance; the second covers whole-second timestamps), unless the absolute
+///   timeout is disabled;
+/// - `not_before`, if it is after `since` (every session created before it is rejected).
+///
+/// The idle timeout is not counted: a session can carry a longer idle timeout of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyStatus {
+    /// Seals new values now.
+    Primary,
+    /// A primary key whose `activate_at` is ahead: it seals from `at` on. Keep it.
+    Scheduled {
+        /// Its activation.
+        at: SystemTime,
+    },
+    /// Stopped sealing at `since`, but values it sealed may still be valid: keep it until
+    /// `safe_at` (`None`: never, because the absolute timeout is disabled and no later
+    /// `not_before` revokes them).
+    Retiring {
+        /// When it stopped sealing.
+        since: SystemTime,
+        /// When it becomes safe to remove.
+        safe_at: Option<SystemTime>,
+    },
+    /// Stopped sealing at `since` and no value it sealed is valid since `safe_at`: safe to
+    /// remove from every instance.
+    Removable {
+        /// When it stopped sealing.
+        since: SystemTime,
+        /// Since when no value it sealed is valid.
+        safe_at: SystemTime,
+    },
+    /// A decrypt-only key without `retired_at`: when it last sealed is unknown, so it is never
+    /// reported safe to remove. Record the demotion instant in `retired_at`. (A key added as
+    /// decrypt-only ahead of its promotion, the first step of a rotation, is in this state too,
+    /// and must be kept anyway.)
+    RetirementUnknown,
+}
+
+/// One key in a [`RotationReport`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyReport {
+    /// The key id.
+    pub id: KeyId,
+    /// Its algorithm.
+    pub algorithm: Algorithm,
+    /// Where it stands.
+    pub status: KeyStatus,
+}
+
+/// The rotation state of a configuration at an instant: the primary, the next scheduled
+/// switch, and which keys are safe to remove. Made by
+/// [`SessionConfig::rotation_report`]; its `Display` is what `sealed-session check-config`
+/// prints.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use sealed_session::{KeyConfig, KeyId, KeyStatus, SessionConfig};
+///
+/// let day = Duration::from_secs(86_400);
+/// let t0 = UNIX_EPOCH + 20_000 * day;
+/// let mut config = SessionConfig::default(); // absolute timeout 7 days, skew 60 s
+/// config.keys = vec![
+///     KeyConfig::new(1, "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").decrypt_only().retired_at(t0),
+///     KeyConfig::new(2, "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="),
+/// ];
+/// let report = config.rotation_report(t0 + day)?;
+/// assert_eq!(report.primary, KeyId(2));
+/// assert!(report.safe_to_remove().is_empty());
+/// assert!(matches!(report.keys[0].status, KeyStatus::Retiring { .. }));
+///
+/// let report = config.rotation_report(t0 + 8 * day)?;
+/// assert_eq!(report.safe_to_remove(), [KeyId(1)]);
+/// # Ok::<(), sealed_session::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotationReport {
+    /// The instant the report describes.
+    pub at: SystemTime,
+    /// The key that seals at that instant.
+    pub primary: KeyId,
+    /// The next scheduled switch of primary after that instant, if any.
+    pub next_activation: Option<(KeyId, SystemTime)>,
+    /// Every key, in configuration order.
+    pub keys: Vec<KeyReport>,
+}
+
+impl RotationReport {
+    /// The keys that are safe to remove from every instance.
+    #[must_use]
+    pub fn safe_to_remove(&self) -> Vec<KeyId> {
+        self.keys
+            .iter()
+            .filter(|k| matches!(k.status, KeyStatus::Removable { .. }))
+            .map(|k| k.id)
+            .collect()
+    }
+
+    /// Builds the report for a configuration whose ring validated at `now`.
+    pub(super) fn new(config: &SessionConfig, ring: &KeyRing, now: SystemTime) -> Self {
+        let absolute = config.expiry.absolute;
+        let skew = config.expiry.skew;
+        let not_before = config.expiry.not_before;
+        let safe_at = |since: SystemTime| {
+            let by_absolute = (!absolute.is_zero())
+                .then(|| since.checked_add(absolute + skew + Duration::from_secs(1)))
+                .flatten();
+            let by_revocation = not_before.filter(|&nb| unix_seconds(nb) > unix_seconds(since));
+            match (by_absolute, by_revocation) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        let stopped = |since: SystemTime| match safe_at(since) {
+            Some(safe_at) if safe_at <= now => KeyStatus::Removable { since, safe_at },
+            safe_at => KeyStatus::Retiring { since, safe_at },
+        };
+        // Primary candidates in activation order (no activation first), as the ring orders them.
+        let mut schedule: Vec<(Option<SystemTime>, u8)> = config
+            .keys
+            .iter()
+            .filter(|k| k.state == KeyState::Primary)
+            .map(|k| (k.activate_at, k.id))
+            .collect();
+        schedule.sort_by_key(|&(at, _)| at);
+        let keys = config
+            .keys
+            .iter()
+            .map(|k| {
+                let status = match k.state {
+                    KeyState::DecryptOnly => {
+                        k.retired_at.map_or(KeyStatus::RetirementUnknown, stopped)
+                    }
+                    KeyState::Primary => {
+                        let pos = schedule.iter().position(|&(_, id)| id == k.id).unwrap_or(0);
+                        let replaced_at = schedule.get(pos + 1).and_then(|&(at, _)| at);
+                        match (k.activate_at, replaced_at) {
+                            (Some(at), _) if at > now => KeyStatus::Scheduled { at },
+                            (_, Some(since)) if since <= now => stopped(since),
+                            _ => KeyStatus::Primary,
+                        }
+                    }
+                };
+                KeyReport {
+                    id: KeyId(k.id),
+                    algorithm: k.algorithm.parse().unwrap_or_default(),
+                    status,
+                }
+            })
+            .collect();
+        RotationReport {
+            at: now,
+            primary: ring.primary_at(now).id(),
+            next_activation: ring.next_activation(now),
+            keys,
+        }
+    }
+}
+
+impl fmt::Display for RotationReport {
+    /// A human-readable summary, one line per key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "at: {}", format_time(self.at))?;
+        let algorithm = self
+            .keys
+            .iter()
+            .find(|k| k.id == self.primary)
+            .map_or("", |k| k.algorithm.name());
+        writeln!(f, "primary now: key {} ({algorithm})", self.primary)?;
+        match self.next_activation {
+            Some((id, at)) => writeln!(f, "next activation: key {id} at {}", format_time(at))?,
+            None => writeln!(f, "next activation: none scheduled")?,
+        }
+        writeln!(f, "keys:")?;
+        for k in &self.keys {
+            write!(f, "  key {:<3} {:<17}  ", k.id, k.algorithm.name())?;
+            match k.status {
+                KeyStatus::Primary => writeln!(f, "primary: seals now")?,
+                KeyStatus::Scheduled { at } => {
+                    writeln!(f, "scheduled: becomes primary at {}", format_time(at))?;
+                }
+                KeyStatus::Retiring { since, safe_at } => {
+                    write!(
+                        f,
+                        "retiring: stopped sealing at {}; keep it ",
+                        format_time(since)
+                    )?;
+                    match safe_at {
+                        Some(t) => writeln!(f, "until {}", format_time(t))?,
+                        None => writeln!(
+                            f,
+                            "(never safe to remove: the absolute timeout is disabled)"
+                        )?,
+                    }
+                }
+                KeyStatus::Removable { since, safe_at } => writeln!(
+                    f,
+                    "safe to remove: stopped sealing at {}; no value it sealed is valid since {}",
+                    format_time(since),
+                    format_time(safe_at)
+                )?,
+                KeyStatus::RetirementUnknown => writeln!(
+                    f,
+                    "decrypt-only, keep it: no `retired_at` records when it stopped sealing"
+                )?,
+            }
+        }
+        let removable = self.safe_to_remove();
+        if removable.is_empty() {
+            write!(f, "safe to remove: none")
+        } else {
+            let ids: Vec<String> = removable.iter().map(|id| format!("key {id}")).collect();
+            write!(f, "safe to remove: {}", ids.join(", "))
+        }
+    }
+}

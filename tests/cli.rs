@@ -1,0 +1,485 @@
+//! The `sealed-session` binary, run for real: keygen output is accepted by check-config,
+//! check-config reports the rotation state and fails clearly on bad files, and inspect opens a
+//! value sealed by the library and reports a tampered one as tampered.
+#![cfg(feature = "cli")]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, UNIX_EPOCH};
+
+use sealed_session::{Sealer, SessionConfig, SessionData};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealed-session");
+
+/// 32 bytes of 0x01 and 0x02 as base64.
+const S1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const S2: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+/// 2023-11-14T22:13:20Z.
+const T0: u64 = 1_700_000_000;
+const T0_TEXT: &str = "2023-11-14T22:13:20Z";
+
+/// A fresh path in the temp directory, unique to this process and test.
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sealed-session-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let path = temp_path(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn run(args: &[&str]) -> Run {
+    finish(Command::new(BIN).args(args).output().unwrap())
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    finish(child.wait_with_output().unwrap())
+}
+
+/// A config file with one primary key 1 (inline secret) and default settings.
+fn config_file(name: &str) -> PathBuf {
+    write(name, &format!("[[keys]]\nid = 1\nsecret = \"{S1}\"\n"))
+}
+
+/// A value for `cookie`, sealed by the library at `T0` under `config`'s ring.
+fn seal(config: &PathBuf, cookie: &str) -> String {
+    let config = SessionConfig::from_file(config).unwrap();
+    let t0 = UNIX_EPOCH + Duration::from_secs(T0);
+    let ring = config.key_ring_at(t0).unwrap();
+    let mut data = SessionData::new();
+    data.insert("visit_count", &3u64).unwrap();
+    data.insert("cart", &vec!["apple".to_owned(), "pear".to_owned()])
+        .unwrap();
+    Sealer::new(cookie, config.expiry.policy())
+        .seal(&ring, &data, t0)
+        .unwrap()
+}
+
+/// `T0 + secs` in RFC 3339, for `--at`.
+fn at(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(T0 + secs)).to_string()
+}
+
+#[test]
+fn keygen_output_is_accepted_by_check_config() {
+    let keygen = run(&["keygen", "--id", "7"]);
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    assert!(keygen.stdout.contains(
+        "[[keys]]\nid = 7\nalgorithm = \"xaes-256-gcm\"\nstate = \"primary\"\nsecret = \""
+    ));
+    let path = write("keygen.toml", &keygen.stdout);
+    let check = run(&["check-config", path.to_str().unwrap()]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(
+        check
+            .stdout
+            .starts_with(&format!("{}: valid\n", path.display())),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("primary now: key 7 (xaes-256-gcm)"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("safe to remove: none"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stderr.contains("note: key 7 has its secret inline"),
+        "{}",
+        check.stderr
+    );
+    // check-config never prints the secret.
+    let secret = keygen
+        .stdout
+        .rsplit("secret = \"")
+        .next()
+        .unwrap()
+        .trim()
+        .trim_end_matches('"');
+    assert_eq!(secret.len(), 44);
+    assert!(!check.stdout.contains(secret) && !check.stderr.contains(secret));
+}
+
+#[test]
+fn keygen_makes_fresh_secrets_in_every_format() {
+    let a = run(&["keygen", "--format", "secret"]);
+    let b = run(&["keygen", "--format", "secret"]);
+    assert_eq!((a.code, b.code), (0, 0));
+    assert_ne!(a.stdout, b.stdout, "a fresh secret each run");
+    // The bare secret works as a `secret_file`.
+    let secret_file = write("keygen-secret", &a.stdout);
+    let config = write(
+        "keygen-secret.toml",
+        &format!(
+            "[[keys]]\nid = 2\nsecret_file = \"{}\"\n",
+            secret_file.display()
+        ),
+    );
+    assert_eq!(run(&["check-config", config.to_str().unwrap()]).code, 0);
+    // The env entry works as `SEALED_SESSION_KEYS`.
+    let env = run(&[
+        "keygen",
+        "--format",
+        "env",
+        "--id",
+        "4",
+        "--algorithm",
+        "chacha20-poly1305",
+        "--state",
+        "decrypt-only",
+    ]);
+    assert!(
+        env.stdout.starts_with("4:chacha20-poly1305:decrypt-only:"),
+        "{}",
+        env.stdout
+    );
+    let spec = format!("{};5:xaes-256-gcm:primary:{S2}", env.stdout.trim());
+    let config =
+        SessionConfig::from_env_map(|name| (name == "SEALED_SESSION_KEYS").then(|| spec.clone()))
+            .unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.keys[0].algorithm, "chacha20-poly1305");
+    // An unknown algorithm is a usage error.
+    let bad = run(&["keygen", "--algorithm", "rot13"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("possible values: xaes-256-gcm, aes-256-gcm, chacha20-poly1305"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn check_config_prints_the_rotation_state() {
+    let path = write(
+        "rotation.toml",
+        &format!(
+            "[[keys]]\nid = 1\nsecret = \"{S1}\"\nstate = \"decrypt-only\"\nretired_at = \"{}\"\n\n\
+             [[keys]]\nid = 2\nsecret = \"{S2}\"\n\n\
+             [[keys]]\nid = 3\nsecret = \"{S1}\"\nactivate_at = \"{}\"\n",
+            at(0),
+            at(10 * 86_400)
+        ),
+    );
+    let check = run(&["check-config", path.to_str().unwrap(), "--at", &at(86_400)]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(
+        check.stdout.contains("primary now: key 2"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check
+            .stdout
+            .contains(&format!("next activation: key 3 at {}", at(10 * 86_400))),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains(
+            "retiring: stopped sealing at 2023-11-14T22:13:20Z; keep it until 2023-11-21T22:14:21Z"
+        ),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.ends_with("safe to remove: none\n"),
+        "{}",
+        check.stdout
+    );
+    // Past the absolute timeout (7 days) plus skew, key 1 can go.
+    let later = run(&[
+        "check-config",
+        path.to_str().unwrap(),
+        "--at",
+        &at(8 * 86_400),
+    ]);
+    assert!(
+        later.stdout.ends_with("safe to remove: key 1\n"),
+        "{}",
+        later.stdout
+    );
+}
+
+#[test]
+fn check_config_fails_clearly_on_a_bad_file() {
+    let two = write(
+        "two-primaries.toml",
+        &format!("[[keys]]\nid = 1\nsecret = \"{S1}\"\n[[keys]]\nid = 2\nsecret = \"{S2}\"\n"),
+    );
+    let check = run(&["check-config", two.to_str().unwrap()]);
+    assert_eq!(check.code, 1);
+    assert!(check.stdout.is_empty());
+    assert_eq!(
+        check.stderr,
+        format!(
+            "error: {} is not a valid configuration: keys 1 and 2 are both primary from the same \
+             instant; give one an `activate_at` or make it `decrypt-only`\n",
+            two.display()
+        )
+    );
+    let typo = write("typo.toml", "[cookie]\nname = \"id\"\nsecrue = false\n");
+    let check = run(&["check-config", typo.to_str().unwrap()]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check
+            .stderr
+            .contains(&format!("{}:3:1: unknown field `secrue`", typo.display())),
+        "{}",
+        check.stderr
+    );
+    let missing = temp_path("missing.toml");
+    let check = run(&["check-config", missing.to_str().unwrap()]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check
+            .stderr
+            .contains(&format!("cannot read config file `{}`", missing.display())),
+        "{}",
+        check.stderr
+    );
+    assert!(check.stderr.contains("caused by: "), "{}", check.stderr);
+    let short = write("short.toml", "[[keys]]\nid = 1\nsecret = \"AAAA\"\n");
+    let check = run(&["check-config", short.to_str().unwrap()]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check
+            .stderr
+            .contains("key 1: secret is 3 bytes; expected exactly 32"),
+        "{}",
+        check.stderr
+    );
+}
+
+#[test]
+fn check_config_reads_secret_env_from_the_process_environment() {
+    let path = write(
+        "secret-env.toml",
+        "[[keys]]\nid = 1\nsecret_env = \"SEALED_SESSION_CLI_TEST_KEY\"\n",
+    );
+    let ok = finish(
+        Command::new(BIN)
+            .args(["check-config", path.to_str().unwrap()])
+            .env("SEALED_SESSION_CLI_TEST_KEY", S1)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(!ok.stdout.contains(S1) && !ok.stderr.contains(S1));
+    let unset = finish(
+        Command::new(BIN)
+            .args(["check-config", path.to_str().unwrap()])
+            .env_remove("SEALED_SESSION_CLI_TEST_KEY")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(unset.code, 1);
+    assert!(
+        unset.stderr.contains(
+            "keys[id=1].secret_env: environment variable `SEALED_SESSION_CLI_TEST_KEY` is not set"
+        ),
+        "{}",
+        unset.stderr
+    );
+}
+
+#[test]
+fn inspect_opens_a_value_sealed_by_the_library() {
+    let config = config_file("inspect.toml");
+    let value = seal(&config, "__Host-session");
+    let out = run(&[
+        "inspect",
+        "--config",
+        config.to_str().unwrap(),
+        "--name",
+        "__Host-session",
+        "--at",
+        &at(60),
+        &value,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected = format!(
+        "cookie: __Host-session\n\
+         key: 1 (xaes-256-gcm, the primary now)\n\
+         created: {T0_TEXT}\n\
+         expires: {}\n\
+         entries: 2\n\
+         \x20 cart         12 bytes\n\
+         \x20 visit_count  1 byte\n",
+        at(86_400)
+    );
+    assert_eq!(out.stdout, expected);
+    // The name defaults to the configuration's, `NAME=VALUE` is accepted, and `-` reads stdin.
+    let cookie = format!("__Host-session={value}\n");
+    let piped = run_with_stdin(
+        &[
+            "inspect",
+            "--config",
+            config.to_str().unwrap(),
+            "--at",
+            &at(60),
+            "-",
+        ],
+        &cookie,
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_eq!(piped.stdout, expected);
+}
+
+#[test]
+fn inspect_reports_a_tampered_value_as_tampered() {
+    let config = config_file("tampered.toml");
+    let value = seal(&config, "__Host-session");
+    let mut bytes = value.into_bytes();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    let out = run(&[
+        "inspect",
+        "--config",
+        config.to_str().unwrap(),
+        "--at",
+        &at(60),
+        &tampered,
+    ]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "rejected (unauthenticated): authentication failed (tampered, truncated or renamed)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn inspect_explains_other_rejections() {
+    let config = config_file("rejections.toml");
+    let path = config.to_str().unwrap();
+    let value = seal(&config, "__Host-session");
+    // Opened under another name: the value is bound to its cookie name.
+    let renamed = run(&[
+        "inspect",
+        "--config",
+        path,
+        "--name",
+        "session",
+        "--at",
+        &at(60),
+        &value,
+    ]);
+    assert_eq!(renamed.code, 3);
+    assert!(
+        renamed.stdout.contains("rejected (unauthenticated)"),
+        "{}",
+        renamed.stdout
+    );
+    assert!(
+        renamed
+            .stderr
+            .contains("the configuration's cookie is `__Host-session`"),
+        "{}",
+        renamed.stderr
+    );
+    // Idle for two days.
+    let expired = run(&["inspect", "--config", path, "--at", &at(2 * 86_400), &value]);
+    assert_eq!(expired.code, 3);
+    assert!(
+        expired
+            .stdout
+            .contains("rejected (expired_idle): session expired (idle timeout)"),
+        "{}",
+        expired.stdout
+    );
+    // Sealed with a key this configuration lacks.
+    let other = write(
+        "other-key.toml",
+        &format!("[[keys]]\nid = 9\nsecret = \"{S2}\"\n"),
+    );
+    let foreign = seal(&other, "__Host-session");
+    let unknown = run(&["inspect", "--config", path, "--at", &at(60), &foreign]);
+    assert_eq!(unknown.code, 3);
+    assert!(
+        unknown.stdout.contains("rejected (unknown_key)"),
+        "{}",
+        unknown.stdout
+    );
+    assert!(
+        unknown
+            .stderr
+            .contains("the value names key 9; the ring holds keys 1"),
+        "{}",
+        unknown.stderr
+    );
+    // Not a sealed value at all.
+    let garbage = run(&["inspect", "--config", path, "--at", &at(60), "hello"]);
+    assert_eq!(garbage.code, 3);
+    assert!(
+        garbage.stdout.contains("rejected (malformed)"),
+        "{}",
+        garbage.stdout
+    );
+}
+
+#[test]
+fn inspect_flags_a_value_under_a_non_primary_key() {
+    let config = config_file("old-key.toml");
+    let value = seal(&config, "__Host-session");
+    let rotated = write(
+        "new-key.toml",
+        &format!("[[keys]]\nid = 1\nsecret = \"{S1}\"\nstate = \"decrypt-only\"\n[[keys]]\nid = 2\nsecret = \"{S2}\"\n"),
+    );
+    let out = run(&[
+        "inspect",
+        "--config",
+        rotated.to_str().unwrap(),
+        "--at",
+        &at(60),
+        &value,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "key: 1 (xaes-256-gcm, not the primary now: the layer re-seals it under key 2)"
+        ),
+        "{}",
+        out.stdout
+    );
+}

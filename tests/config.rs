@@ -1,0 +1,1102 @@
+//! Configuration: TOML and environment forms, secret sources, validation errors (each with its
+//! message), rotation reports, and that no secret ever shows in `Debug` or an error.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sealed_session::{
+    Algorithm, ConfigError, KeyConfig, KeyId, KeyState, KeyStatus, SameSite, SessionConfig,
+};
+
+/// 32 bytes of 0x01, 0x02, 0x03 as base64.
+const S1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const S2: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+const S3: &str = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+/// 16 bytes: too short.
+const SHORT: &str = "BAQEBAQEBAQEBAQEBAQEBA==";
+
+/// 2026-12-01T00:00:00Z.
+const DEC_1: u64 = 1_796_083_200;
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn now() -> SystemTime {
+    at(DEC_1)
+}
+
+/// A fresh path in the temp directory, unique to this process and test.
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sealed-session-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn one_key() -> SessionConfig {
+    SessionConfig {
+        keys: vec![KeyConfig::new(1, S1)],
+        ..SessionConfig::default()
+    }
+}
+
+/// The validation error of `config` at `now()`, as text.
+fn error_of(config: &SessionConfig) -> String {
+    config.validate_at(now()).unwrap_err().to_string()
+}
+
+fn toml_error(text: &str) -> String {
+    SessionConfig::from_toml_str(text).unwrap_err().to_string()
+}
+
+fn env_config(vars: &[(&str, &str)]) -> Result<SessionConfig, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    SessionConfig::from_env_map(|name| map.get(name).cloned())
+}
+
+fn env_error(vars: &[(&str, &str)]) -> String {
+    env_config(vars).unwrap_err().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// TOML
+
+#[test]
+fn toml_parses_every_field_with_human_durations() {
+    let config = SessionConfig::from_toml_str(&format!(
+        r#"
+        [cookie]
+        name = "sid"
+        host_prefix = false
+        path = "/app"
+        domain = "example.com"
+        secure = true
+        http_only = false
+        same_site = "strict"
+        browser_session = true
+        max_cookie_len = 2048
+        max_chunks = 8
+
+        [expiry]
+        idle = "30m"
+        absolute = "12h"
+        skew = "5s"
+        renew_after = "1h 30m"
+        not_before = "2026-11-30T01:00:00+01:00"
+
+        [[keys]]
+        id = 2
+        algorithm = "chacha20-poly1305"
+        secret = "{S2}"
+        state = "primary"
+        activate_at = 2026-12-01T00:00:00Z
+
+        [[keys]]
+        id = 1
+        algorithm = "aes-256-gcm"
+        secret = "{S1}"
+        state = "decrypt-only"
+        retired_at = "2026-11-01T00:00:00Z"
+
+        [[keys]]
+        id = 0
+        secret_env = "SESSION_KEY_0"
+        state = "primary"
+
+        [[keys]]
+        id = 7
+        secret_file = "/run/secrets/session-7"
+        state = "decrypt-only"
+        "#
+    ))
+    .unwrap();
+    let c = &config.cookie;
+    assert_eq!(c.name, "sid");
+    assert!(!c.host_prefix);
+    assert_eq!(c.full_name(), "sid");
+    assert_eq!(c.path, "/app");
+    assert_eq!(c.domain.as_deref(), Some("example.com"));
+    assert!(c.secure && !c.http_only && c.browser_session);
+    assert_eq!(c.same_site, SameSite::Strict);
+    assert_eq!((c.max_cookie_len, c.max_chunks), (2048, 8));
+
+    let e = &config.expiry;
+    assert_eq!(e.idle, 30 * Duration::from_secs(60));
+    assert_eq!(e.absolute, 12 * HOUR);
+    assert_eq!(e.skew, Duration::from_secs(5));
+    assert_eq!(e.renew_after, Some(90 * Duration::from_secs(60)));
+    assert_eq!(e.not_before, Some(at(DEC_1 - 86_400)));
+    let policy = e.policy();
+    assert_eq!(policy.idle_timeout(), Some(30 * Duration::from_secs(60)));
+    assert_eq!(policy.absolute_timeout(), Some(12 * HOUR));
+    assert_eq!(policy.renew_interval(), 90 * Duration::from_secs(60));
+
+    let k = &config.keys;
+    assert_eq!(k.len(), 4);
+    assert_eq!((k[0].id, k[0].algorithm.as_str()), (2, "chacha20-poly1305"));
+    assert_eq!(k[0].activate_at, Some(at(DEC_1)));
+    assert_eq!(k[0].state, KeyState::Primary);
+    assert_eq!(k[1].state, KeyState::DecryptOnly);
+    assert_eq!(k[1].retired_at, Some(at(DEC_1 - 30 * 86_400)));
+    assert_eq!(k[2].algorithm, "xaes-256-gcm", "the default algorithm");
+    assert_eq!(k[2].secret_env.as_deref(), Some("SESSION_KEY_0"));
+    assert_eq!(
+        k[3].secret_file.as_deref(),
+        Some(std::path::Path::new("/run/secrets/session-7"))
+    );
+}
+
+#[test]
+fn toml_empty_document_gives_the_defaults() {
+    let config = SessionConfig::from_toml_str("").unwrap();
+    assert_eq!(config.cookie.full_name(), "__Host-session");
+    assert!(config.cookie.secure && config.cookie.http_only && config.cookie.host_prefix);
+    assert_eq!(config.cookie.same_site, SameSite::Lax);
+    assert_eq!(
+        (config.cookie.max_cookie_len, config.cookie.max_chunks),
+        (4096, 4)
+    );
+    assert_eq!(config.expiry.idle, DAY);
+    assert_eq!(config.expiry.absolute, 7 * DAY);
+    assert_eq!(config.expiry.skew, Duration::from_secs(60));
+    assert!(config.keys.is_empty());
+    assert_eq!(
+        error_of(&config),
+        "keys: no key configured; add a `[[keys]]` table (`sealed-session keygen` prints one) \
+         or set SEALED_SESSION_KEYS"
+    );
+}
+
+#[test]
+fn toml_unknown_field_is_named_with_its_line() {
+    let err = toml_error("[cookie]\nname = \"id\"\nsecrue = true\n");
+    assert!(
+        err.starts_with("line 3, column 1: unknown field `secrue`"),
+        "{err}"
+    );
+    let err = toml_error(&format!("[[keys]]\nid = 1\nsecrt = \"{S1}\"\n"));
+    assert!(err.contains("unknown field `secrt`"), "{err}");
+    assert!(!err.contains(S1), "the line is not quoted: {err}");
+    let err = toml_error("[cookies]\nname = \"id\"\n");
+    assert!(err.contains("unknown field `cookies`"), "{err}");
+}
+
+#[test]
+fn toml_syntax_error_is_located_and_never_quotes_the_line() {
+    let err = toml_error(&format!("[[keys]]\nid = 1\nsecret = \"{S1}\n"));
+    assert!(err.starts_with("line 3"), "{err}");
+    assert!(!err.contains("AQEB"), "{err}");
+}
+
+#[test]
+fn toml_bad_durations_say_how_to_write_one() {
+    let err = toml_error("[expiry]\nidle = \"soon\"\n");
+    assert!(err.contains("`soon` is not a duration"), "{err}");
+    assert!(err.contains("\"30m\""), "{err}");
+    let err = toml_error("[expiry]\nabsolute = 3600\n");
+    assert!(err.contains("`3600` has no unit"), "{err}");
+    assert!(err.contains("\"3600s\""), "{err}");
+}
+
+#[test]
+fn toml_times_need_an_offset() {
+    let err = toml_error(&format!(
+        "[[keys]]\nid = 1\nsecret = \"{S1}\"\nactivate_at = 2026-12-01T00:00:00\n"
+    ));
+    assert!(err.contains("has no UTC offset"), "{err}");
+    let err = toml_error("[expiry]\nnot_before = \"next week\"\n");
+    assert!(err.contains("`next week` is not an RFC 3339 time"), "{err}");
+}
+
+#[test]
+fn toml_unknown_state_and_same_site_are_named() {
+    let err = toml_error(&format!(
+        "[[keys]]\nid = 1\nsecret = \"{S1}\"\nstate = \"active\"\n"
+    ));
+    assert!(err.contains("unknown key state `active`"), "{err}");
+    assert!(err.contains("\"decrypt-only\""), "{err}");
+    let err = toml_error("[cookie]\nsame_site = \"sometimes\"\n");
+    assert!(err.contains("unknown variant `sometimes`"), "{err}");
+}
+
+#[test]
+fn from_file_errors_name_the_file_and_line() {
+    let path = temp_path("bad-field.toml");
+    std::fs::write(&path, "[expiry]\nidle = \"30m\"\nidel = \"1h\"\n").unwrap();
+    let err = SessionConfig::from_file(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}:3:1: unknown field `idel`", path.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn from_file_missing_file_is_an_io_error_naming_the_path() {
+    let path = temp_path("does-not-exist.toml");
+    let err = SessionConfig::from_file(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot read config file `{}`", path.display())
+    );
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn from_file_resolves_relative_secret_files_next_to_it() {
+    let dir = temp_path("relative");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key-1"), format!("{S1}\n")).unwrap();
+    let path = dir.join("session.toml");
+    std::fs::write(&path, "[[keys]]\nid = 1\nsecret_file = \"key-1\"\n").unwrap();
+    let config = SessionConfig::from_file(&path).unwrap();
+    assert_eq!(
+        config.keys[0].secret_file.as_deref(),
+        Some(dir.join("key-1").as_path())
+    );
+    config.validate_at(now()).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+#[test]
+fn secret_env_is_looked_up_by_name() {
+    let key = KeyConfig::from_secret_env(4, "KEY_FOUR")
+        .build_with_env(|name| (name == "KEY_FOUR").then(|| S2.to_owned()))
+        .unwrap();
+    assert_eq!(key.id(), KeyId(4));
+}
+
+#[test]
+fn secret_env_unset_empty_or_malformed_names_key_and_field() {
+    let key = KeyConfig::from_secret_env(4, "KEY_FOUR");
+    let err = key.build_with_env(|_| None).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "keys[id=4].secret_env: environment variable `KEY_FOUR` is not set"
+    );
+    let err = key
+        .build_with_env(|_| Some("  ".into()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "keys[id=4].secret_env: environment variable `KEY_FOUR` is empty"
+    );
+    let err = key
+        .build_with_env(|_| Some("not*base64!".into()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("keys[id=4].secret_env: the value of environment variable `KEY_FOUR` is not valid base64"),
+        "{err}"
+    );
+    assert!(!err.contains("not*base64!"), "{err}");
+    let err = key
+        .build_with_env(|_| Some(SHORT.into()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("decodes to 16 bytes; expected 32 random bytes"),
+        "{err}"
+    );
+    assert!(!err.contains(SHORT), "{err}");
+    let err = KeyConfig::from_secret_env(4, "")
+        .build_with_env(|_| None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "keys[id=4].secret_env: is empty; give the name of an environment variable"
+    );
+}
+
+#[test]
+fn secret_file_is_read_and_trailing_newline_trimmed() {
+    let path = temp_path("secret-ok");
+    std::fs::write(&path, format!("{S3}\n\n")).unwrap();
+    let key = KeyConfig::from_secret_file(3, &path)
+        .algorithm(Algorithm::Aes256Gcm)
+        .build()
+        .unwrap();
+    assert_eq!(
+        (key.id(), key.algorithm()),
+        (KeyId(3), Algorithm::Aes256Gcm)
+    );
+}
+
+#[test]
+fn secret_file_unreadable_is_an_io_error_naming_the_path() {
+    let path = temp_path("no-such-secret");
+    let err = KeyConfig::from_secret_file(3, &path).build().unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Io { path: p, .. } if *p == path),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("cannot read `secret_file` of key 3 `{}`", path.display())
+    );
+    // Also through the whole configuration.
+    let config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(1, S1),
+            KeyConfig::from_secret_file(3, &path).decrypt_only(),
+        ],
+        ..SessionConfig::default()
+    };
+    assert!(error_of(&config).contains("`secret_file` of key 3"));
+    // A directory is unreadable as a secret too.
+    let dir = temp_path("secret-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let err = KeyConfig::from_secret_file(3, &dir).build().unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }), "{err:?}");
+}
+
+#[test]
+fn secret_file_with_a_bad_secret_names_the_field_not_the_secret() {
+    let path = temp_path("secret-short");
+    std::fs::write(&path, format!("{SHORT}\n")).unwrap();
+    let err = KeyConfig::from_secret_file(5, &path)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "keys[id=5].secret_file: the contents of `{}` decodes to 16 bytes; expected 32 random \
+             bytes encoded as base64 (generate one with `sealed-session keygen --format secret`)",
+            path.display()
+        )
+    );
+    let big = temp_path("secret-big");
+    std::fs::write(&big, "A".repeat(5000)).unwrap();
+    let err = KeyConfig::from_secret_file(5, &big)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is larger than 4096 bytes"), "{err}");
+    assert!(!err.contains("AAAA"), "{err}");
+}
+
+#[test]
+fn inline_secret_short_or_malformed_is_a_typed_error() {
+    let err = KeyConfig::new(1, SHORT).build().unwrap_err();
+    assert!(
+        matches!(err, ConfigError::SecretLength { id: 1, len: 16 }),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("key 1: secret is 16 bytes; expected exactly 32"));
+    let err = KeyConfig::new(1, "%%%not base64%%%").build().unwrap_err();
+    assert!(
+        matches!(err, ConfigError::SecretNotBase64 { id: 1 }),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("key 1: `secret` is not valid base64"));
+    assert!(!err.to_string().contains("%%%"));
+}
+
+#[test]
+fn exactly_one_secret_source() {
+    let mut none = KeyConfig::new(6, S1);
+    none.secret = None;
+    assert_eq!(
+        none.build().unwrap_err().to_string(),
+        "keys[id=6]: no secret; give one of `secret`, `secret_env` or `secret_file` \
+         (`sealed-session keygen` prints a new key)"
+    );
+    let mut two = KeyConfig::new(6, S1);
+    two.secret_env = Some("X".into());
+    let err = two.build().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "keys[id=6]: `secret` and `secret_env` are both given; keep exactly one of `secret`, \
+         `secret_env`, `secret_file`"
+    );
+    assert!(!err.contains(S1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key ring validation
+
+#[test]
+fn missing_primary_is_reported() {
+    let config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(1, S1).decrypt_only(),
+            KeyConfig::new(2, S2).decrypt_only(),
+        ],
+        ..SessionConfig::default()
+    };
+    let err = config.validate_at(now()).unwrap_err();
+    assert!(matches!(err, ConfigError::NoPrimary), "{err:?}");
+    assert!(err.to_string().starts_with("no primary key is active now"));
+    // A primary scheduled for later is not active now either.
+    let config = SessionConfig {
+        keys: vec![KeyConfig::new(1, S1).activate_at(now() + HOUR)],
+        ..SessionConfig::default()
+    };
+    assert!(matches!(
+        config.validate_at(now()),
+        Err(ConfigError::NoPrimary)
+    ));
+    config.validate_at(now() + HOUR).unwrap();
+}
+
+#[test]
+fn two_primaries_at_one_instant_are_reported() {
+    let config = SessionConfig {
+        keys: vec![KeyConfig::new(1, S1), KeyConfig::new(2, S2)],
+        ..SessionConfig::default()
+    };
+    assert_eq!(
+        error_of(&config),
+        "keys 1 and 2 are both primary from the same instant; give one an `activate_at` or make \
+         it `decrypt-only`"
+    );
+    let t = now() + DAY;
+    let config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(3, S3),
+            KeyConfig::new(1, S1).activate_at(t),
+            KeyConfig::new(2, S2).activate_at(t),
+        ],
+        ..SessionConfig::default()
+    };
+    assert!(matches!(
+        config.validate_at(now()),
+        Err(ConfigError::TwoPrimaries { a: 1, b: 2 })
+    ));
+}
+
+#[test]
+fn duplicate_key_ids_are_reported() {
+    let config = SessionConfig {
+        keys: vec![KeyConfig::new(1, S1), KeyConfig::new(1, S2).decrypt_only()],
+        ..SessionConfig::default()
+    };
+    assert_eq!(
+        error_of(&config),
+        "key id 1 appears twice; every key needs its own id (0-255)"
+    );
+}
+
+#[test]
+fn unknown_algorithm_is_reported() {
+    let config = SessionConfig::from_toml_str(&format!(
+        "[[keys]]\nid = 9\nalgorithm = \"aes-128-cbc\"\nsecret = \"{S1}\"\n"
+    ))
+    .unwrap();
+    let err = config.validate_at(now()).unwrap_err();
+    assert!(matches!(&err, ConfigError::UnknownAlgorithm { id: 9, name } if name == "aes-128-cbc"));
+    assert_eq!(
+        err.to_string(),
+        "key 9: unknown algorithm `aes-128-cbc`; expected one of `xaes-256-gcm`, `aes-256-gcm`, \
+         `chacha20-poly1305`"
+    );
+}
+
+#[test]
+fn short_and_malformed_secrets_are_reported_through_validate() {
+    let mut config = one_key();
+    config.keys.push(KeyConfig::new(2, SHORT).decrypt_only());
+    assert!(error_of(&config).starts_with("key 2: secret is 16 bytes"));
+    config.keys[1] = KeyConfig::new(2, "!!!").decrypt_only();
+    assert!(error_of(&config).starts_with("key 2: `secret` is not valid base64"));
+}
+
+#[test]
+fn activate_at_and_retired_at_must_fit_the_state() {
+    let mut config = one_key();
+    config
+        .keys
+        .push(KeyConfig::new(2, S2).decrypt_only().activate_at(now()));
+    assert!(error_of(&config).starts_with(
+        "keys[id=2].activate_at: a decrypt-only key never seals, so it cannot be scheduled"
+    ));
+    config.keys[1] = KeyConfig::new(2, S2)
+        .activate_at(now() + DAY)
+        .retired_at(now());
+    assert!(error_of(&config)
+        .starts_with("keys[id=2].retired_at: only a decrypt-only key can be retired"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cookie and expiry validation
+
+fn cookie_error(edit: impl FnOnce(&mut SessionConfig)) -> String {
+    let mut config = one_key();
+    edit(&mut config);
+    error_of(&config)
+}
+
+#[test]
+fn cookie_name_must_be_a_non_empty_token() {
+    assert_eq!(
+        cookie_error(|c| c.cookie.name.clear()),
+        "cookie.name: is empty; give a cookie name such as \"session\""
+    );
+    let err = cookie_error(|c| c.cookie.name = "my session".into());
+    assert!(
+        err.starts_with(
+            "cookie.name: \"my session\" is not a valid cookie name: ' ' is not allowed"
+        ),
+        "{err}"
+    );
+    let err = cookie_error(|c| c.cookie.name = "a;b".into());
+    assert!(err.contains("';' is not allowed"), "{err}");
+    let err = cookie_error(|c| c.cookie.name = "sess=ion".into());
+    assert!(err.contains("'=' is not allowed"), "{err}");
+    let err = cookie_error(|c| c.cookie.name = "__Host-session".into());
+    assert!(err.contains("already has the `__Host-` prefix"), "{err}");
+    let err = cookie_error(|c| {
+        c.cookie.name = "__Secure-id".into();
+        c.cookie.host_prefix = false;
+        c.cookie.secure = false;
+    });
+    assert!(err.contains("requires `secure = true`"), "{err}");
+    let mut ok = one_key();
+    ok.cookie.name = "sid.v2-x_y!".into();
+    ok.validate_at(now()).unwrap();
+}
+
+#[test]
+fn host_prefix_rules_follow_rfc_6265bis() {
+    let err = cookie_error(|c| c.cookie.secure = false);
+    assert!(
+        err.starts_with("cookie.secure: `host_prefix = true` requires `secure = true`"),
+        "{err}"
+    );
+    assert!(err.contains("RFC 6265bis §4.1.3.2"), "{err}");
+    let err = cookie_error(|c| c.cookie.path = "/app".into());
+    assert!(
+        err.starts_with("cookie.path: `host_prefix = true` requires `path = \"/\"`"),
+        "{err}"
+    );
+    let err = cookie_error(|c| c.cookie.domain = Some("example.com".into()));
+    assert!(
+        err.starts_with("cookie.domain: `host_prefix = true` forbids `domain`"),
+        "{err}"
+    );
+    // Without the prefix all three are fine.
+    let mut ok = one_key();
+    ok.cookie.host_prefix = false;
+    ok.cookie.secure = false;
+    ok.cookie.path = "/app".into();
+    ok.cookie.domain = Some("example.com".into());
+    ok.validate_at(now()).unwrap();
+}
+
+#[test]
+fn same_site_none_requires_secure() {
+    let err = cookie_error(|c| {
+        c.cookie.host_prefix = false;
+        c.cookie.secure = false;
+        c.cookie.same_site = SameSite::None;
+    });
+    assert!(
+        err.starts_with("cookie.same_site: `same_site = \"none\"` requires `secure = true`"),
+        "{err}"
+    );
+    let mut ok = one_key();
+    ok.cookie.same_site = SameSite::None;
+    ok.validate_at(now()).unwrap();
+}
+
+#[test]
+fn path_and_domain_must_be_well_formed() {
+    let unprefixed = |c: &mut SessionConfig| c.cookie.host_prefix = false;
+    let err = cookie_error(|c| {
+        unprefixed(c);
+        c.cookie.path = "app".into();
+    });
+    assert!(
+        err.starts_with("cookie.path: \"app\" is not a cookie path"),
+        "{err}"
+    );
+    let err = cookie_error(|c| {
+        unprefixed(c);
+        c.cookie.domain = Some("example.com:8080".into());
+    });
+    assert!(
+        err.starts_with("cookie.domain: \"example.com:8080\" is not a domain name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn chunk_and_length_limits_are_bounded() {
+    for (chunks, ok) in [(0, false), (1, true), (16, true), (17, false)] {
+        let mut c = one_key();
+        c.cookie.max_chunks = chunks;
+        match c.validate_at(now()) {
+            Ok(()) => assert!(ok, "{chunks}"),
+            Err(e) => {
+                assert!(!ok, "{chunks}");
+                assert_eq!(
+                    e.to_string(),
+                    format!("cookie.max_chunks: is {chunks}; expected 1 to 16")
+                );
+            }
+        }
+    }
+    for (len, ok) in [(255, false), (256, true), (8192, true), (8193, false)] {
+        let mut c = one_key();
+        c.cookie.max_cookie_len = len;
+        match c.validate_at(now()) {
+            Ok(()) => assert!(ok, "{len}"),
+            Err(e) => {
+                assert!(!ok, "{len}");
+                assert!(e.to_string().starts_with(&format!(
+                    "cookie.max_cookie_len: is {len}; expected 256 to 8192 bytes"
+                )));
+            }
+        }
+    }
+}
+
+#[test]
+fn expiry_settings_are_checked() {
+    let err = cookie_error(|c| {
+        c.expiry.idle = Duration::ZERO;
+        c.expiry.absolute = Duration::ZERO;
+    });
+    assert!(
+        err.starts_with("expiry.absolute: `idle` and `absolute` are both 0s"),
+        "{err}"
+    );
+    let err = cookie_error(|c| c.expiry.renew_after = Some(2 * DAY));
+    assert!(
+        err.starts_with("expiry.renew_after: 2days is longer than `idle` (1day)"),
+        "{err}"
+    );
+    let err = cookie_error(|c| c.expiry.skew = 2 * HOUR);
+    assert!(err.starts_with("expiry.skew: 2h is more than 1h"), "{err}");
+    let err = cookie_error(|c| c.expiry.not_before = Some(now() + HOUR));
+    assert!(
+        err.starts_with("expiry.not_before: 2026-12-01T01:00:00Z is in the future"),
+        "{err}"
+    );
+    let mut ok = one_key();
+    ok.expiry.not_before = Some(now());
+    ok.expiry.idle = Duration::ZERO;
+    ok.validate_at(now()).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment form
+
+#[test]
+fn env_sets_every_field() {
+    let config = env_config(&[
+        ("SEALED_SESSION_COOKIE_NAME", "sid"),
+        ("SEALED_SESSION_HOST_PREFIX", "false"),
+        ("SEALED_SESSION_COOKIE_PATH", "/app"),
+        ("SEALED_SESSION_COOKIE_DOMAIN", "example.com"),
+        ("SEALED_SESSION_SECURE", "0"),
+        ("SEALED_SESSION_HTTP_ONLY", "no"),
+        ("SEALED_SESSION_SAME_SITE", "Strict"),
+        ("SEALED_SESSION_BROWSER_SESSION", "on"),
+        ("SEALED_SESSION_MAX_COOKIE_LEN", "1024"),
+        ("SEALED_SESSION_MAX_CHUNKS", "2"),
+        ("SEALED_SESSION_IDLE", "30m"),
+        ("SEALED_SESSION_ABSOLUTE", "12h"),
+        ("SEALED_SESSION_SKEW", "5s"),
+        ("SEALED_SESSION_RENEW_AFTER", "10m"),
+        ("SEALED_SESSION_NOT_BEFORE", "2026-11-01T00:00:00Z"),
+        (
+            "SEALED_SESSION_KEYS",
+            &format!("1:aes-256-gcm:primary:{S1}"),
+        ),
+    ])
+    .unwrap();
+    let c = &config.cookie;
+    assert_eq!((c.name.as_str(), c.path.as_str()), ("sid", "/app"));
+    assert_eq!(c.domain.as_deref(), Some("example.com"));
+    assert!(!c.host_prefix && !c.secure && !c.http_only && c.browser_session);
+    assert_eq!(c.same_site, SameSite::Strict);
+    assert_eq!((c.max_cookie_len, c.max_chunks), (1024, 2));
+    let e = &config.expiry;
+    assert_eq!(
+        (e.idle, e.absolute, e.skew),
+        (
+            30 * Duration::from_secs(60),
+            12 * HOUR,
+            Duration::from_secs(5)
+        )
+    );
+    assert_eq!(e.renew_after, Some(10 * Duration::from_secs(60)));
+    assert_eq!(e.not_before, Some(at(DEC_1 - 30 * 86_400)));
+    assert_eq!(config.keys.len(), 1);
+    assert_eq!(config.keys[0].algorithm, "aes-256-gcm");
+    config.validate_at(now()).unwrap();
+}
+
+#[test]
+fn env_without_variables_gives_the_defaults() {
+    let config = env_config(&[("SEALED_SESSION_IDLE", "")]).unwrap();
+    assert_eq!(config.expiry.idle, DAY, "an empty variable is ignored");
+    assert!(config.keys.is_empty());
+}
+
+#[test]
+fn env_overrides_the_file_named_by_sealed_session_config() {
+    let path = temp_path("env-base.toml");
+    std::fs::write(
+        &path,
+        format!("[cookie]\nname = \"from-file\"\n[expiry]\nidle = \"1h\"\nabsolute = \"2h\"\n[[keys]]\nid = 1\nsecret = \"{S1}\"\n"),
+    )
+    .unwrap();
+    let config = env_config(&[
+        ("SEALED_SESSION_CONFIG", path.to_str().unwrap()),
+        ("SEALED_SESSION_IDLE", "15m"),
+    ])
+    .unwrap();
+    assert_eq!(config.cookie.name, "from-file");
+    assert_eq!(config.expiry.idle, 15 * Duration::from_secs(60));
+    assert_eq!(config.expiry.absolute, 2 * HOUR);
+    assert_eq!(config.keys[0].id, 1);
+    // SEALED_SESSION_KEYS replaces the file's keys.
+    let config = env_config(&[
+        ("SEALED_SESSION_CONFIG", path.to_str().unwrap()),
+        (
+            "SEALED_SESSION_KEYS",
+            &format!("5:xaes-256-gcm:primary:{S2}"),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(config.keys.len(), 1);
+    assert_eq!(config.keys[0].id, 5);
+    // A missing file is named.
+    let err = env_error(&[("SEALED_SESSION_CONFIG", "/nonexistent/session.toml")]);
+    assert_eq!(err, "cannot read config file `/nonexistent/session.toml`");
+}
+
+#[test]
+fn env_values_that_do_not_parse_name_the_variable() {
+    assert_eq!(
+        env_error(&[("SEALED_SESSION_SECURE", "maybe")]),
+        "SEALED_SESSION_SECURE: \"maybe\" is not a boolean; expected `true` or `false`"
+    );
+    assert_eq!(
+        env_error(&[("SEALED_SESSION_MAX_CHUNKS", "four")]),
+        "SEALED_SESSION_MAX_CHUNKS: \"four\" is not a whole number"
+    );
+    assert!(env_error(&[("SEALED_SESSION_IDLE", "1 fortnight")])
+        .starts_with("SEALED_SESSION_IDLE: `1 fortnight` is not a duration"));
+    assert!(env_error(&[("SEALED_SESSION_NOT_BEFORE", "2026-12-01")])
+        .starts_with("SEALED_SESSION_NOT_BEFORE: "));
+    assert_eq!(
+        env_error(&[("SEALED_SESSION_SAME_SITE", "loose")]),
+        "SEALED_SESSION_SAME_SITE: \"loose\" is not a SameSite value; expected `strict`, `lax` or `none`"
+    );
+}
+
+#[test]
+fn env_keys_grammar_with_activation_and_retirement() {
+    let spec = format!(
+        " 2:xaes-256-gcm:primary@2026-12-02T00:00:00Z:{S2} ; 1:chacha20-poly1305:primary:{S1};\
+         0:aes-256-gcm:decrypt-only@2026-11-01T00:00:00+01:00:{S3};"
+    );
+    let config = env_config(&[("SEALED_SESSION_KEYS", &spec)]).unwrap();
+    let k = &config.keys;
+    assert_eq!(k.len(), 3);
+    assert_eq!(
+        (k[0].id, k[0].state, k[0].activate_at),
+        (2, KeyState::Primary, Some(at(DEC_1 + 86_400)))
+    );
+    assert_eq!(
+        (k[1].id, k[1].algorithm.as_str(), k[1].activate_at),
+        (1, "chacha20-poly1305", None)
+    );
+    assert_eq!((k[2].id, k[2].state), (0, KeyState::DecryptOnly));
+    assert_eq!(k[2].retired_at, Some(at(DEC_1 - 30 * 86_400 - 3600)));
+    assert_eq!(k[2].activate_at, None);
+    let ring = config.key_ring_at(now()).unwrap();
+    assert_eq!(ring.primary_at(now()).id(), KeyId(1));
+    assert_eq!(ring.primary_at(at(DEC_1 + 86_400)).id(), KeyId(2));
+    // URL-safe secrets without padding are accepted too.
+    let url_safe = S1.trim_end_matches('=');
+    env_config(&[(
+        "SEALED_SESSION_KEYS",
+        &format!("1:xaes-256-gcm:primary:{url_safe}"),
+    )])
+    .unwrap()
+    .validate_at(now())
+    .unwrap();
+}
+
+#[test]
+fn env_keys_errors_name_the_entry_and_never_the_secret() {
+    let keys = |spec: String| {
+        let err = env_error(&[("SEALED_SESSION_KEYS", &spec)]);
+        assert!(err.starts_with("SEALED_SESSION_KEYS: "), "{err}");
+        for secret in [S1, S2, SHORT] {
+            assert!(!err.contains(secret), "{err}");
+            assert!(!err.contains(&secret[..20]), "{err}");
+        }
+        err
+    };
+    let err = keys(format!("1:xaes-256-gcm:primary:{S1};2:primary:{S2}"));
+    assert!(
+        err.contains("entry 2: expected `id:algorithm:state[@time]:secret`"),
+        "{err}"
+    );
+    let err = keys(format!("300:xaes-256-gcm:primary:{S1}"));
+    assert!(
+        err.contains("entry 1: the key id is not a number from 0 to 255"),
+        "{err}"
+    );
+    let err = keys(format!("{S1}:xaes-256-gcm:primary:1"));
+    assert!(err.contains("entry 1: the key id is not a number"), "{err}");
+    let err = keys(format!("1:aes-128-gcm:primary:{S1}"));
+    assert!(
+        err.contains("entry 1 (key 1): the algorithm `aes-128-gcm` is not one of"),
+        "{err}"
+    );
+    let err = keys(format!("1:{S2}:primary:{S1}"));
+    assert!(
+        err.contains("entry 1 (key 1): the algorithm is not one of"),
+        "{err}"
+    );
+    let err = keys(format!("1:xaes-256-gcm:active:{S1}"));
+    assert!(
+        err.contains("entry 1 (key 1): the state `active` is not `primary` or `decrypt-only`"),
+        "{err}"
+    );
+    let err = keys(format!("1:xaes-256-gcm:primary@2026-12-01T00:00:00:{S1}"));
+    assert!(err.contains("entry 1 (key 1): after `@`: "), "{err}");
+    assert!(err.contains("no UTC offset"), "{err}");
+    let err = keys(format!("1:xaes-256-gcm:primary:{SHORT}"));
+    assert!(
+        err.contains("entry 1 (key 1): the secret decodes to 16 bytes"),
+        "{err}"
+    );
+    let err = keys(format!("1:xaes-256-gcm:primary:{}*", &S1[..30]));
+    assert!(
+        err.contains("entry 1 (key 1): the secret is not valid base64"),
+        "{err}"
+    );
+    let err = keys(" ; ".into());
+    assert!(err.contains("holds no key"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug never shows a secret
+
+#[test]
+fn debug_never_shows_a_secret() {
+    let key = KeyConfig::new(1, S1);
+    let shown = format!("{key:?} {key:#?}");
+    assert!(
+        shown.contains("<redacted>") && !shown.contains(S1) && !shown.contains("AQEB"),
+        "{shown}"
+    );
+
+    let config = env_config(&[(
+        "SEALED_SESSION_KEYS",
+        &format!("1:xaes-256-gcm:primary:{S1};2:aes-256-gcm:decrypt-only:{S2}"),
+    )])
+    .unwrap();
+    let shown = format!("{config:?} {config:#?}");
+    assert!(
+        !shown.contains("AQEB") && !shown.contains("AgIC"),
+        "{shown}"
+    );
+    assert!(!format!("{:?}", config.key_ring_at(now()).unwrap()).contains("AQEB"));
+
+    let ephemeral = SessionConfig::ephemeral();
+    let secret = ephemeral.keys[0].secret.clone().unwrap();
+    assert!(!format!("{ephemeral:?}").contains(&secret));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ephemeral
+
+#[test]
+fn ephemeral_has_one_fresh_primary_key() {
+    let a = SessionConfig::ephemeral();
+    let b = SessionConfig::ephemeral();
+    a.validate().unwrap();
+    assert_eq!(a.keys.len(), 1);
+    assert_eq!(a.keys[0].state, KeyState::Primary);
+    assert_ne!(
+        a.keys[0].secret, b.keys[0].secret,
+        "a fresh secret each time"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotation report
+
+fn status(config: &SessionConfig, id: u8, at: SystemTime) -> KeyStatus {
+    let report = config.rotation_report(at).unwrap();
+    report
+        .keys
+        .iter()
+        .find(|k| k.id == KeyId(id))
+        .unwrap()
+        .status
+}
+
+#[test]
+fn rotation_report_follows_the_staged_runbook() {
+    let skew = Duration::from_secs(60);
+    let absolute = 7 * DAY;
+    // Step 1: the new key 2 is added as decrypt-only beside the primary 1.
+    let mut config = one_key();
+    config.keys.push(KeyConfig::new(2, S2).decrypt_only());
+    let report = config.rotation_report(now()).unwrap();
+    assert_eq!(report.primary, KeyId(1));
+    assert_eq!(report.next_activation, None);
+    assert_eq!(status(&config, 1, now()), KeyStatus::Primary);
+    assert_eq!(status(&config, 2, now()), KeyStatus::RetirementUnknown);
+    assert!(report.safe_to_remove().is_empty());
+
+    // Step 2: key 2 is promoted at T (scheduled).
+    let t = now() + HOUR;
+    config.keys[1] = KeyConfig::new(2, S2).activate_at(t);
+    let report = config.rotation_report(now()).unwrap();
+    assert_eq!(report.primary, KeyId(1));
+    assert_eq!(report.next_activation, Some((KeyId(2), t)));
+    assert_eq!(status(&config, 2, now()), KeyStatus::Scheduled { at: t });
+    let safe_at = t + absolute + skew + Duration::from_secs(1);
+    assert_eq!(
+        status(&config, 1, t),
+        KeyStatus::Retiring {
+            since: t,
+            safe_at: Some(safe_at)
+        }
+    );
+    assert_eq!(config.rotation_report(t).unwrap().primary, KeyId(2));
+    assert_eq!(
+        status(&config, 1, safe_at - Duration::from_secs(1)),
+        KeyStatus::Retiring {
+            since: t,
+            safe_at: Some(safe_at)
+        }
+    );
+    assert_eq!(
+        status(&config, 1, safe_at),
+        KeyStatus::Removable { since: t, safe_at }
+    );
+    assert_eq!(
+        config.rotation_report(safe_at).unwrap().safe_to_remove(),
+        [KeyId(1)]
+    );
+
+    // Step 3: key 1 demoted, with the demotion recorded.
+    config.keys[0] = KeyConfig::new(1, S1).decrypt_only().retired_at(t);
+    assert_eq!(
+        status(&config, 1, t + DAY),
+        KeyStatus::Retiring {
+            since: t,
+            safe_at: Some(safe_at)
+        }
+    );
+    assert_eq!(
+        status(&config, 1, safe_at),
+        KeyStatus::Removable { since: t, safe_at }
+    );
+    assert_eq!(status(&config, 2, safe_at), KeyStatus::Primary);
+
+    // Step 4: key 1 removed; the ring still validates.
+    config.keys.remove(0);
+    assert_eq!(config.rotation_report(safe_at).unwrap().primary, KeyId(2));
+}
+
+#[test]
+fn rotation_report_without_absolute_timeout_never_frees_a_key_unless_revoked() {
+    let t = now() - DAY;
+    let mut config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(1, S1).decrypt_only().retired_at(t),
+            KeyConfig::new(2, S2),
+        ],
+        ..SessionConfig::default()
+    };
+    config.expiry.absolute = Duration::ZERO;
+    assert_eq!(
+        status(&config, 1, now()),
+        KeyStatus::Retiring {
+            since: t,
+            safe_at: None
+        }
+    );
+    // A mass logout after the demotion rejects every value key 1 sealed.
+    config.expiry.not_before = Some(now() - HOUR);
+    assert_eq!(
+        status(&config, 1, now()),
+        KeyStatus::Removable {
+            since: t,
+            safe_at: now() - HOUR
+        }
+    );
+    // One before the demotion does not.
+    config.expiry.not_before = Some(t - HOUR);
+    assert_eq!(
+        status(&config, 1, now()),
+        KeyStatus::Retiring {
+            since: t,
+            safe_at: None
+        }
+    );
+}
+
+#[test]
+fn rotation_report_display_lists_keys_and_removals() {
+    let t = now() - 8 * DAY;
+    let config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(1, S1).decrypt_only().retired_at(t),
+            KeyConfig::new(2, S2),
+            KeyConfig::new(3, S3).activate_at(now() + DAY),
+            KeyConfig::new(4, S3).decrypt_only(),
+        ],
+        ..SessionConfig::default()
+    };
+    let text = config.rotation_report(now()).unwrap().to_string();
+    assert!(text.contains("primary now: key 2 (xaes-256-gcm)"), "{text}");
+    assert!(
+        text.contains("next activation: key 3 at 2026-12-02T00:00:00Z"),
+        "{text}"
+    );
+    assert!(
+        text.contains("scheduled: becomes primary at 2026-12-02T00:00:00Z"),
+        "{text}"
+    );
+    assert!(text.contains("no `retired_at`"), "{text}");
+    assert!(text.ends_with("safe to remove: key 1"), "{text}");
+}
+
+#[test]
+fn rotation_report_validates_first() {
+    let mut config = one_key();
+    config.cookie.max_chunks = 0;
+    assert!(config
+        .rotation_report(now())
+        .unwrap_err()
+        .to_string()
+        .starts_with("cookie.max_chunks"));
+}
+
+#[test]
+fn a_secret_in_the_wrong_place_is_not_echoed() {
+    let err = toml_error(&format!("[[keys]]\nid = \"{S1}\"\n"));
+    assert!(err.contains("<redacted>"), "{err}");
+    assert!(!err.contains("AQEB"), "{err}");
+    let err = toml_error(&format!("[expiry]\nidle = \"{S1}\"\n"));
+    assert!(!err.contains("AQEB"), "{err}");
+    let err = env_error(&[("SEALED_SESSION_SECURE", S1)]);
+    assert!(!err.contains("AQEB"), "{err}");
+}
