@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS seconds each (default 60); fails on the first crash.
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+# Usage: fuzz/run.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-60}"
+targets=(open_cookie open_authenticated cookie_header config)
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t"
+  echo "== fuzzing $t for ${secs}s"
+  # -print_final_stats=1: the execution count and coverage that SECURITY.md reports.
+  cargo +nightly fuzz run "$t" "corpus/$t" -- \
+    -max_total_time="$secs" -max_len=8192 -rss_limit_mb=2048 -print_final_stats=1 \
+    2>&1 | tee "/tmp/fuzz-$t.log" | grep -E "^(#|INFO|stat::|==)" | tail -n 12
+  status=${PIPESTATUS[0]}
+  if [ "$status" -ne 0 ]; then
+    echo "!! $t crashed (exit $status); see fuzz/artifacts/$t and /tmp/fuzz-$t.log" >&2
+    exit "$status"
+  fi
+done
+echo "all fuzz targets ran ${secs}s without a crash"
