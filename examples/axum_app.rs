@@ -55,7 +55,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
-    let layer = SessionLayer::new(support::config()).unwrap_or_else(|e| {
+    let layer = SessionLayer::connect(support::config()).await.unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });

@@ -58,7 +58,7 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
 
 #[tokio::main]
 async fn main() {
-    let layer = SessionLayer::new(support::config()).unwrap_or_else(|e| {
+    let layer = SessionLayer::connect(support::config()).await.unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });

@@ -51,7 +51,7 @@ mod time;
 
 pub use config::{
     CookieConfig, ExpiryConfig, KeyConfig, KeyReport, KeyStatus, RotationReport, SameSite,
-    SessionConfig,
+    SessionConfig, SessionMode, StoreConfig,
 };
 pub use data::SessionData;
 pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};

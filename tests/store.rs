@@ -237,3 +237,44 @@ async fn redis_killed_gives_503s_and_recovers_after_restart() {
     );
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
 }
+
+// ---------------------------------------------------------------- mode from configuration
+
+#[tokio::test]
+async fn server_mode_with_memory_store_from_configuration() {
+    let layer = SessionLayer::new(config("[store]\nmode = \"server\"\ncapacity = 1")).unwrap();
+    assert!(layer.is_server_mode());
+    let srv = TestServer::start(layer, counter).await;
+    let mut first = Browser::new(&srv);
+    assert_eq!(first.get("/").await.body, "You have visited this page 1 times.");
+    assert_eq!(first.get("/").await.body, "You have visited this page 2 times.");
+    // The capacity bound came from the configuration too.
+    let mut second = Browser::new(&srv);
+    assert_eq!(second.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn redis_mode_from_configuration_needs_connect() {
+    let Some(server) = RedisServer::start() else { return };
+    let toml = format!(
+        "[store]\nmode = \"server\"\nurl = \"{}\"\nprefix = \"cfg:\"",
+        server.url()
+    );
+    let err = SessionLayer::new(config(&toml)).unwrap_err();
+    assert!(err.to_string().contains("SessionLayer::connect"), "{err}");
+    let layer = SessionLayer::connect(config(&toml)).await.unwrap();
+    assert!(layer.is_server_mode());
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    b.get("/").await;
+    assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("cfg:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test]
+async fn client_mode_is_the_default() {
+    assert!(!SessionLayer::new(config("")).unwrap().is_server_mode());
+}

@@ -59,7 +59,7 @@ pub fn config() -> SessionConfig {
              ephemeral random key: sessions end when the process stops"
         );
         config.keys = SessionConfig::ephemeral().keys;
-        if std::env::var_os("SEALED_SESSION_COOKIE_SECURE").is_none() {
+        if std::env::var_os("SEALED_SESSION_SECURE").is_none() {
             eprintln!(
                 "note: development cookies over plain http: `Secure` and the `__Host-` prefix are \
                  off; never do this in production"

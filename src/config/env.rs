@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 use super::cookie::SameSite;
 use super::de::{parse_duration, parse_state, parse_time, redact};
 use super::key::KeyConfig;
+use super::store::SessionMode;
 use super::SessionConfig;
 use crate::error::ConfigError;
 use crate::keys::{decode_secret, Algorithm, KeyId, KeyState};
@@ -111,6 +112,28 @@ pub(super) fn apply(
     if let Some(v) = get("SEALED_SESSION_NOT_BEFORE") {
         expiry.not_before =
             Some(parse_time(&v).map_err(|m| invalid("SEALED_SESSION_NOT_BEFORE", m))?);
+    }
+    let store = &mut config.store;
+    if let Some(v) = get("SEALED_SESSION_MODE") {
+        store.mode = match v.trim() {
+            "client" => SessionMode::Client,
+            "server" => SessionMode::Server,
+            _ => {
+                return Err(invalid(
+                    "SEALED_SESSION_MODE",
+                    format!("{v:?} is not a mode; expected `client` or `server`"),
+                ))
+            }
+        };
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_URL") {
+        v.trim().clone_into(&mut store.url);
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_PREFIX") {
+        v.trim().clone_into(&mut store.prefix);
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_CAPACITY") {
+        store.capacity = Some(parse_usize("SEALED_SESSION_STORE_CAPACITY", &v)?);
     }
     if let Some(spec) = get(KEYS_VAR).map(Zeroizing::new) {
         config.keys = parse_keys(&spec)?;

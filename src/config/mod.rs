@@ -48,11 +48,14 @@ mod env;
 mod expiry;
 mod key;
 mod rotation;
+mod store;
 
 pub use cookie::{CookieConfig, SameSite};
 pub use expiry::ExpiryConfig;
 pub use key::KeyConfig;
 pub use rotation::{KeyReport, KeyStatus, RotationReport};
+pub(crate) use store::StoreKind;
+pub use store::{SessionMode, StoreConfig};
 
 /// The whole configuration. Every field has a default; only `keys` must be given (or use
 /// [`SessionConfig::ephemeral`] for development).
@@ -84,6 +87,12 @@ pub use rotation::{KeyReport, KeyStatus, RotationReport};
 /// # renew_after = "6h"      # default: idle / 4
 /// # not_before = 2026-12-01T00:00:00Z   # mass logout
 ///
+/// [store]
+/// mode = "client"           # or "server": the cookie carries a sealed id, data in the store
+/// url = "memory"            # server mode: "memory" or "redis://127.0.0.1:6379/0"
+/// prefix = "sealed-session:"  # Redis key prefix
+/// # capacity = 100000       # memory store bound (records)
+///
 /// [[keys]]
 /// id = 2
 /// algorithm = "xaes-256-gcm"            # or "aes-256-gcm", "chacha20-poly1305"
@@ -113,6 +122,8 @@ pub struct SessionConfig {
     pub cookie: CookieConfig,
     /// Timeouts.
     pub expiry: ExpiryConfig,
+    /// Client or server mode, and the store.
+    pub store: StoreConfig,
     /// The key ring.
     pub keys: Vec<KeyConfig>,
 }
@@ -313,6 +324,7 @@ impl SessionConfig {
     fn checked_ring(&self, now: SystemTime) -> Result<KeyRing, ConfigError> {
         self.cookie.validate()?;
         self.expiry.validate_at(now)?;
+        self.store.validate()?;
         self.key_ring_at(now)
     }
 

@@ -6,13 +6,13 @@ use arc_swap::ArcSwap;
 use tower_layer::Layer;
 
 use super::service::SessionService;
-use crate::config::SessionConfig;
+use crate::config::{SessionConfig, SessionMode, StoreKind};
 use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
 use crate::keys::KeyRing;
 use crate::seal::Sealer;
 use crate::session::Engine;
-use crate::store::SessionStore;
+use crate::store::{MemoryStore, SessionStore};
 use crate::time::{Clock, SystemClock};
 
 /// What happens when a session outgrows `max_chunks` cookies on the response.
@@ -55,12 +55,60 @@ impl std::fmt::Debug for SessionLayer {
 }
 
 impl SessionLayer {
-    /// Validates `config` and builds the layer.
+    /// Validates `config` and builds the layer: client mode, or server mode with the memory
+    /// store. For a Redis store use [`SessionLayer::connect`].
     ///
     /// # Errors
-    /// The first [`ConfigError`] in the configuration or its key ring.
+    /// The first [`ConfigError`] in the configuration or its key ring; a Redis store URL is
+    /// an error here (it needs a connection: use [`SessionLayer::connect`]).
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let store: Option<Arc<dyn SessionStore>> = match config.store.mode {
+            SessionMode::Client => None,
+            SessionMode::Server => match config.store.kind()? {
+                StoreKind::Memory => {
+                    let mut store = MemoryStore::new();
+                    if let Some(c) = config.store.capacity {
+                        store = store.capacity(c);
+                    }
+                    Some(Arc::new(store))
+                }
+                StoreKind::Redis => {
+                    return Err(ConfigError::Invalid {
+                        field: "store.url".into(),
+                        message: "a Redis store needs a connection: build the layer with \
+                                  `SessionLayer::connect(config).await`"
+                            .into(),
+                    })
+                }
+            },
+        };
+        Self::build(&config, store)
+    }
+
+    /// Validates `config`, connects to its store if it names Redis (feature `redis`), and
+    /// builds the layer. Works for every mode.
+    ///
+    /// # Errors
+    /// As [`SessionLayer::new`], plus [`Error::Store`](crate::Error::Store) when Redis cannot
+    /// be reached.
+    pub async fn connect(config: SessionConfig) -> Result<Self, crate::Error> {
+        config.validate()?;
+        #[cfg(feature = "redis")]
+        if config.store.mode == SessionMode::Server && config.store.kind()? == StoreKind::Redis {
+            let store = crate::store::RedisStore::connect(&config.store.url)
+                .await
+                .map_err(|e| crate::Error::Store(Box::new(e)))?
+                .prefix(config.store.prefix.clone());
+            return Ok(Self::build(&config, Some(Arc::new(store)))?);
+        }
+        Ok(Self::new(config)?)
+    }
+
+    fn build(
+        config: &SessionConfig,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<Self, ConfigError> {
         let ring = config.key_ring()?;
         let cookie = CookieSettings::new(&config.cookie);
         let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
@@ -71,7 +119,7 @@ impl SessionLayer {
             cookie,
             Arc::new(SystemClock),
             OversizePolicy::Fail,
-            None,
+            store,
         ))
     }
 

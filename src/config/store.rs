@@ -1,0 +1,154 @@
+//! [`StoreConfig`]: client mode (default) or server mode with a store.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+
+/// Where sessions live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionMode {
+    /// In the cookie, sealed (default).
+    #[default]
+    Client,
+    /// In a store; the cookie carries a sealed random id.
+    Server,
+}
+
+/// Mode and store. Defaults: client mode; in server mode, the in-process `MemoryStore`.
+///
+/// | field | default | |
+/// |---|---|---|
+/// | `mode` | `"client"` | or `"server"` |
+/// | `url` | `"memory"` | server mode only: `"memory"`, or `"redis://host:port/db"` (feature `redis`) |
+/// | `prefix` | `"sealed-session:"` | Redis key prefix |
+/// | `capacity` | none | `MemoryStore` capacity bound (records) |
+///
+/// `Debug` hides a password in the URL.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Client or server mode.
+    pub mode: SessionMode,
+    /// The store, in server mode.
+    pub url: String,
+    /// Key prefix (Redis).
+    pub prefix: String,
+    /// Capacity bound (memory).
+    pub capacity: Option<usize>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            mode: SessionMode::Client,
+            url: "memory".into(),
+            prefix: "sealed-session:".into(),
+            capacity: None,
+        }
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("mode", &self.mode)
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+/// What the store URL names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum StoreKind {
+    Memory,
+    Redis,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: format!("store.{field}"),
+        message: message.into(),
+    }
+}
+
+impl StoreConfig {
+    pub(crate) fn kind(&self) -> Result<StoreKind, ConfigError> {
+        if self.url == "memory" {
+            Ok(StoreKind::Memory)
+        } else if self.url.starts_with("redis://") || self.url.starts_with("rediss://") {
+            Ok(StoreKind::Redis)
+        } else {
+            Err(invalid(
+                "url",
+                format!(
+                    "`{}` is not a store; expected \"memory\" or \"redis://host:port/db\"",
+                    redact_url(&self.url)
+                ),
+            ))
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let kind = self.kind()?;
+        if self.capacity.is_some() && kind != StoreKind::Memory {
+            return Err(invalid("capacity", "applies to the \"memory\" store only"));
+        }
+        if self.capacity == Some(0) {
+            return Err(invalid("capacity", "is 0; give at least 1, or leave it out for no bound"));
+        }
+        if kind == StoreKind::Redis && self.prefix.is_empty() {
+            return Err(invalid("prefix", "is empty; give a prefix such as \"myapp:session:\""));
+        }
+        if kind == StoreKind::Redis && !cfg!(feature = "redis") {
+            return Err(invalid(
+                "url",
+                "a Redis store needs sealed-session's `redis` feature; enable it in Cargo.toml",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = StoreConfig {
+            url: "redis://app:hunter2@127.0.0.1:6379/0".into(),
+            ..StoreConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("redis://app:***@127.0.0.1:6379/0"), "{d}");
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        let mut c = StoreConfig::default();
+        assert_eq!(c.kind().unwrap(), StoreKind::Memory);
+        c.url = "postgres://x".into();
+        assert!(c.validate().unwrap_err().to_string().contains("store.url"));
+        c.url = "memory".into();
+        c.capacity = Some(0);
+        assert!(c.validate().is_err());
+    }
+}
