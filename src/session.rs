@@ -71,6 +71,9 @@ enum Load {
     Done,
 }
 
+// Independent facts about one request's cookie; a state enum would have to spell out their
+// combinations.
+#[allow(clippy::struct_excessive_bools)]
 struct Inner {
     engine: Option<Arc<Engine>>,
     /// The key ring this request uses from first access on (a reload mid-request does not
@@ -154,7 +157,7 @@ impl Session {
 
     /// A server-mode session whose id cookie was already looked at: `id` is the id it carried
     /// (its record still to be loaded with [`Session::apply_record`]).
-    pub(crate) fn new_server(engine: Arc<Engine>, found: Candidates) -> (Self, Option<RecordKey>) {
+    pub(crate) fn new_server(engine: Arc<Engine>, found: &Candidates) -> (Self, Option<RecordKey>) {
         let session = Self::from_inner(Some(engine), Load::Done);
         let key = {
             let mut inner = session.lock();
@@ -170,7 +173,7 @@ impl Session {
     }
 
     /// Installs the record loaded for the id (server mode).
-    pub(crate) fn apply_record(&self, record: Option<Vec<u8>>) {
+    pub(crate) fn apply_record(&self, record: Option<&[u8]>) {
         self.lock().apply_record(record);
     }
 
@@ -409,9 +412,9 @@ impl Inner {
     }
 
     /// Server mode: opens the first candidate that is a sealed session id.
-    fn open_id(&mut self, found: Candidates) {
+    fn open_id(&mut self, found: &Candidates) {
         self.present = found.present;
-        for reason in found.rejected {
+        for &reason in &found.rejected {
             self.had_invalid = true;
             trace_rejection(reason);
         }
@@ -447,13 +450,12 @@ impl Inner {
     }
 
     /// Server mode: the record of the id arrived (or did not exist).
-    fn apply_record(&mut self, record: Option<Vec<u8>>) {
+    fn apply_record(&mut self, record: Option<&[u8]>) {
         let Some(engine) = self.engine.clone() else {
             return;
         };
         let now = self.now();
         let checked = record
-            .as_deref()
             .and_then(SessionData::decode_payload)
             .ok_or(None)
             .and_then(|data| match engine.sealer.check_expiry(&data, now) {
@@ -565,17 +567,18 @@ fn new_session_id() -> SessionId {
     id
 }
 
+/// Every rejection reaches `tracing` with its reason; expiry is routine (`debug`), the rest
+/// may be an attack or a misconfiguration (`info`).
 fn trace_rejection(reason: RejectReason) {
-    match reason {
-        RejectReason::Expired(_) => {
-            tracing::debug!(
-                reason = reason.as_str(),
-                "session cookie rejected: {reason}"
-            );
-        }
-        _ => tracing::info!(
+    if let RejectReason::Expired(_) = reason {
+        tracing::debug!(
             reason = reason.as_str(),
             "session cookie rejected: {reason}"
-        ),
+        );
+    } else {
+        tracing::info!(
+            reason = reason.as_str(),
+            "session cookie rejected: {reason}"
+        );
     }
 }

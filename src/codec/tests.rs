@@ -46,7 +46,7 @@ const VECTORS: &[TestVector] = &[
 ];
 
 /// The AES-256-GCM and ChaCha20-Poly1305 vectors above were checked independently with
-/// Python's `cryptography` (HKDF-SHA256 then AESGCM / ChaCha20Poly1305), and the XAES-256-GCM
+/// Python's `cryptography` (HKDF-SHA256 then `AESGCM` / `ChaCha20Poly1305`), and the XAES-256-GCM
 /// one with the C2SP XAES construction written over its AES primitive.
 ///
 /// The session payload vector: `visit_count = 7` sealed at T0 with the default policy.
@@ -102,11 +102,11 @@ fn golden_session_payload() {
     let sealer = Sealer::new("session", ExpiryPolicy::default());
     let mut data = SessionData::new();
     data.insert("visit_count", &7u64).unwrap();
-    let sealed = sealer
+    let value = sealer
         .seal_inner(&ring, &data, at(T0), Some(&NONCE))
         .unwrap();
-    assert_eq!(sealed, SESSION_VECTOR);
-    let opened = open(&ring, "session", &sealed, at(T0), MAX_SEALED_LEN).unwrap();
+    assert_eq!(value, SESSION_VECTOR);
+    let opened = open(&ring, "session", &value, at(T0), MAX_SEALED_LEN).unwrap();
     // created_at = T0, expires_at = T0 + 24 h, no idle override, one entry.
     let mut expected = Vec::new();
     expected.extend_from_slice(&[0x80, 0xe2, 0xcf, 0xaa, 0x06]); // varint(1_700_000_000)

@@ -111,10 +111,16 @@ impl StoreConfig {
             return Err(invalid("capacity", "applies to the \"memory\" store only"));
         }
         if self.capacity == Some(0) {
-            return Err(invalid("capacity", "is 0; give at least 1, or leave it out for no bound"));
+            return Err(invalid(
+                "capacity",
+                "is 0; give at least 1, or leave it out for no bound",
+            ));
         }
         if kind == StoreKind::Redis && self.prefix.is_empty() {
-            return Err(invalid("prefix", "is empty; give a prefix such as \"myapp:session:\""));
+            return Err(invalid(
+                "prefix",
+                "is empty; give a prefix such as \"myapp:session:\"",
+            ));
         }
         if kind == StoreKind::Redis && !cfg!(feature = "redis") {
             return Err(invalid(

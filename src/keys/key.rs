@@ -219,6 +219,10 @@ const PURPOSE_COOKIE: &[u8] = b" cookie";
 
 impl Key {
     /// Builds a primary key from 32 secret bytes.
+    ///
+    /// # Panics
+    /// Never: the HKDF output and cipher key lengths are fixed at 32 bytes, which every
+    /// algorithm accepts.
     #[must_use]
     pub fn new(id: KeyId, algorithm: Algorithm, secret: &[u8; SECRET_LEN]) -> Self {
         let mut derived = Zeroizing::new([0u8; 32]);

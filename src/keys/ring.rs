@@ -139,6 +139,8 @@ impl KeyRing {
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing").field("keys", &self.keys).finish()
+        f.debug_struct("KeyRing")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }

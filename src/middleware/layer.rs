@@ -36,6 +36,33 @@ pub(crate) struct Shared {
     pub oversize: OversizePolicy,
 }
 
+/// Everything a layer is made of; builder methods change one field and make a new layer.
+struct Parts {
+    ring: KeyRing,
+    sealer: Sealer,
+    cookie: CookieSettings,
+    clock: Arc<dyn Clock>,
+    oversize: OversizePolicy,
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+impl Parts {
+    fn into_layer(self) -> SessionLayer {
+        SessionLayer {
+            shared: Arc::new(Shared {
+                engine: Arc::new(Engine {
+                    ring: ArcSwap::from_pointee(self.ring),
+                    sealer: self.sealer,
+                    clock: self.clock,
+                    store: self.store,
+                }),
+                cookie: self.cookie,
+                oversize: self.oversize,
+            }),
+        }
+    }
+}
+
 /// A [`Layer`] that gives every request a [`Session`](crate::Session) kept in an encrypted
 /// cookie.
 ///
@@ -61,6 +88,9 @@ impl SessionLayer {
     /// # Errors
     /// The first [`ConfigError`] in the configuration or its key ring; a Redis store URL is
     /// an error here (it needs a connection: use [`SessionLayer::connect`]).
+    // By value, as in `SessionLayer::new(SessionConfig::from_env()?)`: the layer owns its
+    // configuration from here on.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let store: Option<Arc<dyn SessionStore>> = match config.store.mode {
@@ -109,70 +139,50 @@ impl SessionLayer {
         config: &SessionConfig,
         store: Option<Arc<dyn SessionStore>>,
     ) -> Result<Self, ConfigError> {
-        let ring = config.key_ring()?;
         let cookie = CookieSettings::new(&config.cookie);
-        let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
-            .max_len(cookie.max_value_len());
-        Ok(Self::from_parts(
-            ring,
-            sealer,
+        Ok(Parts {
+            ring: config.key_ring()?,
+            sealer: Sealer::new(cookie.name.clone(), config.expiry.policy())
+                .max_len(cookie.max_value_len()),
             cookie,
-            Arc::new(SystemClock),
-            OversizePolicy::Fail,
+            clock: Arc::new(SystemClock),
+            oversize: OversizePolicy::Fail,
             store,
-        ))
-    }
-
-    fn from_parts(
-        ring: KeyRing,
-        sealer: Sealer,
-        cookie: CookieSettings,
-        clock: Arc<dyn Clock>,
-        oversize: OversizePolicy,
-        store: Option<Arc<dyn SessionStore>>,
-    ) -> Self {
-        SessionLayer {
-            shared: Arc::new(Shared {
-                engine: Arc::new(Engine {
-                    ring: ArcSwap::from_pointee(ring),
-                    sealer,
-                    clock,
-                    store,
-                }),
-                cookie,
-                oversize,
-            }),
         }
+        .into_layer())
     }
 
-    fn rebuild(
-        self,
-        clock: Option<Arc<dyn Clock>>,
-        oversize: Option<OversizePolicy>,
-        store: Option<Option<Arc<dyn SessionStore>>>,
-    ) -> Self {
+    /// This layer's settings, to change one in a builder method.
+    fn parts(&self) -> Parts {
         let s = &self.shared;
-        let ring = KeyRing::clone(&s.engine.ring.load());
-        Self::from_parts(
-            ring,
-            s.engine.sealer.clone(),
-            s.cookie.clone(),
-            clock.unwrap_or_else(|| s.engine.clock.clone()),
-            oversize.unwrap_or(s.oversize),
-            store.unwrap_or_else(|| s.engine.store.clone()),
-        )
+        Parts {
+            ring: KeyRing::clone(&s.engine.ring.load()),
+            sealer: s.engine.sealer.clone(),
+            cookie: s.cookie.clone(),
+            clock: s.engine.clock.clone(),
+            oversize: s.oversize,
+            store: s.engine.store.clone(),
+        }
     }
 
     /// Uses `clock` instead of the system clock (tests, simulations).
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
-        self.rebuild(Some(Arc::new(clock)), None, None)
+        Parts {
+            clock: Arc::new(clock),
+            ..self.parts()
+        }
+        .into_layer()
     }
 
     /// Sets what happens when a session no longer fits in the cookies.
     #[must_use]
     pub fn oversize_policy(self, policy: OversizePolicy) -> Self {
-        self.rebuild(None, Some(policy), None)
+        Parts {
+            oversize: policy,
+            ..self.parts()
+        }
+        .into_layer()
     }
 
     /// Switches to server mode: the cookie carries a sealed random id and the session lives
@@ -184,13 +194,17 @@ impl SessionLayer {
     /// session.
     #[must_use]
     pub fn store(self, store: impl SessionStore) -> Self {
-        self.rebuild(None, None, Some(Some(Arc::new(store))))
+        self.store_arc(Arc::new(store))
     }
 
     /// Switches to server mode with a shared store handle.
     #[must_use]
     pub fn store_arc(self, store: Arc<dyn SessionStore>) -> Self {
-        self.rebuild(None, None, Some(Some(store)))
+        Parts {
+            store: Some(store),
+            ..self.parts()
+        }
+        .into_layer()
     }
 
     /// Whether the layer runs in server mode.

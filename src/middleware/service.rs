@@ -92,7 +92,7 @@ where
             // Server mode: the id is checked now (one AEAD open, no store call for a forged
             // id), and the record is loaded before the handler runs.
             let found = candidates(&shared, req.headers().get_all(COOKIE));
-            let (session, key) = Session::new_server(shared.engine.clone(), found);
+            let (session, key) = Session::new_server(shared.engine.clone(), &found);
             req.extensions_mut().insert(session.clone());
             return match key {
                 Some(key) => {
