@@ -15,7 +15,8 @@ use sealed_session::store::{MemoryStore, RedisStore};
 use sealed_session::{Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service, ServiceExt};
 
-const CONFIG: &str = "[[keys]]\nid = 1\nsecret = \"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\"\n";
+const CONFIG: &str =
+    "[[keys]]\nid = 1\nsecret = \"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\"\n";
 
 async fn handler(req: Request<()>) -> Result<Response<String>, Infallible> {
     let session = req.extensions().get::<Session>().expect("layer");
@@ -37,18 +38,32 @@ async fn prime<S>(svc: &mut S) -> HeaderValue
 where
     S: Service<Request<()>, Response = Response<String>, Error = Infallible>,
 {
-    let res = svc.ready().await.unwrap().call(request(None)).await.unwrap();
+    let res = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(request(None))
+        .await
+        .unwrap();
     let line = res.headers()[header::SET_COOKIE].to_str().unwrap();
     HeaderValue::from_str(line.split(';').next().unwrap()).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let config = || SessionConfig::from_toml_str(CONFIG).unwrap();
     let redis = redis_support::RedisServer::start();
     let mut layers = vec![
         ("client", SessionLayer::new(config()).unwrap()),
-        ("memory", SessionLayer::new(config()).unwrap().store(MemoryStore::new())),
+        (
+            "memory",
+            SessionLayer::new(config())
+                .unwrap()
+                .store(MemoryStore::new()),
+        ),
     ];
     if let Some(redis) = &redis {
         let store = rt.block_on(RedisStore::connect(&redis.url())).unwrap();
@@ -66,7 +81,12 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    svc.ready().await.unwrap().call(request(Some(&cookie))).await.unwrap()
+                    svc.ready()
+                        .await
+                        .unwrap()
+                        .call(request(Some(&cookie)))
+                        .await
+                        .unwrap()
                 })
             });
         });

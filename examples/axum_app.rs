@@ -55,10 +55,12 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
-    let layer = SessionLayer::connect(support::config()).await.unwrap_or_else(|e| {
-        eprintln!("configuration error: {e}");
-        std::process::exit(2)
-    });
+    let layer = SessionLayer::connect(support::config())
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2)
+        });
     let app = Router::new()
         .route("/", get(counter))
         .route("/login", post(login))

@@ -50,17 +50,29 @@ async fn main() {
         eprintln!("cannot watch SIGHUP: {e}");
         std::process::exit(1)
     });
-    eprintln!("pid {}: send SIGHUP to reload the key ring from {path}", std::process::id());
-    support::serve(layer, |req: http::Request<hyper::body::Incoming>| async move {
-        if req.method() != Method::GET || req.uri().path() != "/" {
-            return support::text(StatusCode::NOT_FOUND, "not found\n");
-        }
-        let session = req.extensions().get::<Session>().expect("SessionLayer is installed");
-        let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
-        if let Err(e) = session.insert("visit_count", &count) {
-            return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
-        }
-        support::text(StatusCode::OK, format!("You have visited this page {count} times."))
-    })
+    eprintln!(
+        "pid {}: send SIGHUP to reload the key ring from {path}",
+        std::process::id()
+    );
+    support::serve(
+        layer,
+        |req: http::Request<hyper::body::Incoming>| async move {
+            if req.method() != Method::GET || req.uri().path() != "/" {
+                return support::text(StatusCode::NOT_FOUND, "not found\n");
+            }
+            let session = req
+                .extensions()
+                .get::<Session>()
+                .expect("SessionLayer is installed");
+            let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
+            if let Err(e) = session.insert("visit_count", &count) {
+                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+            }
+            support::text(
+                StatusCode::OK,
+                format!("You have visited this page {count} times."),
+            )
+        },
+    )
     .await;
 }

@@ -63,9 +63,11 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
 
 #[tokio::main]
 async fn main() {
-    let layer = SessionLayer::connect(support::config()).await.unwrap_or_else(|e| {
-        eprintln!("configuration error: {e}");
-        std::process::exit(2)
-    });
+    let layer = SessionLayer::connect(support::config())
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2)
+        });
     support::serve(layer, handle).await;
 }

@@ -19,10 +19,12 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let layer = SessionLayer::connect(support::config()).await.unwrap_or_else(|e| {
-        eprintln!("configuration error: {e}");
-        std::process::exit(2)
-    });
+    let layer = SessionLayer::connect(support::config())
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2)
+        });
     support::serve(
         layer,
         |req: http::Request<hyper::body::Incoming>| async move {

@@ -139,8 +139,12 @@ pub enum ConfigError {
         id: u8,
     },
     /// No key is primary now.
-    #[error("no primary key is active now; mark one key `state = \"primary\"` without `activate_at` (or with an `activate_at` in the past)")]
-    NoPrimary,
+    #[error("no primary key is active now (keys: {keys}); mark one key `state = \"primary\"` without `activate_at` (or with an `activate_at` in the past)")]
+    NoPrimary {
+        /// The keys of the ring and their states, e.g. `17 decrypt-only, 42 primary from
+        /// 2030-01-01T00:00:00Z` (`none` for an empty ring).
+        keys: String,
+    },
     /// Two primaries become active at the same instant.
     #[error("keys {a} and {b} are both primary from the same instant; give one an `activate_at` or make it `decrypt-only`")]
     TwoPrimaries {

@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::codec;
 use crate::data::SessionData;
@@ -151,7 +151,12 @@ impl Sealer {
         }
         let renewed = self.expiry(data, created, now_s);
         let gain = renewed.saturating_sub(data.expires_at);
-        Ok(data.expires_at != 0 && gain >= secs(self.policy.renew_interval()).max(1))
+        // A per-session idle timeout renews at a quarter of itself, like the policy's.
+        let interval = match (self.policy.renew_after, data.idle_secs) {
+            (None, Some(idle)) => u64::from(idle) / 4,
+            _ => secs(self.policy.renew_interval()),
+        };
+        Ok(data.expires_at != 0 && gain >= interval.max(1))
     }
 
     /// Stamps `created_at` (if new) and `expires_at` for a write at `now`; marks it clean.
@@ -182,6 +187,9 @@ impl Sealer {
         now: SystemTime,
         fixed_nonce: Option<&[u8]>,
     ) -> Result<String, Error> {
+        // The key is chosen at the exact instant (an `activate_at` may fall within a second);
+        // the timestamps inside are whole seconds.
+        let instant = now;
         let now = unix_seconds(now);
         let created = data.created_at.unwrap_or(now);
         let expires = self.expiry(data, created, now);
@@ -194,7 +202,7 @@ impl Sealer {
         codec::seal_with(
             ring,
             &self.name,
-            UNIX_EPOCH + Duration::from_secs(now),
+            instant,
             fixed_nonce,
             hint,
             |buf| {
@@ -238,7 +246,7 @@ mod tests {
     use crate::{Algorithm, Key};
 
     fn at(s: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(s)
+        std::time::UNIX_EPOCH + Duration::from_secs(s)
     }
 
     #[test]

@@ -44,13 +44,13 @@ fn send(cookie: &[u8]) -> (StatusCode, u64, String) {
         "[cookie]\nname = \"s\"\nhost_prefix = false\nmax_chunks = 4\n[[keys]]\nid = 1\nsecret = \"{SECRET}\"\n"
     ))
     .unwrap();
-    let mut svc = SessionLayer::new(config)
-        .unwrap()
-        .layer(tower::service_fn(|req: Request<()>| async move {
+    let mut svc = SessionLayer::new(config).unwrap().layer(tower::service_fn(
+        |req: Request<()>| async move {
             let session = req.extensions().get::<Session>().unwrap();
             let n: u64 = session.get("n").unwrap().unwrap_or(0);
             Ok::<_, Infallible>(Response::new(n.to_string()))
-        }));
+        },
+    ));
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -77,7 +77,9 @@ fn send(cookie: &[u8]) -> (StatusCode, u64, String) {
 }
 
 fn rejections(logs: &str) -> Vec<&str> {
-    logs.lines().filter(|l| l.contains("session cookie rejected")).collect()
+    logs.lines()
+        .filter(|l| l.contains("session cookie rejected"))
+        .collect()
 }
 
 #[test]
@@ -92,7 +94,10 @@ fn one_mebibyte_cookie_header_is_rejected_as_oversized() {
 
 #[test]
 fn a_thousand_cookies_with_our_name_are_tried_at_most_max_candidates_times() {
-    let header = (0..1000).map(|i| format!("s=AQH{i:04}")).collect::<Vec<_>>().join("; ");
+    let header = (0..1000)
+        .map(|i| format!("s=AQH{i:04}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     let (status, n, logs) = send(header.as_bytes());
     assert_eq!((status, n), (StatusCode::OK, 0));
     assert_eq!(rejections(&logs).len(), 4, "{logs}");
@@ -115,13 +120,25 @@ fn huge_chunk_count_is_rejected_without_allocation() {
 #[test]
 fn rejections_carry_typed_reasons_in_tracing() {
     let (_, _, logs) = send(b"s=AQE");
-    assert!(rejections(&logs)[0].contains("reason=\"malformed\""), "{logs}");
+    assert!(
+        rejections(&logs)[0].contains("reason=\"malformed\""),
+        "{logs}"
+    );
     let (_, _, logs) = send(b"s=AgEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    assert!(rejections(&logs)[0].contains("reason=\"unknown_version\""), "{logs}");
+    assert!(
+        rejections(&logs)[0].contains("reason=\"unknown_version\""),
+        "{logs}"
+    );
     let (_, _, logs) = send(b"s=AQkAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    assert!(rejections(&logs)[0].contains("reason=\"unknown_key\""), "{logs}");
+    assert!(
+        rejections(&logs)[0].contains("reason=\"unknown_key\""),
+        "{logs}"
+    );
     let (_, _, logs) = send(b"s=AQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    assert!(rejections(&logs)[0].contains("reason=\"unauthenticated\""), "{logs}");
+    assert!(
+        rejections(&logs)[0].contains("reason=\"unauthenticated\""),
+        "{logs}"
+    );
 }
 
 /// Seals `plaintext` as if it were a session payload (authenticated), then opens it.

@@ -61,7 +61,11 @@ async fn rotating_under_concurrent_clients_logs_nobody_out() {
                 assert_eq!(r.status, StatusCode::OK);
                 assert_eq!(r.body, expected.to_string(), "a client lost its session");
                 if after_promotion {
-                    assert_eq!(key_id_of(&b.jar[NAME]), 2, "cookie not re-sealed under key 2");
+                    assert_eq!(
+                        key_id_of(&b.jar[NAME]),
+                        2,
+                        "cookie not re-sealed under key 2"
+                    );
                 }
                 done.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;

@@ -25,7 +25,10 @@ async fn counter(req: Request<Incoming>) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();
     let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
     session.insert("visit_count", &count).unwrap();
-    text(StatusCode::OK, format!("You have visited this page {count} times."))
+    text(
+        StatusCode::OK,
+        format!("You have visited this page {count} times."),
+    )
 }
 
 // ---------------------------------------------------------------- conformance suite
@@ -34,18 +37,39 @@ async fn conformance(store: &dyn SessionStore) {
     let a = RecordKey::of_id(&[1; 16]);
     let b = RecordKey::of_id(&[2; 16]);
     assert_eq!(store.load(&a).await.unwrap(), None);
-    store.save(&a, b"first", Duration::from_secs(60)).await.unwrap();
-    store.save(&b, b"other", Duration::from_secs(60)).await.unwrap();
-    assert_eq!(store.load(&a).await.unwrap().as_deref(), Some(&b"first"[..]));
-    store.save(&a, b"second", Duration::from_secs(60)).await.unwrap();
-    assert_eq!(store.load(&a).await.unwrap().as_deref(), Some(&b"second"[..]));
+    store
+        .save(&a, b"first", Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .save(&b, b"other", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load(&a).await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    store
+        .save(&a, b"second", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load(&a).await.unwrap().as_deref(),
+        Some(&b"second"[..])
+    );
     store.delete(&a).await.unwrap();
     assert_eq!(store.load(&a).await.unwrap(), None);
     store.delete(&a).await.unwrap();
-    assert_eq!(store.load(&b).await.unwrap().as_deref(), Some(&b"other"[..]));
+    assert_eq!(
+        store.load(&b).await.unwrap().as_deref(),
+        Some(&b"other"[..])
+    );
     // Arbitrary bytes survive.
     let bytes: Vec<u8> = (0..=255).collect();
-    store.save(&a, &bytes, Duration::from_secs(60)).await.unwrap();
+    store
+        .save(&a, &bytes, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(store.load(&a).await.unwrap(), Some(bytes));
 }
 
@@ -76,15 +100,31 @@ store_conformance! {
 
 #[tokio::test]
 async fn redis_keys_are_prefixed_hashes_with_a_server_side_ttl() {
-    let Some(server) = RedisServer::start() else { return };
-    let store = RedisStore::connect(&server.url()).await.unwrap().prefix("app:s:");
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect(&server.url())
+        .await
+        .unwrap()
+        .prefix("app:s:");
     let key = RecordKey::of_id(&[9; 16]);
-    store.save(&key, b"x", Duration::from_secs(100)).await.unwrap();
+    store
+        .save(&key, b"x", Duration::from_secs(100))
+        .await
+        .unwrap();
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(keys, [format!("app:s:{}", key.to_hex())]);
-    let ttl: i64 = redis::cmd("TTL").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!((1..=100).contains(&ttl), "ttl {ttl}");
 }
 
@@ -132,11 +172,17 @@ async fn tampered_or_forged_ids_never_reach_the_store() {
             .await;
         assert_eq!(r.body, "You have visited this page 1 times.");
         // Only the save of the new session: no load of the forged id.
-        assert_eq!(store.calls.load(Ordering::SeqCst), before + 1, "cookie {cookie}");
+        assert_eq!(
+            store.calls.load(Ordering::SeqCst),
+            before + 1,
+            "cookie {cookie}"
+        );
     }
     // The real cookie loads (1) and saves (1).
     let before = store.calls.load(Ordering::SeqCst);
-    let r = b.send_raw(Method::GET, "/", Some(format!("{NAME}={good}"))).await;
+    let r = b
+        .send_raw(Method::GET, "/", Some(format!("{NAME}={good}")))
+        .await;
     assert_eq!(r.body, "You have visited this page 2 times.");
     assert_eq!(store.calls.load(Ordering::SeqCst), before + 2);
 }
@@ -194,13 +240,21 @@ async fn full_memory_store_answers_503_and_keeps_existing_sessions() {
     let mut first = Browser::new(&srv);
     assert_eq!(first.get("/").await.status, StatusCode::OK);
     let mut second = Browser::new(&srv);
-    assert_eq!(second.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(first.get("/").await.body, "You have visited this page 2 times.");
+    assert_eq!(
+        second.get("/").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        first.get("/").await.body,
+        "You have visited this page 2 times."
+    );
 }
 
 #[tokio::test]
 async fn redis_killed_gives_503s_and_recovers_after_restart() {
-    let Some(mut redis) = RedisServer::start() else { return };
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
     let store = RedisStore::connect_with(&redis.url(), Duration::from_millis(300))
         .await
         .unwrap();
@@ -246,16 +300,27 @@ async fn server_mode_with_memory_store_from_configuration() {
     assert!(layer.is_server_mode());
     let srv = TestServer::start(layer, counter).await;
     let mut first = Browser::new(&srv);
-    assert_eq!(first.get("/").await.body, "You have visited this page 1 times.");
-    assert_eq!(first.get("/").await.body, "You have visited this page 2 times.");
+    assert_eq!(
+        first.get("/").await.body,
+        "You have visited this page 1 times."
+    );
+    assert_eq!(
+        first.get("/").await.body,
+        "You have visited this page 2 times."
+    );
     // The capacity bound came from the configuration too.
     let mut second = Browser::new(&srv);
-    assert_eq!(second.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        second.get("/").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
 async fn redis_mode_from_configuration_needs_connect() {
-    let Some(server) = RedisServer::start() else { return };
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
     let toml = format!(
         "[store]\nmode = \"server\"\nurl = \"{}\"\nprefix = \"cfg:\"",
         server.url()
@@ -270,7 +335,11 @@ async fn redis_mode_from_configuration_needs_connect() {
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("cfg:*").query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("cfg:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1);
 }
 

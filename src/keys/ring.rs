@@ -89,9 +89,26 @@ impl KeyRing {
             schedule,
         };
         if ring.primary_pos(now).is_none() {
-            return Err(ConfigError::NoPrimary);
+            return Err(ConfigError::NoPrimary {
+                keys: ring.describe(),
+            });
         }
         Ok(ring)
+    }
+
+    /// `17 decrypt-only, 42 primary from 2030-01-01T00:00:00Z`: for error messages.
+    fn describe(&self) -> String {
+        if self.keys.is_empty() {
+            return "none".into();
+        }
+        let describe = |k: &Key| match (k.key_state(), k.activation()) {
+            (KeyState::DecryptOnly, _) => format!("{} decrypt-only", k.id()),
+            (KeyState::Primary, None) => format!("{} primary", k.id()),
+            (KeyState::Primary, Some(at)) => {
+                format!("{} primary from {}", k.id(), humantime::format_rfc3339_seconds(at))
+            }
+        };
+        self.keys.iter().map(describe).collect::<Vec<_>>().join(", ")
     }
 
     fn primary_pos(&self, now: SystemTime) -> Option<u8> {
