@@ -1,0 +1,180 @@
+//! Sealing and opening the "typical session" with the library, beside a raw pipeline built
+//! from the same crates, for each algorithm.
+//!
+//! - `seal/<algorithm>/library`: `Sealer::seal` of a `SessionData` (entries already encoded).
+//! - `seal/<algorithm>/raw`: postcard of an equivalent plain struct, then the same AEAD crate
+//!   (key derived once with HKDF-SHA256, a random nonce from `rand::rng()`, in place, AAD =
+//!   cookie name), then base64url without padding.
+//! - `open/<algorithm>/library`: `Sealer::open` (length cap, base64, header, key lookup, AEAD,
+//!   payload decode into `SessionData`, expiry checks).
+//! - `open/<algorithm>/raw`: base64url decode, AEAD open in place, postcard into the struct.
+//!
+//! Run: `cargo bench --bench codec`.
+#![forbid(unsafe_code)]
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use criterion::{criterion_group, criterion_main, Criterion};
+use hkdf::Hkdf;
+use rand::Rng as _;
+use sealed_session::{Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, Sealer, SessionData};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+const COOKIE: &str = "session";
+const TAG_LEN: usize = 16;
+const SECRET: [u8; 32] = [0x42; 32];
+
+/// The typical session as a plain struct (what a hand-written pipeline would serialize).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Typical {
+    user_id: u64,
+    username: String,
+    roles: Vec<String>,
+    csrf_token: [u8; 32],
+    cart: Vec<(u32, u16)>,
+    theme: String,
+    last_seen: u64,
+}
+
+fn typical() -> Typical {
+    Typical {
+        user_id: 1_234_567,
+        username: "alice_01".to_owned(),
+        roles: vec!["admin".to_owned(), "editor".to_owned()],
+        csrf_token: [0x5a; 32],
+        cart: vec![(1001, 1), (1002, 2), (20_456, 1), (333_333, 3), (7, 12)],
+        theme: "dark".to_owned(),
+        last_seen: 1_700_000_000,
+    }
+}
+
+/// The same session as library entries.
+fn typical_data() -> SessionData {
+    let t = typical();
+    let mut data = SessionData::new();
+    data.insert("user_id", &t.user_id).expect("encodes");
+    data.insert("username", &t.username).expect("encodes");
+    data.insert("roles", &t.roles).expect("encodes");
+    data.insert("csrf_token", &t.csrf_token).expect("encodes");
+    data.insert("cart", &t.cart).expect("encodes");
+    data.insert("theme", &t.theme).expect("encodes");
+    data.insert("last_seen", &t.last_seen).expect("encodes");
+    data
+}
+
+/// A hand-written pipeline over one AEAD: `base64url(nonce ‖ ciphertext ‖ tag)`.
+struct Raw<C> {
+    cipher: C,
+    nonce_len: usize,
+}
+
+impl<C: AeadInOut + KeyInit> Raw<C> {
+    fn new(alg: Algorithm) -> Self {
+        let info = format!("bench {} cookie", alg.name());
+        let mut key = [0u8; 32];
+        Hkdf::<Sha256>::new(None, &SECRET)
+            .expand(info.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 length");
+        Raw {
+            cipher: C::new_from_slice(&key).expect("32-byte key"),
+            nonce_len: alg.nonce_len(),
+        }
+    }
+
+    fn seal(&self, session: &Typical) -> String {
+        let n = self.nonce_len;
+        let mut buf = Vec::with_capacity(n + 160 + TAG_LEN);
+        buf.resize(n, 0);
+        rand::rng().fill_bytes(&mut buf[..n]);
+        let mut buf = postcard::to_extend(session, buf).expect("encodes");
+        let (nonce, body) = buf.split_at_mut(n);
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(
+                (&*nonce).try_into().expect("nonce length"),
+                COOKIE.as_bytes(),
+                body.into(),
+            )
+            .expect("seals");
+        buf.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(&buf)
+    }
+
+    fn open(&self, value: &str) -> Option<Typical> {
+        let mut buf = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let (nonce, rest) = buf.split_at_mut_checked(self.nonce_len)?;
+        let ct_len = rest.len().checked_sub(TAG_LEN)?;
+        let (ciphertext, tag) = rest.split_at_mut(ct_len);
+        self.cipher
+            .decrypt_inout_detached(
+                (&*nonce).try_into().ok()?,
+                COOKIE.as_bytes(),
+                (&mut *ciphertext).into(),
+                (&*tag).try_into().ok()?,
+            )
+            .ok()?;
+        postcard::from_bytes(ciphertext).ok()
+    }
+}
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+fn bench_pair<C: AeadInOut + KeyInit>(c: &mut Criterion, alg: Algorithm) {
+    let ring = KeyRing::new_at([Key::new(KeyId(1), alg, &SECRET)], now()).expect("valid ring");
+    let sealer = Sealer::new(COOKIE, ExpiryPolicy::default());
+    let data = typical_data();
+    let session = typical();
+    let raw = Raw::<C>::new(alg);
+
+    let lib_value = sealer.seal(&ring, &data, now()).expect("seals");
+    let raw_value = raw.seal(&session);
+    // Both pipelines must work before they are timed.
+    let opened = sealer.open(&ring, &lib_value, now()).expect("opens");
+    assert_eq!(
+        opened.data.get::<Vec<(u32, u16)>>("cart").expect("cart"),
+        Some(session.cart.clone())
+    );
+    assert_eq!(raw.open(&raw_value).as_ref(), Some(&session));
+    eprintln!(
+        "cookie value length, typical session, {}: library {} chars, raw {} chars",
+        alg.name(),
+        lib_value.len(),
+        raw_value.len()
+    );
+
+    let mut group = c.benchmark_group(format!("seal/{}", alg.name()));
+    group.bench_function("library", |b| {
+        b.iter(|| sealer.seal(&ring, black_box(&data), now()).expect("seals"));
+    });
+    group.bench_function("raw", |b| b.iter(|| raw.seal(black_box(&session))));
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("open/{}", alg.name()));
+    group.bench_function("library", |b| {
+        b.iter(|| {
+            sealer
+                .open(&ring, black_box(&lib_value), now())
+                .expect("opens")
+        });
+    });
+    group.bench_function("raw", |b| {
+        b.iter(|| raw.open(black_box(&raw_value)).expect("opens"));
+    });
+    group.finish();
+}
+
+fn codec(c: &mut Criterion) {
+    bench_pair::<xaes_256_gcm::Xaes256Gcm>(c, Algorithm::Xaes256Gcm);
+    bench_pair::<aes_gcm::Aes256Gcm>(c, Algorithm::Aes256Gcm);
+    bench_pair::<chacha20poly1305::ChaCha20Poly1305>(c, Algorithm::ChaCha20Poly1305);
+}
+
+criterion_group!(benches, codec);
+criterion_main!(benches);

@@ -1,0 +1,122 @@
+//! Shared fixtures for the integration tests: fixed secrets, a fixed clock, a typical session.
+//!
+//! Nothing here reads the system clock or the OS RNG for secrets, so every test is
+//! reproducible. HTTP helpers live in `http.rs` beside this file.
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sealed_session::{
+    Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, ManualClock, Sealer, SessionData,
+};
+
+/// The fixed instant the tests run "at": 2023-11-14T22:13:20Z.
+pub const T0: u64 = 1_700_000_000;
+
+/// The cookie name the tests seal for.
+pub const COOKIE: &str = "session";
+
+/// One fixed secret per algorithm (never reused across algorithms).
+pub const SECRET_XAES: [u8; 32] = [0x11; 32];
+pub const SECRET_AES: [u8; 32] = [0x22; 32];
+pub const SECRET_CHACHA: [u8; 32] = [0x33; 32];
+
+/// `T0 + secs` as a `SystemTime`.
+pub fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(T0 + secs)
+}
+
+/// `T0` as a `SystemTime`.
+pub fn t0() -> SystemTime {
+    at(0)
+}
+
+/// A manual clock reading `T0`.
+pub fn clock() -> ManualClock {
+    ManualClock::at_unix(T0)
+}
+
+/// The id of the fixed key for `alg`: 1 (xaes-256-gcm), 2 (aes-256-gcm), 3 (chacha20-poly1305).
+pub fn key_id(alg: Algorithm) -> KeyId {
+    match alg {
+        Algorithm::Xaes256Gcm => KeyId(1),
+        Algorithm::Aes256Gcm => KeyId(2),
+        Algorithm::ChaCha20Poly1305 => KeyId(3),
+    }
+}
+
+/// The fixed secret for `alg`.
+pub fn secret(alg: Algorithm) -> [u8; 32] {
+    match alg {
+        Algorithm::Xaes256Gcm => SECRET_XAES,
+        Algorithm::Aes256Gcm => SECRET_AES,
+        Algorithm::ChaCha20Poly1305 => SECRET_CHACHA,
+    }
+}
+
+/// The fixed (primary) key for `alg`.
+pub fn key(alg: Algorithm) -> Key {
+    Key::new(key_id(alg), alg, &secret(alg))
+}
+
+/// A ring holding all three fixed keys, `primary` sealing and the other two decrypt-only.
+pub fn ring(primary: Algorithm) -> KeyRing {
+    let keys = Algorithm::ALL.into_iter().map(|alg| {
+        if alg == primary {
+            key(alg)
+        } else {
+            key(alg).decrypt_only()
+        }
+    });
+    KeyRing::new_at(keys, t0()).expect("the fixed ring is valid")
+}
+
+/// A ring holding only the fixed key for `alg`.
+pub fn single_ring(alg: Algorithm) -> KeyRing {
+    KeyRing::new_at([key(alg)], t0()).expect("a single primary is valid")
+}
+
+/// A sealer for [`COOKIE`] with the default policy (24 h idle, 7 days absolute, 60 s skew).
+pub fn sealer() -> Sealer {
+    Sealer::new(COOKIE, ExpiryPolicy::default())
+}
+
+/// A sealer for [`COOKIE`] with no skew and the given idle and absolute timeouts (seconds).
+pub fn strict_sealer(idle: u64, absolute: u64) -> Sealer {
+    Sealer::new(
+        COOKIE,
+        ExpiryPolicy::default()
+            .idle(Duration::from_secs(idle))
+            .absolute(Duration::from_secs(absolute))
+            .skew(Duration::ZERO),
+    )
+}
+
+/// The "typical session" of the benchmarks: a logged-in user with a small cart.
+pub fn typical_session() -> SessionData {
+    let mut data = SessionData::new();
+    data.insert("user_id", &1_234_567u64).expect("encodes");
+    data.insert("username", "alice_01").expect("encodes");
+    data.insert("roles", &["admin", "editor"][..])
+        .expect("encodes");
+    data.insert("csrf_token", &[0x5au8; 32]).expect("encodes");
+    let cart: [(u32, u16); 5] = [(1001, 1), (1002, 2), (20_456, 1), (333_333, 3), (7, 12)];
+    data.insert("cart", &cart[..]).expect("encodes");
+    data.insert("theme", "dark").expect("encodes");
+    data.insert("last_seen", &T0).expect("encodes");
+    data
+}
+
+/// Decodes a sealed value (base64url, no padding) into its raw bytes.
+pub fn decode(value: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .expect("a sealed value is base64url")
+}
+
+/// Encodes raw bytes as a sealed value would be (base64url, no padding).
+pub fn encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
