@@ -193,12 +193,7 @@ impl Sealer {
         let now = unix_seconds(now);
         let created = data.created_at.unwrap_or(now);
         let expires = self.expiry(data, created, now);
-        let hint = 24
-            + data
-                .entries
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>();
+        let hint = data.encoded_len_hint();
         codec::seal_with(
             ring,
             &self.name,
@@ -228,13 +223,16 @@ impl Sealer {
         now: SystemTime,
     ) -> Result<OpenedSession, RejectReason> {
         let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
+        let (key_id, is_primary) = (opened.key_id(), opened.is_primary());
+        let (buf, plaintext) = opened.into_parts();
+        // The decrypted buffer becomes the session's backing store: no copy per entry.
         let data =
-            SessionData::decode_payload(opened.plaintext()).ok_or(RejectReason::Malformed)?;
+            SessionData::decode_payload_in(buf, plaintext).ok_or(RejectReason::Malformed)?;
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,
-            key_id: opened.key_id(),
-            needs_reseal: !opened.is_primary(),
+            key_id,
+            needs_reseal: !is_primary,
             needs_renewal,
         })
     }

@@ -77,6 +77,13 @@ impl Opened {
         &self.buf[self.start..self.end]
     }
 
+    /// The decrypted buffer and the range of the plaintext in it (the buffer also holds the
+    /// header and nonce before it and the tag after it), to keep it without a copy.
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<u8>, std::ops::Range<usize>) {
+        (self.buf, self.start..self.end)
+    }
+
     /// The key that sealed it.
     #[must_use]
     pub fn key_id(&self) -> KeyId {
