@@ -451,7 +451,10 @@ mod tests {
         let mut d = SessionData::new();
         d.insert("n", &300u64).unwrap();
         assert!(matches!(d.get::<u8>("n"), Err(DataError::Decode { .. })));
-        assert!(matches!(d.get::<String>("n"), Err(DataError::Decode { .. })));
+        assert!(matches!(
+            d.get::<String>("n"),
+            Err(DataError::Decode { .. })
+        ));
         assert_eq!(d.get::<u64>("n").unwrap(), Some(300));
     }
 
@@ -494,7 +497,10 @@ mod tests {
         let back = SessionData::decode_payload(&out).unwrap();
         assert_eq!(back.created_at, Some(10));
         assert_eq!(back.expires_at, 20);
-        assert_eq!(back.entries().collect::<Vec<_>>(), d.entries().collect::<Vec<_>>());
+        assert_eq!(
+            back.entries().collect::<Vec<_>>(),
+            d.entries().collect::<Vec<_>>()
+        );
         out.push(0);
         assert!(SessionData::decode_payload(&out).is_none());
     }

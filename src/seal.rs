@@ -194,22 +194,15 @@ impl Sealer {
         let created = data.created_at.unwrap_or(now);
         let expires = self.expiry(data, created, now);
         let hint = data.encoded_len_hint();
-        codec::seal_with(
-            ring,
-            &self.name,
-            instant,
-            fixed_nonce,
-            hint,
-            |buf| {
-                data.encode_payload(created, expires, buf)
-                    .map_err(|source| {
-                        Error::Data(crate::DataError::Encode {
-                            key: String::new(),
-                            source,
-                        })
+        codec::seal_with(ring, &self.name, instant, fixed_nonce, hint, |buf| {
+            data.encode_payload(created, expires, buf)
+                .map_err(|source| {
+                    Error::Data(crate::DataError::Encode {
+                        key: String::new(),
+                        source,
                     })
-            },
-        )
+                })
+        })
     }
 
     /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, then expiry.
@@ -226,8 +219,7 @@ impl Sealer {
         let (key_id, is_primary) = (opened.key_id(), opened.is_primary());
         let (buf, plaintext) = opened.into_parts();
         // The decrypted buffer becomes the session's backing store: no copy per entry.
-        let data =
-            SessionData::decode_payload_in(buf, plaintext).ok_or(RejectReason::Malformed)?;
+        let data = SessionData::decode_payload_in(buf, plaintext).ok_or(RejectReason::Malformed)?;
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec;
+use crate::cookies::{Candidates, RawCookies};
 use crate::data::SessionData;
 use crate::error::{DataError, Error, RejectReason};
 use crate::keys::KeyRing;
@@ -38,6 +39,7 @@ pub(crate) struct Engine {
     pub clock: Arc<dyn Clock>,
     /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
     pub store: Option<Arc<dyn SessionStore>>,
+    pub parse: CookieParser,
 }
 
 /// A server-mode session id.
@@ -52,21 +54,13 @@ struct ServerState {
     delete: Vec<RecordKey>,
 }
 
-/// Produces the candidate sealed values of the request, on first access.
-pub(crate) type Loader = Box<dyn FnOnce() -> Candidates + Send>;
-
-/// Candidate values found in the request, and values rejected before any crypto.
-#[derive(Default)]
-pub(crate) struct Candidates {
-    pub values: Vec<String>,
-    pub rejected: Vec<RejectReason>,
-    /// Opaque to this layer: which of our cookies the request carried (for clean-up).
-    pub present: u32,
-}
+/// Finds our candidate values in the raw cookies; installed once per layer by the cookie
+/// layer, so this layer never parses cookies itself.
+pub(crate) type CookieParser = Box<dyn Fn(&RawCookies) -> Candidates + Send + Sync>;
 
 enum Load {
     /// Not opened yet.
-    Pending(Option<Loader>),
+    Pending(Option<RawCookies>),
     /// Opened (or there was nothing to open).
     Done,
 }
@@ -150,9 +144,9 @@ impl Outcome {
 const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
 
 impl Session {
-    /// A client-mode session, opened lazily by `loader`.
-    pub(crate) fn new(engine: Arc<Engine>, loader: Option<Loader>) -> Self {
-        Self::from_inner(Some(engine), Load::Pending(loader))
+    /// A client-mode session, opened lazily from `cookies`.
+    pub(crate) fn new(engine: Arc<Engine>, cookies: Option<RawCookies>) -> Self {
+        Self::from_inner(Some(engine), Load::Pending(cookies))
     }
 
     /// A server-mode session whose id cookie was already looked at: `id` is the id it carried
@@ -212,8 +206,8 @@ impl Session {
     fn loaded(&self) -> MutexGuard<'_, Inner> {
         let mut inner = self.lock();
         inner.accessed = true;
-        if let Load::Pending(loader) = &mut inner.load {
-            let loader = loader.take();
+        if let Load::Pending(cookies) = &mut inner.load {
+            let loader = cookies.take();
             inner.load = Load::Done;
             inner.open(loader);
         }
@@ -342,12 +336,12 @@ impl Inner {
         self.ring.clone()
     }
 
-    fn open(&mut self, loader: Option<Loader>) {
-        let Some(loader) = loader else { return };
+    fn open(&mut self, cookies: Option<RawCookies>) {
+        let Some(cookies) = cookies else { return };
         let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
             return;
         };
-        let candidates = loader();
+        let candidates = (engine.parse)(&cookies);
         self.present = candidates.present;
         for reason in candidates.rejected {
             self.had_invalid = true;

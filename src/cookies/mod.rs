@@ -15,7 +15,7 @@
 mod parse;
 mod set_cookie;
 
-pub(crate) use parse::find;
+pub(crate) use parse::{find, Candidates, RawCookies};
 pub(crate) use set_cookie::CookieSettings;
 
 /// The most candidate values (cookies with our name, e.g. tossed from a sibling domain) that

@@ -5,11 +5,25 @@ use cookie::Cookie;
 use super::{MAX_CANDIDATES, MAX_CHUNKS};
 use crate::error::RejectReason;
 
+/// The request's `Cookie` header values, kept unparsed (reference-counted, no copy) until the
+/// handler touches the session.
+pub(crate) struct RawCookies {
+    pub first: http::HeaderValue,
+    /// Further `Cookie` headers (HTTP/2 may split cookies); usually empty, not allocated.
+    pub rest: Vec<http::HeaderValue>,
+}
+
+impl RawCookies {
+    pub fn iter(&self) -> impl Iterator<Item = &http::HeaderValue> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+}
+
 /// What the request carried under our name.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Found {
+pub(crate) struct Candidates {
     /// Whole candidate values (chunks joined), at most [`MAX_CANDIDATES`].
-    pub candidates: Vec<String>,
+    pub values: Vec<String>,
     /// Candidates that could not even be joined (bad chunk count, missing chunk).
     pub rejected: Vec<RejectReason>,
     /// Bit `i` set: a cookie `NAME.i` was present (bit 0: `NAME` itself).
@@ -58,9 +72,9 @@ pub(crate) fn find<'a>(
     name: &str,
     max_chunks: usize,
     max_len: usize,
-) -> Found {
+) -> Candidates {
     let max_chunks = max_chunks.clamp(1, MAX_CHUNKS);
-    let mut found = Found::default();
+    let mut found = Candidates::default();
     let mut bases: Vec<&str> = Vec::new();
     let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     for header in headers {
@@ -89,7 +103,7 @@ pub(crate) fn find<'a>(
             continue;
         }
         match chunk_count(base, max_chunks) {
-            Ok((1, value)) => found.candidates.push(value.to_owned()),
+            Ok((1, value)) => found.values.push(value.to_owned()),
             Ok((n, first)) => {
                 let parts = &chunks[1..n];
                 if parts.iter().any(Option::is_none) {
@@ -104,7 +118,7 @@ pub(crate) fn find<'a>(
                 let mut joined = String::with_capacity(len);
                 joined.push_str(first);
                 parts.iter().flatten().for_each(|p| joined.push_str(p));
-                found.candidates.push(joined);
+                found.values.push(joined);
             }
             Err(reason) => found.rejected.push(reason),
         }
@@ -116,21 +130,21 @@ pub(crate) fn find<'a>(
 mod tests {
     use super::*;
 
-    fn f(headers: &[&str]) -> Found {
+    fn f(headers: &[&str]) -> Candidates {
         find(headers.iter().map(|h| h.as_bytes()), "s", 4, 4096)
     }
 
     #[test]
     fn finds_single_value_among_others() {
         let got = f(&["a=1; s=abc; b=2"]);
-        assert_eq!(got.candidates, ["abc"]);
+        assert_eq!(got.values, ["abc"]);
         assert_eq!(got.present, 1);
     }
 
     #[test]
     fn joins_chunks_in_order_across_headers() {
         let got = f(&["s.2=ghi; s=3.abc", "s.1=def"]);
-        assert_eq!(got.candidates, ["abcdefghi"]);
+        assert_eq!(got.values, ["abcdefghi"]);
         assert_eq!(got.present, 0b111);
     }
 
@@ -150,8 +164,8 @@ mod tests {
             .collect::<Vec<_>>()
             .join("; ");
         let got = f(&[&header]);
-        assert_eq!(got.candidates.len(), MAX_CANDIDATES);
-        assert_eq!(got.candidates[0], "v0");
+        assert_eq!(got.values.len(), MAX_CANDIDATES);
+        assert_eq!(got.values[0], "v0");
     }
 
     #[test]

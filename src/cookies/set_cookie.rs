@@ -3,7 +3,7 @@
 use cookie::{Cookie, CookieBuilder};
 use http::HeaderValue;
 
-use super::MAX_CHUNKS;
+use super::{Candidates, RawCookies, MAX_CHUNKS};
 use crate::config::{CookieConfig, SameSite};
 
 /// Cookie attributes, resolved once from [`CookieConfig`].
@@ -19,6 +19,10 @@ pub(crate) struct CookieSettings {
     browser_session: bool,
     pub max_line: usize,
     pub max_chunks: usize,
+    /// Length of the rendered attributes without `Max-Age`, and what `Max-Age` adds besides
+    /// its digits: measured once from the cookie crate's own rendering.
+    attrs_base: usize,
+    max_age_extra: usize,
 }
 
 /// The session does not fit in `max_chunks` cookies.
@@ -35,7 +39,7 @@ impl CookieSettings {
         } else {
             c.name.clone()
         };
-        CookieSettings {
+        let mut settings = CookieSettings {
             name,
             path: c.path.clone(),
             domain: c.domain.clone(),
@@ -45,12 +49,35 @@ impl CookieSettings {
             browser_session: c.browser_session,
             max_line: c.max_cookie_len,
             max_chunks: c.max_chunks.clamp(1, MAX_CHUNKS),
-        }
+            attrs_base: 0,
+            max_age_extra: 0,
+        };
+        settings.attrs_base = settings.render_attrs_len(None);
+        settings.max_age_extra = settings.render_attrs_len(Some(0)) - settings.attrs_base - 1;
+        settings
+    }
+
+    /// Our candidate values in the request's `Cookie` headers.
+    pub(crate) fn candidates(&self, raw: &RawCookies) -> Candidates {
+        super::find(
+            raw.iter().map(HeaderValue::as_bytes),
+            &self.name,
+            self.max_chunks,
+            self.max_line,
+        )
     }
 
     /// The longest sealed value (characters) worth opening: everything that fits the chunks.
     pub(crate) fn max_value_len(&self) -> usize {
         self.max_line * self.max_chunks
+    }
+
+    fn chunk_name_len(&self, i: usize) -> usize {
+        if i == 0 {
+            self.name.len()
+        } else {
+            self.name.len() + 1 + decimal_digits(i as u64)
+        }
     }
 
     fn chunk_name(&self, i: usize) -> String {
@@ -85,8 +112,14 @@ impl CookieSettings {
             .unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
-    /// Length of the attributes part of a line (everything after `name=value`).
+    /// Length of the attributes part of a line (everything after `name=value`), without
+    /// rendering a cookie.
     fn attrs_len(&self, max_age: Option<u64>) -> usize {
+        self.attrs_base + max_age.map_or(0, |s| self.max_age_extra + decimal_digits(s))
+    }
+
+    /// Length of the attributes part of a line, by rendering an empty cookie.
+    fn render_attrs_len(&self, max_age: Option<u64>) -> usize {
         let mut b = self.builder(String::new(), String::new());
         if let Some(s) = max_age {
             b = b.max_age(cookie::time::Duration::seconds(
@@ -105,11 +138,15 @@ impl CookieSettings {
         max_age: Option<u64>,
         present: u32,
     ) -> Result<Vec<HeaderValue>, TooLarge> {
-        let max_age = if self.browser_session { None } else { max_age };
+        let max_age = if self.browser_session {
+            None
+        } else {
+            max_age.map(|s| s.min(MAX_AGE_CAP))
+        };
         let attrs = self.attrs_len(max_age);
         let room = |i: usize| {
             self.max_line
-                .saturating_sub(self.chunk_name(i).len() + 1 + attrs)
+                .saturating_sub(self.chunk_name_len(i) + 1 + attrs)
         };
         let n = if value.len() <= room(0) {
             1
@@ -180,6 +217,13 @@ impl CookieSettings {
     }
 }
 
+/// RFC 6265bis §5.6.2: user agents cap `Max-Age` at 400 days.
+const MAX_AGE_CAP: u64 = 400 * 24 * 3600;
+
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +268,31 @@ mod tests {
             .collect::<Vec<_>>()
             .join("; ");
         let found = super::super::find([header.as_bytes()], "__Host-session", 8, 512);
-        assert_eq!(found.candidates, [value]);
+        assert_eq!(found.values, [value]);
+    }
+
+    #[test]
+    fn computed_attribute_length_matches_rendering() {
+        for c in [
+            CookieConfig::default(),
+            CookieConfig {
+                domain: Some("example.com".into()),
+                host_prefix: false,
+                ..CookieConfig::default()
+            },
+        ] {
+            let s = CookieSettings::new(&c);
+            for age in [
+                None,
+                Some(0),
+                Some(9),
+                Some(10),
+                Some(86_400),
+                Some(MAX_AGE_CAP),
+            ] {
+                assert_eq!(s.attrs_len(age), s.render_attrs_len(age), "{age:?}");
+            }
+        }
     }
 
     #[test]

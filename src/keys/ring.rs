@@ -105,10 +105,18 @@ impl KeyRing {
             (KeyState::DecryptOnly, _) => format!("{} decrypt-only", k.id()),
             (KeyState::Primary, None) => format!("{} primary", k.id()),
             (KeyState::Primary, Some(at)) => {
-                format!("{} primary from {}", k.id(), humantime::format_rfc3339_seconds(at))
+                format!(
+                    "{} primary from {}",
+                    k.id(),
+                    humantime::format_rfc3339_seconds(at)
+                )
             }
         };
-        self.keys.iter().map(describe).collect::<Vec<_>>().join(", ")
+        self.keys
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn primary_pos(&self, now: SystemTime) -> Option<u8> {

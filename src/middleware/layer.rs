@@ -48,6 +48,7 @@ struct Parts {
 
 impl Parts {
     fn into_layer(self) -> SessionLayer {
+        let reader = self.cookie.clone();
         SessionLayer {
             shared: Arc::new(Shared {
                 engine: Arc::new(Engine {
@@ -55,6 +56,7 @@ impl Parts {
                     sealer: self.sealer,
                     clock: self.clock,
                     store: self.store,
+                    parse: Box::new(move |raw| reader.candidates(raw)),
                 }),
                 cookie: self.cookie,
                 oversize: self.oversize,

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{header::COOKIE, HeaderValue, Request, Response};
+use http::{header::COOKIE, Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use crate::cookies;
-use crate::session::{Candidates, Loader, Session};
+use crate::cookies::RawCookies;
+use crate::session::Session;
 
 /// Middleware that keeps a [`Session`] in a sealed cookie. Made by
 /// [`SessionLayer`](super::SessionLayer).
@@ -49,30 +49,6 @@ impl<S> SessionService<S> {
     }
 }
 
-/// Our cookie's candidate values in the `Cookie` headers.
-fn candidates<'a>(
-    shared: &Shared,
-    headers: impl IntoIterator<Item = &'a HeaderValue>,
-) -> Candidates {
-    let c = &shared.cookie;
-    let found = cookies::find(
-        headers.into_iter().map(HeaderValue::as_bytes),
-        &c.name,
-        c.max_chunks,
-        c.max_line,
-    );
-    Candidates {
-        values: found.candidates,
-        rejected: found.rejected,
-        present: found.present,
-    }
-}
-
-fn loader(shared: &Arc<Shared>, headers: Vec<HeaderValue>) -> Loader {
-    let shared = shared.clone();
-    Box::new(move || candidates(&shared, &headers))
-}
-
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
@@ -87,13 +63,20 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = self.shared.clone();
-        if let Some(store) = &shared.engine.store {
+        // Reference-counted clones of the `Cookie` header values; nothing is parsed yet.
+        let mut headers = req.headers().get_all(COOKIE).iter();
+        let cookies = headers.next().map(|first| RawCookies {
+            first: first.clone(),
+            rest: headers.cloned().collect(),
+        });
+        let engine = &self.shared.engine;
+        if let Some(store) = &engine.store {
             // Server mode: the id is checked now (one AEAD open, no store call for a forged
             // id), and the record is loaded before the handler runs.
-            let found = candidates(&shared, req.headers().get_all(COOKIE));
-            let (session, key) = Session::new_server(shared.engine.clone(), &found);
+            let found = cookies.map(|c| (engine.parse)(&c)).unwrap_or_default();
+            let (session, key) = Session::new_server(engine.clone(), &found);
             req.extensions_mut().insert(session.clone());
+            let shared = self.shared.clone();
             return match key {
                 Some(key) => {
                     let store = store.clone();
@@ -106,13 +89,8 @@ where
                 None => ResponseFuture::inner(self.inner.call(req), session, shared),
             };
         }
-        let mut cookie_headers = req.headers().get_all(COOKIE).iter().peekable();
-        let loader = cookie_headers
-            .peek()
-            .is_some()
-            .then(|| loader(&self.shared, cookie_headers.cloned().collect()));
-        let session = Session::new(self.shared.engine.clone(), loader);
+        let session = Session::new(engine.clone(), cookies);
         req.extensions_mut().insert(session.clone());
-        ResponseFuture::inner(self.inner.call(req), session, shared)
+        ResponseFuture::inner(self.inner.call(req), session, self.shared.clone())
     }
 }
