@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS seconds each (default 60); fails on the first crash.
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
-# Usage: fuzz/run.sh [SECONDS]
+# Usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
-targets=(open_cookie open_authenticated cookie_header config)
+shift || true
+targets=("$@")
+[ "${#targets[@]}" -gt 0 ] || targets=(open_cookie open_authenticated cookie_header config)
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== fuzzing $t for ${secs}s"
