@@ -1,0 +1,183 @@
+//! A bounded, in-process HTTP load generator over loopback: N keep-alive clients, each with
+//! its own cookie jar, each sending a fixed number of requests. Used by `tests/load.rs` and
+//! `benches/http.rs`. Only ever targets 127.0.0.1.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use sealed_session::{Session, SessionLayer};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+/// The visit counter: reads and writes the session on every request.
+pub async fn counter(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let count: u64 = match req.extensions().get::<Session>() {
+        Some(session) => {
+            let n = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
+            let _ = session.insert("visit_count", &n);
+            n
+        }
+        None => 0,
+    };
+    Response::new(Full::new(Bytes::from(count.to_string())))
+}
+
+/// Serves `counter` on a free loopback port, behind `layer` (or none). Aborted on drop.
+pub struct Server {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn serve(layer: Option<SessionLayer>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            let layer = layer.clone();
+            tokio::spawn(async move {
+                let io = TokioIo::new(stream);
+                let http = hyper::server::conn::http1::Builder::new();
+                let _ = match layer {
+                    Some(layer) => {
+                        let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
+                            |req| async move { Ok::<_, Infallible>(counter(req).await) },
+                        );
+                        http.serve_connection(io, hyper_util::service::TowerToHyperService::new(svc))
+                            .await
+                    }
+                    None => {
+                        let svc = hyper::service::service_fn(|req| async move {
+                            Ok::<_, Infallible>(counter(req).await)
+                        });
+                        http.serve_connection(io, svc).await
+                    }
+                };
+            });
+        }
+    });
+    Server { addr, task }
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Report {
+    pub requests: usize,
+    pub errors: usize,
+    /// Clients whose final count was not exactly their number of requests.
+    pub wrong_counts: usize,
+    pub elapsed: Duration,
+    /// Sorted latencies of every request.
+    pub latencies: Vec<Duration>,
+}
+
+impl Report {
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+}
+
+/// One keep-alive client: sends `requests` GETs, keeps the session cookie, checks each count.
+async fn client(addr: SocketAddr, requests: u64, check: bool) -> (u64, usize, bool, Vec<Duration>) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let mut cookie: Option<String> = None;
+    let (mut errors, mut exact, mut last) = (0usize, true, 0u64);
+    let mut latencies = Vec::with_capacity(requests as usize);
+    for expected in 1..=requests {
+        let mut req = Request::builder().uri("/");
+        if let Some(c) = &cookie {
+            req = req.header(header::COOKIE, c.as_str());
+        }
+        let req = req.body(Full::new(Bytes::new())).unwrap();
+        let start = Instant::now();
+        let res = match sender.send_request(req).await {
+            Ok(res) => res,
+            Err(_) => {
+                errors += 1;
+                break;
+            }
+        };
+        let status = res.status();
+        if let Some(line) = res.headers().get(header::SET_COOKIE) {
+            let line = line.to_str().unwrap_or_default();
+            cookie = line.split(';').next().map(str::to_owned);
+        }
+        let body = res.into_body().collect().await.map(|b| b.to_bytes());
+        latencies.push(start.elapsed());
+        match (status, body) {
+            (StatusCode::OK, Ok(body)) => {
+                last = std::str::from_utf8(&body).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+                if check && last != expected {
+                    exact = false;
+                }
+            }
+            _ => errors += 1,
+        }
+    }
+    drop(sender);
+    let _ = conn.await;
+    (last, errors, exact, latencies)
+}
+
+/// Runs `clients` concurrent clients of `requests` requests each against `addr`.
+/// `check`: every response must carry the exact count (a session layer is installed).
+pub async fn run(addr: SocketAddr, clients: usize, requests: u64, check: bool) -> Report {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| tokio::spawn(client(addr, requests, check)))
+        .collect();
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        wrong_counts: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(clients * requests as usize),
+    };
+    for t in tasks {
+        let (last, errors, exact, latencies) = t.await.unwrap();
+        report.requests += latencies.len();
+        report.errors += errors;
+        if check && (!exact || last != requests) {
+            report.wrong_counts += 1;
+        }
+        report.latencies.extend(latencies);
+    }
+    report.elapsed = start.elapsed();
+    report.latencies.sort_unstable();
+    report
+}
+
+/// Resident set size of this process in KiB (Linux), for flat-memory checks.
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
