@@ -216,6 +216,15 @@ fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
         off(e.absolute),
         humantime::format_duration(e.skew)
     );
+    match config.store.mode {
+        sealed_session::SessionMode::Client => {
+            println!("mode: client (the session is sealed in the cookie)")
+        }
+        sealed_session::SessionMode::Server => println!(
+            "mode: server, store {:?} (the cookie carries a sealed id)",
+            config.store
+        ),
+    }
     println!("{report}");
     for key in &config.keys {
         if key.secret.is_some() {
