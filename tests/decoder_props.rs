@@ -26,14 +26,14 @@ fn through_layer(cookie: HeaderValue) -> StatusCode {
          [[keys]]\nid = 1\nsecret = \"{SECRET}\"\n"
     ))
     .unwrap();
-    let mut svc = SessionLayer::new(config)
-        .unwrap()
-        .layer(tower::service_fn(|req: Request<()>| async move {
+    let mut svc = SessionLayer::new(config).unwrap().layer(tower::service_fn(
+        |req: Request<()>| async move {
             let session = req.extensions().get::<Session>().unwrap();
             let n: u64 = session.get("n").ok().flatten().unwrap_or(0);
             session.insert("n", &(n + 1)).unwrap();
             Ok::<_, Infallible>(Response::new(String::new()))
-        }));
+        },
+    ));
     let mut req = Request::new(());
     req.headers_mut().insert(header::COOKIE, cookie);
     let mut fut = std::pin::pin!(svc.call(req));

@@ -218,7 +218,7 @@ fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
     );
     match config.store.mode {
         sealed_session::SessionMode::Client => {
-            println!("mode: client (the session is sealed in the cookie)")
+            println!("mode: client (the session is sealed in the cookie)");
         }
         sealed_session::SessionMode::Server => println!(
             "mode: server, store {:?} (the cookie carries a sealed id)",
