@@ -15,7 +15,8 @@ use sealed_session::store::RedisStore;
 use sealed_session::{SessionConfig, SessionLayer};
 
 const CLIENTS: usize = 64;
-const CONFIG: &str = "[[keys]]\nid = 1\nsecret = \"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\"\n";
+const CONFIG: &str =
+    "[[keys]]\nid = 1\nsecret = \"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\"\n";
 
 fn config(extra: &str) -> SessionConfig {
     SessionConfig::from_toml_str(&format!("{extra}\n{CONFIG}")).unwrap()
@@ -44,7 +45,10 @@ fn main() {
         ];
         if let Some(redis) = &redis {
             let store = RedisStore::connect(&redis.url()).await.unwrap();
-            cases.push(("redis mode", Some(SessionLayer::new(config("")).unwrap().store(store))));
+            cases.push((
+                "redis mode",
+                Some(SessionLayer::new(config("")).unwrap().store(store)),
+            ));
         }
         println!(
             "{CLIENTS} keep-alive clients x {requests} requests, session read+write per request\n"

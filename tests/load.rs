@@ -41,13 +41,19 @@ async fn load_mode(mode: &str) {
     let server = load::serve(Some(SessionLayer::new(config(mode)).unwrap())).await;
     let n = requests_per_client();
     // Round 1 warms up (allocator, connection buffers, store); round 2 must not grow.
-    let warm = tokio::time::timeout(Duration::from_secs(600), load::run(server.addr, CLIENTS, n, true))
-        .await
-        .expect("round 1 finished in bounded time");
+    let warm = tokio::time::timeout(
+        Duration::from_secs(600),
+        load::run(server.addr, CLIENTS, n, true),
+    )
+    .await
+    .expect("round 1 finished in bounded time");
     let rss_warm = load::rss_kib();
-    let run = tokio::time::timeout(Duration::from_secs(600), load::run(server.addr, CLIENTS, n, true))
-        .await
-        .expect("round 2 finished in bounded time");
+    let run = tokio::time::timeout(
+        Duration::from_secs(600),
+        load::run(server.addr, CLIENTS, n, true),
+    )
+    .await
+    .expect("round 2 finished in bounded time");
     let rss_end = load::rss_kib();
     for (round, r) in [("warm-up", &warm), ("measured", &run)] {
         eprintln!(
@@ -60,7 +66,10 @@ async fn load_mode(mode: &str) {
             r.percentile(0.99)
         );
         assert_eq!(r.errors, 0, "{mode} {round}: failed requests");
-        assert_eq!(r.wrong_counts, 0, "{mode} {round}: a client's count was not exact");
+        assert_eq!(
+            r.wrong_counts, 0,
+            "{mode} {round}: a client's count was not exact"
+        );
         assert_eq!(r.requests, CLIENTS * n as usize);
     }
     if let (Some(a), Some(b)) = (rss_warm, rss_end) {
@@ -68,7 +77,10 @@ async fn load_mode(mode: &str) {
         // Flat: the second round (as many requests again) may not grow memory by more than
         // 16 MiB (allocator noise); a per-request leak of even 100 bytes would exceed it at
         // full size.
-        assert!(b < a + 16 * 1024, "{mode}: RSS grew from {a} KiB to {b} KiB");
+        assert!(
+            b < a + 16 * 1024,
+            "{mode}: RSS grew from {a} KiB to {b} KiB"
+        );
     }
 }
 

@@ -46,7 +46,9 @@ pub async fn serve(layer: Option<SessionLayer>) -> Server {
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let layer = layer.clone();
             tokio::spawn(async move {
@@ -57,8 +59,11 @@ pub async fn serve(layer: Option<SessionLayer>) -> Server {
                         let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
                             |req| async move { Ok::<_, Infallible>(counter(req).await) },
                         );
-                        http.serve_connection(io, hyper_util::service::TowerToHyperService::new(svc))
-                            .await
+                        http.serve_connection(
+                            io,
+                            hyper_util::service::TowerToHyperService::new(svc),
+                        )
+                        .await
                     }
                     None => {
                         let svc = hyper::service::service_fn(|req| async move {
@@ -132,7 +137,10 @@ async fn client(addr: SocketAddr, requests: u64, check: bool) -> (u64, usize, bo
         latencies.push(start.elapsed());
         match (status, body) {
             (StatusCode::OK, Ok(body)) => {
-                last = std::str::from_utf8(&body).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+                last = std::str::from_utf8(&body)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 if check && last != expected {
                     exact = false;
                 }
