@@ -14,7 +14,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use sealed_session::{Session, SessionLayer};
+use sealed_session::Session;
 
 async fn counter(session: Session) -> String {
     let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
@@ -55,12 +55,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
-    let layer = SessionLayer::connect(support::config())
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2)
-        });
+    let layer = support::layer().await;
     let app = Router::new()
         .route("/", get(counter))
         .route("/login", post(login))

@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
-use sealed_session::{Session, SessionLayer};
+use sealed_session::Session;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -81,11 +81,6 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
 
 #[tokio::main]
 async fn main() {
-    let layer = SessionLayer::connect(support::config())
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2)
-        });
+    let layer = support::layer().await;
     support::serve(layer, handle).await;
 }

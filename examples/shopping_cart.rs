@@ -12,7 +12,7 @@ mod support;
 
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
-use sealed_session::{Session, SessionLayer};
+use sealed_session::Session;
 
 /// The cart: product id → quantity, kept small (postcard encodes each pair in a few bytes).
 type Cart = Vec<(u32, u16)>;
@@ -63,11 +63,6 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
 
 #[tokio::main]
 async fn main() {
-    let layer = SessionLayer::connect(support::config())
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2)
-        });
+    let layer = support::layer().await;
     support::serve(layer, handle).await;
 }

@@ -11,7 +11,7 @@
 mod support;
 
 use http::{Method, StatusCode};
-use sealed_session::{Session, SessionLayer};
+use sealed_session::Session;
 
 #[tokio::main]
 async fn main() {
@@ -19,12 +19,7 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let layer = SessionLayer::connect(support::config())
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2)
-        });
+    let layer = support::layer().await;
     support::serve(
         layer,
         |req: http::Request<hyper::body::Incoming>| async move {

@@ -71,6 +71,15 @@ pub fn config() -> SessionConfig {
     config
 }
 
+/// The layer for [`config()`], in whatever mode it names (Redis included); exits with the
+/// error on a bad configuration.
+pub async fn layer() -> SessionLayer {
+    SessionLayer::connect(config()).await.unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    })
+}
+
 /// Serves `handler` behind a [`SessionLayer`] on [`addr()`] for ever.
 pub async fn serve<F, Fut>(layer: SessionLayer, handler: F)
 where
