@@ -196,3 +196,50 @@ async fn key_rotation_example_reloads_on_sighup() {
     }
     panic!("the example did not reload its key ring on SIGHUP");
 }
+
+/// Two instances of a fleet from the same file, with key 2 scheduled by `activate_at`: both
+/// switch at the same instant (injected clock), and a client bouncing between them keeps
+/// its session.
+#[tokio::test]
+async fn activate_at_switches_every_instance_at_the_same_instant() {
+    use sealed_session::ManualClock;
+    let switch = 1_800_000_000u64;
+    let config = || {
+        SessionConfig::from_toml_str(&format!(
+            "[[keys]]\nid = 1\nsecret = \"{KEY1}\"\n\
+             [[keys]]\nid = 2\nsecret = \"{KEY2}\"\nactivate_at = \"2027-01-15T08:00:00Z\"\n"
+        ))
+        .unwrap()
+    };
+    // 2027-01-15T08:00:00Z is 1_800_000_000 Unix seconds.
+    let clock = ManualClock::at_unix(switch - 1);
+    let layer_a = SessionLayer::new(config()).unwrap().clock(clock.clone());
+    let layer_b = SessionLayer::new(config()).unwrap().clock(clock.clone());
+    let (a, b) = (
+        TestServer::start(layer_a, counter).await,
+        TestServer::start(layer_b, counter).await,
+    );
+    let mut on_a = Browser::new(&a);
+    on_a.get("/").await;
+    assert_eq!(key_id_of(&on_a.jar[NAME]), 1);
+    let mut on_b = Browser::new(&b);
+    on_b.jar = on_a.jar.clone();
+    assert_eq!(on_b.get("/").await.body, "2");
+    assert_eq!(key_id_of(&on_b.jar[NAME]), 1, "instance B switched early");
+
+    clock.advance(Duration::from_secs(1));
+    on_a.jar = on_b.jar.clone();
+    assert_eq!(on_a.get("/").await.body, "3");
+    assert_eq!(
+        key_id_of(&on_a.jar[NAME]),
+        2,
+        "instance A did not switch at the instant"
+    );
+    on_b.jar = on_a.jar.clone();
+    assert_eq!(on_b.get("/").await.body, "4");
+    assert_eq!(
+        key_id_of(&on_b.jar[NAME]),
+        2,
+        "instance B did not switch at the instant"
+    );
+}
