@@ -549,14 +549,14 @@ fn cookie_name_must_be_a_non_empty_token() {
     let err = cookie_error(|c| c.cookie.name = "my session".into());
     assert!(
         err.starts_with(
-            "cookie.name: \"my session\" is not a valid cookie name: ' ' is not allowed"
+            "cookie.name: is not a valid cookie name: character 3 (' ') is not allowed"
         ),
         "{err}"
     );
     let err = cookie_error(|c| c.cookie.name = "a;b".into());
-    assert!(err.contains("';' is not allowed"), "{err}");
+    assert!(err.contains("(';') is not allowed"), "{err}");
     let err = cookie_error(|c| c.cookie.name = "sess=ion".into());
-    assert!(err.contains("'=' is not allowed"), "{err}");
+    assert!(err.contains("('=') is not allowed"), "{err}");
     let err = cookie_error(|c| c.cookie.name = "__Host-session".into());
     assert!(err.contains("already has the `__Host-` prefix"), "{err}");
     let err = cookie_error(|c| {
@@ -621,7 +621,7 @@ fn path_and_domain_must_be_well_formed() {
         c.cookie.path = "app".into();
     });
     assert!(
-        err.starts_with("cookie.path: \"app\" is not a cookie path"),
+        err.starts_with("cookie.path: is not a cookie path"),
         "{err}"
     );
     let err = cookie_error(|c| {
@@ -629,7 +629,7 @@ fn path_and_domain_must_be_well_formed() {
         c.cookie.domain = Some("example.com:8080".into());
     });
     assert!(
-        err.starts_with("cookie.domain: \"example.com:8080\" is not a domain name"),
+        err.starts_with("cookie.domain: is not a domain name"),
         "{err}"
     );
 }

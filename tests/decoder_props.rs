@@ -131,4 +131,33 @@ proptest! {
     }
 }
 
-// Regression cases from fuzzing go here (none found so far; see SECURITY.md, "Fuzzing").
+// ---------------------------------------------------------------- regressions from fuzz/
+
+/// `fuzz/` target `config`, 2026-11-26: a key's (invalid) secret pasted into the cookie name
+/// came back in the validation error, which quoted the whole name. Errors now name the field
+/// and the offending character, never the value.
+#[test]
+fn fuzz_config_cookie_name_error_does_not_quote_a_secret() {
+    let text = include_str!("fuzz_regressions/config-secret-in-cookie-name.toml");
+    let config = SessionConfig::from_toml_str(text).unwrap();
+    let message = config.validate().unwrap_err().to_string();
+    assert!(message.starts_with("cookie.name: "), "{message}");
+    for key in &config.keys {
+        let secret = key.secret.as_deref().unwrap();
+        assert!(!message.contains(secret), "{message}");
+    }
+    // The realistic case: a real 32-byte secret pasted into a field by mistake.
+    let real = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    for field in [
+        format!("[cookie]\nname = \"{real}\""),
+        format!("[cookie]\nhost_prefix = false\npath = \"{real}\""),
+        format!("[cookie]\nhost_prefix = false\ndomain = \"{real}\""),
+    ] {
+        let text = format!("{field}\n[[keys]]\nid = 1\nsecret = \"{real}\"\n");
+        let message = SessionConfig::from_toml_str(&text)
+            .and_then(|c| c.validate())
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains(real), "{message}");
+    }
+}

@@ -175,10 +175,8 @@ impl CookieConfig {
         if !self.path.starts_with('/') || self.path.chars().any(|c| c == ';' || c.is_control()) {
             return Err(invalid(
                 "path",
-                format!(
-                    "{:?} is not a cookie path; it must start with `/` and hold no `;` or control characters",
-                    self.path
-                ),
+                "is not a cookie path; it must start with `/` and hold no `;` or control \
+                 characters",
             ));
         }
         if let Some(domain) = &self.domain {
@@ -190,10 +188,8 @@ impl CookieConfig {
             {
                 return Err(invalid(
                     "domain",
-                    format!(
-                        "{domain:?} is not a domain name; expected e.g. \"example.com\" \
-                         (ASCII letters, digits, `-` and `.`; punycode for IDNs; no port or path)"
-                    ),
+                    "is not a domain name; expected e.g. \"example.com\" (ASCII letters, \
+                     digits, `-` and `.`; punycode for IDNs; no port or path)",
                 ));
             }
         }
@@ -224,31 +220,28 @@ impl CookieConfig {
                 "is empty; give a cookie name such as \"session\"",
             ));
         }
-        if let Some(bad) = name.chars().find(|&c| !is_tchar(c)) {
+        if let Some((at, bad)) = name.chars().enumerate().find(|&(_, c)| !is_tchar(c)) {
             return Err(invalid(
                 "name",
                 format!(
-                    "{name:?} is not a valid cookie name: {bad:?} is not allowed; use ASCII \
-                     letters, digits and !#$%&'*+-.^_`|~ (an RFC 6265 §4.1.1 token)"
+                    "is not a valid cookie name: character {} ({bad:?}) is not allowed; use \
+                     ASCII letters, digits and !#$%&'*+-.^_`|~ (an RFC 6265 §4.1.1 token)",
+                    at + 1
                 ),
             ));
         }
         if starts_with_ignore_case(name, "__Host-") {
             return Err(invalid(
                 "name",
-                format!(
-                    "{name:?} already has the `__Host-` prefix; write the name without it and \
-                     set `host_prefix = true`"
-                ),
+                "already has the `__Host-` prefix; write the name without it and set \
+                 `host_prefix = true`",
             ));
         }
         if starts_with_ignore_case(name, "__Secure-") && !self.secure {
             return Err(invalid(
                 "name",
-                format!(
-                    "{name:?} has the `__Secure-` prefix, which requires `secure = true` \
-                     (RFC 6265bis §4.1.3.1)"
-                ),
+                "has the `__Secure-` prefix, which requires `secure = true` (RFC 6265bis \
+                 §4.1.3.1)",
             ));
         }
         Ok(())
