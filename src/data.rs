@@ -100,9 +100,16 @@ struct EntriesRef<'a>(&'a SessionData);
 
 impl Serialize for EntriesRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.index.len()))?;
-        for (k, v) in self.0.entries() {
-            map.serialize_entry(k, serde_bytes::Bytes::new(v))?;
+        // postcard writes a `str` and a byte string the same way (varint length, then the
+        // bytes), so the keys go out as bytes: no UTF-8 re-check on every seal. The golden
+        // vectors pin that the encoding is unchanged.
+        let data = self.0;
+        let mut map = serializer.serialize_map(Some(data.index.len()))?;
+        for e in &data.index {
+            map.serialize_entry(
+                serde_bytes::Bytes::new(data.key_bytes(e)),
+                serde_bytes::Bytes::new(data.value_bytes(e)),
+            )?;
         }
         map.end()
     }
