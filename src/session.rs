@@ -139,9 +139,9 @@ impl Outcome {
     }
 }
 
-/// The longest TTL given to a store record (when no timeout is configured): 400 days, the
-/// longest cookie lifetime browsers honour (RFC 6265bis §5.6).
-const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+/// The longest TTL given to a store record (when no timeout is configured): as long as the
+/// longest cookie lifetime browsers honour, since the id cookie cannot outlive that.
+const MAX_TTL: Duration = Duration::from_secs(crate::cookies::MAX_AGE_CAP);
 
 impl Session {
     /// A client-mode session, opened lazily from `cookies`.

@@ -22,6 +22,10 @@ pub(crate) use set_cookie::CookieSettings;
 /// are tried per request. Each costs at most one AEAD open.
 pub const MAX_CANDIDATES: usize = 4;
 
+/// The longest `Max-Age` sent, in seconds: RFC 6265bis §5.6.2 has user agents cap it at 400
+/// days.
+pub(crate) const MAX_AGE_CAP: u64 = 400 * 24 * 3600;
+
 /// The most chunks a session may span, whatever the configuration says.
 pub const MAX_CHUNKS: usize = 16;
 

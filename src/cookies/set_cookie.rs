@@ -3,7 +3,7 @@
 use cookie::{Cookie, CookieBuilder};
 use http::HeaderValue;
 
-use super::{Candidates, RawCookies, MAX_CHUNKS};
+use super::{Candidates, RawCookies, MAX_AGE_CAP, MAX_CHUNKS};
 use crate::config::{CookieConfig, SameSite};
 
 /// Cookie attributes, resolved once from [`CookieConfig`].
@@ -217,8 +217,6 @@ impl CookieSettings {
     }
 }
 
-/// RFC 6265bis §5.6.2: user agents cap `Max-Age` at 400 days.
-const MAX_AGE_CAP: u64 = 400 * 24 * 3600;
 
 fn decimal_digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
