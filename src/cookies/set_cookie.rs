@@ -217,7 +217,6 @@ impl CookieSettings {
     }
 }
 
-
 fn decimal_digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
