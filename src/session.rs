@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec;
-use crate::cookies::{Candidates, RawCookies};
+use crate::cookies::{Candidates, Lifetime, RawCookies};
 use crate::data::SessionData;
 use crate::error::{DataError, Error, RejectReason};
 use crate::keys::KeyRing;
@@ -111,8 +111,11 @@ impl fmt::Debug for Session {
 pub(crate) enum CookieOp {
     /// Leave the client's cookie as it is.
     Keep,
-    /// Send this sealed value; `max_age` is seconds until it expires.
-    Set { value: String, max_age: Option<u64> },
+    /// Send this sealed value; `lifetime` from the session's expiry (`None`: no expiry).
+    Set {
+        value: String,
+        lifetime: Option<Lifetime>,
+    },
     /// Remove our cookies.
     Remove,
 }
@@ -372,11 +375,11 @@ impl Inner {
         }
     }
 
-    /// Seconds from `now` until the session's `expires_at` (`None`: no expiry).
-    fn max_age(&self, now: SystemTime) -> Option<u64> {
+    /// `Max-Age`/`Expires` for the session's `expires_at` as of `now` (`None`: no expiry).
+    fn lifetime(&self, now: SystemTime) -> Option<Lifetime> {
         match self.data.expires_at() {
             0 => None,
-            e => Some(e.saturating_sub(unix_seconds(now))),
+            e => Some(Lifetime::new(unix_seconds(now), e)),
         }
     }
 
@@ -401,8 +404,8 @@ impl Inner {
         };
         let now = self.now();
         let value = engine.sealer.seal_data(&ring, &mut self.data, now)?;
-        let max_age = self.max_age(now);
-        Ok(Outcome::cookie(CookieOp::Set { value, max_age }))
+        let lifetime = self.lifetime(now);
+        Ok(Outcome::cookie(CookieOp::Set { value, lifetime }))
     }
 
     /// Server mode: opens the first candidate that is a sealed session id.
@@ -526,8 +529,8 @@ impl Inner {
                     key: String::new(),
                     source,
                 })?;
-            let ttl = self.max_age(now).map_or(MAX_TTL, |s| {
-                Duration::from_secs(s)
+            let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
+                Duration::from_secs(l.max_age())
                     .saturating_add(engine.sealer.policy().skew)
                     .min(MAX_TTL)
             });
@@ -539,7 +542,7 @@ impl Inner {
             let value = codec::seal(&ring, engine.sealer.name(), now, &id)?;
             CookieOp::Set {
                 value,
-                max_age: self.max_age(now),
+                lifetime: self.lifetime(now),
             }
         } else {
             CookieOp::Keep

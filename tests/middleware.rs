@@ -190,6 +190,7 @@ async fn set_cookie_has_secure_defaults_and_max_age(mode: Mode) {
         "SameSite=Lax",
         "Path=/",
         "Max-Age=1800",
+        "Expires=",
     ] {
         assert!(line.contains(attr), "{line} lacks {attr}");
     }

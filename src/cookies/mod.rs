@@ -16,7 +16,7 @@ mod parse;
 mod set_cookie;
 
 pub(crate) use parse::{find, Candidates, RawCookies};
-pub(crate) use set_cookie::CookieSettings;
+pub(crate) use set_cookie::{CookieSettings, Lifetime};
 
 /// The most candidate values (cookies with our name, e.g. tossed from a sibling domain) that
 /// are tried per request. Each costs at most one AEAD open.

@@ -25,6 +25,40 @@ pub(crate) struct CookieSettings {
     max_age_extra: usize,
 }
 
+/// When a cookie expires, as `Max-Age` and `Expires` (for clients that predate `Max-Age`),
+/// both from the session's own expiry and capped at 400 days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lifetime {
+    max_age: u64,
+    /// Unix seconds.
+    expires: u64,
+}
+
+impl Lifetime {
+    /// From the current time and the session's `expires_at`, both in Unix seconds.
+    pub(crate) fn new(now: u64, expires_at: u64) -> Self {
+        let max_age = expires_at.saturating_sub(now).min(MAX_AGE_CAP);
+        Lifetime {
+            max_age,
+            expires: now.saturating_add(max_age),
+        }
+    }
+
+    /// Seconds until expiry.
+    pub(crate) fn max_age(self) -> u64 {
+        self.max_age
+    }
+
+    fn apply(self, b: CookieBuilder<'static>) -> CookieBuilder<'static> {
+        let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        let b = b.max_age(cookie::time::Duration::seconds(secs(self.max_age)));
+        match cookie::time::OffsetDateTime::from_unix_timestamp(secs(self.expires)) {
+            Ok(at) => b.expires(at),
+            Err(_) => b,
+        }
+    }
+}
+
 /// The session does not fit in `max_chunks` cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TooLarge {
@@ -53,7 +87,8 @@ impl CookieSettings {
             max_age_extra: 0,
         };
         settings.attrs_base = settings.render_attrs_len(None);
-        settings.max_age_extra = settings.render_attrs_len(Some(0)) - settings.attrs_base - 1;
+        settings.max_age_extra =
+            settings.render_attrs_len(Some(Lifetime::new(0, 0))) - settings.attrs_base - 1;
         settings
     }
 
@@ -113,37 +148,31 @@ impl CookieSettings {
     }
 
     /// Length of the attributes part of a line (everything after `name=value`), without
-    /// rendering a cookie.
-    fn attrs_len(&self, max_age: Option<u64>) -> usize {
-        self.attrs_base + max_age.map_or(0, |s| self.max_age_extra + decimal_digits(s))
+    /// rendering a cookie. An HTTP date (`Expires`) has a fixed width for 4-digit years.
+    fn attrs_len(&self, lifetime: Option<Lifetime>) -> usize {
+        self.attrs_base + lifetime.map_or(0, |l| self.max_age_extra + decimal_digits(l.max_age))
     }
 
     /// Length of the attributes part of a line, by rendering an empty cookie.
-    fn render_attrs_len(&self, max_age: Option<u64>) -> usize {
+    fn render_attrs_len(&self, lifetime: Option<Lifetime>) -> usize {
         let mut b = self.builder(String::new(), String::new());
-        if let Some(s) = max_age {
-            b = b.max_age(cookie::time::Duration::seconds(
-                i64::try_from(s).unwrap_or(i64::MAX),
-            ));
+        if let Some(l) = lifetime {
+            b = l.apply(b);
         }
         b.build().to_string().len() - 1
     }
 
     /// `Set-Cookie` lines carrying `value`, split over chunks if needed, plus removals for
     /// chunks the request had (`present`, bit i = `NAME.i`) that are no longer used.
-    /// `max_age` is seconds until the session expires (ignored for browser-session cookies).
+    /// `lifetime` comes from the session's expiry (ignored for browser-session cookies).
     pub(crate) fn set(
         &self,
         value: &str,
-        max_age: Option<u64>,
+        lifetime: Option<Lifetime>,
         present: u32,
     ) -> Result<Vec<HeaderValue>, TooLarge> {
-        let max_age = if self.browser_session {
-            None
-        } else {
-            max_age.map(|s| s.min(MAX_AGE_CAP))
-        };
-        let attrs = self.attrs_len(max_age);
+        let lifetime = lifetime.filter(|_| !self.browser_session);
+        let attrs = self.attrs_len(lifetime);
         let room = |i: usize| {
             self.max_line
                 .saturating_sub(self.chunk_name_len(i) + 1 + attrs)
@@ -176,10 +205,8 @@ impl CookieSettings {
             chunk_value.push_str(head);
             rest = tail;
             let mut b = self.builder(self.chunk_name(i), chunk_value);
-            if let Some(s) = max_age {
-                b = b.max_age(cookie::time::Duration::seconds(
-                    i64::try_from(s).unwrap_or(i64::MAX),
-                ));
+            if let Some(l) = lifetime {
+                b = l.apply(b);
             }
             lines.push(Self::line(b));
         }
@@ -236,11 +263,20 @@ mod tests {
     #[test]
     fn secure_defaults() {
         let s = settings(4096, 4);
-        let lines = s.set("abc", Some(60), 0).unwrap();
+        let lines = s
+            .set("abc", Some(Lifetime::new(1_700_000_000, 1_700_000_060)), 0)
+            .unwrap();
         assert_eq!(lines.len(), 1);
         let l = lines[0].to_str().unwrap();
         assert!(l.starts_with("__Host-session=abc"), "{l}");
-        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+        for attr in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=60",
+            "Expires=Tue, 14 Nov 2023 22:14:20 GMT",
+        ] {
             assert!(l.contains(attr), "{l} lacks {attr}");
         }
         assert!(!l.contains("Domain"));
@@ -250,7 +286,9 @@ mod tests {
     fn splits_long_values_within_the_line_limit_and_removes_stale_chunks() {
         let s = settings(512, 8);
         let value = "x".repeat(1500);
-        let lines = s.set(&value, Some(60), 0b1111_1111).unwrap();
+        let lines = s
+            .set(&value, Some(Lifetime::new(0, 60)), 0b1111_1111)
+            .unwrap();
         let sets: Vec<_> = lines.iter().map(|l| l.to_str().unwrap()).collect();
         let parts = sets.iter().filter(|l| !l.contains("Max-Age=0")).count();
         assert!(parts >= 3);
@@ -279,16 +317,12 @@ mod tests {
             },
         ] {
             let s = CookieSettings::new(&c);
-            for age in [
-                None,
-                Some(0),
-                Some(9),
-                Some(10),
-                Some(86_400),
-                Some(MAX_AGE_CAP),
-            ] {
-                assert_eq!(s.attrs_len(age), s.render_attrs_len(age), "{age:?}");
+            let now = 1_700_000_000;
+            for age in [0, 9, 10, 86_400, MAX_AGE_CAP, u64::MAX / 2] {
+                let l = Some(Lifetime::new(now, now.saturating_add(age)));
+                assert_eq!(s.attrs_len(l), s.render_attrs_len(l), "{age}");
             }
+            assert_eq!(s.attrs_len(None), s.render_attrs_len(None));
         }
     }
 

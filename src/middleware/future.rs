@@ -203,7 +203,7 @@ fn write_back<B: Default>(
     let lines = match cookie {
         CookieOp::Keep => Vec::new(),
         CookieOp::Remove => shared.cookie.remove(present),
-        CookieOp::Set { value, max_age } => match shared.cookie.set(&value, max_age, present) {
+        CookieOp::Set { value, lifetime } => match shared.cookie.set(&value, lifetime, present) {
             Ok(lines) => lines,
             Err(too_large) => {
                 tracing::error!(
