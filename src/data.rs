@@ -430,6 +430,7 @@ impl SessionData {
     }
 
     /// Decodes a payload from a slice (copies it).
+    #[cfg(test)]
     pub(crate) fn decode_payload(bytes: &[u8]) -> Option<Self> {
         Self::decode_payload_in(bytes.to_vec(), 0..bytes.len())
     }

@@ -170,7 +170,7 @@ impl Session {
     }
 
     /// Installs the record loaded for the id (server mode).
-    pub(crate) fn apply_record(&self, record: Option<&[u8]>) {
+    pub(crate) fn apply_record(&self, record: Option<Vec<u8>>) {
         self.lock().apply_record(record);
     }
 
@@ -447,13 +447,17 @@ impl Inner {
     }
 
     /// Server mode: the record of the id arrived (or did not exist).
-    fn apply_record(&mut self, record: Option<&[u8]>) {
+    fn apply_record(&mut self, record: Option<Vec<u8>>) {
         let Some(engine) = self.engine.clone() else {
             return;
         };
         let now = self.now();
         let checked = record
-            .and_then(SessionData::decode_payload)
+            // The loaded buffer becomes the session's backing store, as in client mode.
+            .and_then(|r| {
+                let len = r.len();
+                SessionData::decode_payload_in(r, 0..len)
+            })
             .ok_or(None)
             .and_then(|data| match engine.sealer.check_expiry(&data, now) {
                 Ok(renew) => Ok((data, renew)),

@@ -106,7 +106,7 @@ where
                     };
                     match loaded {
                         Ok(record) => {
-                            this.session.apply_record(record.as_deref());
+                            this.session.apply_record(record);
                             let fut = service.call(req);
                             this.kind.set(Kind::Inner { fut });
                         }
