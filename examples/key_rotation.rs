@@ -14,7 +14,8 @@
 mod support;
 
 use http::{Method, StatusCode};
-use sealed_session::{reload_on_sighup, Session, SessionConfig, SessionLayer};
+use sealed_session::reload::reload_on_sighup;
+use sealed_session::{Session, SessionConfig, SessionLayer};
 
 #[tokio::main]
 async fn main() {

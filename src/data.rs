@@ -14,7 +14,7 @@
 //!
 //! # Example
 //! ```
-//! use sealed_session::SessionData;
+//! use sealed_session::data::SessionData;
 //! let mut data = SessionData::new();
 //! data.insert("visit_count", &3u64)?;
 //! assert_eq!(data.get::<u64>("visit_count")?, Some(4 - 1));

@@ -6,7 +6,11 @@
 //! - [`DataError`]: a value could not be encoded or read back as the type asked for.
 //! - [`ConfigError`]: the key ring or configuration is unusable; names the key and the field,
 //!   never a secret.
+//! - [`StoreError`]: a server-mode store failed; the request it served is answered `503`.
 //! - [`Error`]: everything above joined through `From`, plus failures to seal.
+//!
+//! The root of the crate re-exports all of them; this module also holds [`Expiry`] and
+//! [`Result`].
 
 use std::fmt;
 
@@ -195,18 +199,27 @@ pub enum Error {
     /// A sealed value was rejected.
     #[error("sealed value rejected: {0}")]
     Rejected(#[from] RejectReason),
-    /// The session is larger than the configured cookie size limit allows.
-    #[error("session needs {needed} bytes sealed but at most {max} fit in the configured cookies; store less in the session, raise `max_chunks`, or use server mode")]
-    TooLarge {
-        /// Bytes the sealed value needed.
-        needed: usize,
-        /// Bytes the configuration allows.
-        max: usize,
-    },
     /// The AEAD refused to seal (only possible for absurd lengths).
     #[error("the AEAD refused to seal the session")]
     Seal,
     /// A server-side store failed.
-    #[error("session store failed: {0}")]
-    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A server-mode store failed. The request it served is answered with a 503.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or answered with an error.
+    #[error("session store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store is at its capacity bound.
+    #[error(
+        "session store is full ({capacity} records); raise the capacity or shorten the timeouts"
+    )]
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
 }

@@ -13,7 +13,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::Session;
+use crate::session::Session;
 
 /// The rejection when a handler asks for a [`Session`] but no [`SessionLayer`](crate::SessionLayer)
 /// wraps the route: a 500 that says so.

@@ -42,20 +42,33 @@
 //! real server with `cargo run --example visit_counter`.
 //!
 //! # Layers
-//! A lower layer never uses a higher one.
+//! A lower layer never imports a higher one; `tests/architecture.rs` checks it on every
+//! `cargo test`.
 //! ```text
 //! request ─▶ cookie I/O ─▶ Session (lazy) ─▶ handler ─▶ Session ─▶ Sealer ─▶ cookie I/O ─▶ response
 //!
+//! extract      `Session` as an axum extractor (feature `axum`)
 //! middleware   SessionLayer / SessionService / ResponseFuture; Vary, Cache-Control
-//! session      Session handle: lazy open, flush, cycle, set_expiry; server-mode outcome
-//! store        SessionStore, MemoryStore, RedisStore (server mode)
+//! session      Session handle and the layer's Engine; client mode, server mode, outcome
+//! reload       KeyRingHandle: the live key ring, reloaded from a file or on SIGHUP
+//! store        SessionStore, MemoryStore, RedisStore; the store a configuration names
 //! cookies      find our cookie and its chunks; Set-Cookie, chunking, removal
-//! seal         Sealer: SessionData ↔ one sealed value, with the ExpiryPolicy
+//! config       SessionConfig from TOML / environment; validation; rotation report
+//! seal         Sealer: SessionData ↔ one sealed value (cookies, server ids and records)
 //! data         SessionData: string keys → postcard values, timestamps
-//! codec        wire format v1: header, nonce, AEAD seal/open, base64url
+//! codec        wire format v1: header, nonce, AEAD seal/open, base64url (crate-private)
 //! keys         Key, KeyId, KeyRing: HKDF, one cipher per key, primary schedule
-//! config       SessionConfig from TOML / environment; reload on SIGHUP
+//! time, limits, error   clocks and the expiry policy; every bound; error types
 //! ```
+//!
+//! # Where things are
+//! The root holds what an application writes every day: [`Session`], [`SessionLayer`],
+//! [`SessionConfig`] and the error types. Everything else lives in the module named for it:
+//! [`middleware`] (the service, its future, [`OversizePolicy`](middleware::OversizePolicy)),
+//! [`config`] (the configuration sections and the rotation report), [`keys`] (keys and the
+//! key ring), [`reload`] (the live key ring), [`store`] (server-mode stores), [`seal`] and
+//! [`data`] (sealing a session without the middleware), [`time`] (clocks, the expiry policy)
+//! and [`limits`].
 //!
 //! # Features
 //! | feature | unlocks |
@@ -68,7 +81,10 @@
 //!
 //! # The codec alone
 //! ```
-//! use sealed_session::{Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, Sealer, SessionData};
+//! use sealed_session::data::SessionData;
+//! use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+//! use sealed_session::seal::Sealer;
+//! use sealed_session::time::ExpiryPolicy;
 //! use std::time::SystemTime;
 //!
 //! let ring = KeyRing::new([Key::new(KeyId(1), Algorithm::default(), &[42; 32])])?;
@@ -86,37 +102,59 @@
 #![allow(clippy::module_name_repetitions, clippy::must_use_candidate)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod codec;
-mod config;
+mod codec;
+pub mod config;
 mod cookies;
-mod data;
-mod error;
+pub mod data;
+pub mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 mod extract;
-mod keys;
+pub mod keys;
+pub mod limits;
 pub mod middleware;
-mod reload;
-mod seal;
+pub mod reload;
+pub mod seal;
 mod session;
 pub mod store;
-mod time;
+pub mod time;
 
-pub use config::{
-    CookieConfig, ExpiryConfig, KeyConfig, KeyReport, KeyStatus, RotationReport, SameSite,
-    SessionConfig, SessionMode, StoreConfig,
-};
-pub use data::SessionData;
-pub use error::{ConfigError, DataError, Error, Expiry, RejectReason, Result};
+/// Seams for the fuzz targets only (cargo-fuzz builds with `--cfg fuzzing`); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    use std::time::SystemTime;
+
+    use crate::error::RejectReason;
+    use crate::keys::KeyRing;
+
+    /// Seals any plaintext as the codec would seal a payload.
+    ///
+    /// # Panics
+    /// If the AEAD refuses (it does not for fuzz-sized inputs).
+    pub fn seal_plaintext(ring: &KeyRing, name: &str, now: SystemTime, plaintext: &[u8]) -> String {
+        crate::codec::seal(ring, name, now, plaintext).expect("seals")
+    }
+
+    /// Opens a value down to its plaintext, without decoding a payload.
+    ///
+    /// # Errors
+    /// The codec's rejection.
+    pub fn open_plaintext(
+        ring: &KeyRing,
+        name: &str,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<Vec<u8>, RejectReason> {
+        let max = crate::limits::MAX_SEALED_LEN;
+        crate::codec::open(ring, name, value, now, max).map(|o| o.plaintext().to_vec())
+    }
+}
+
+pub use config::SessionConfig;
+pub use error::{ConfigError, DataError, Error, RejectReason, Result, StoreError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingSessionLayer;
-pub use keys::{
-    generate_secret, Algorithm, Key, KeyId, KeyRing, KeyState, UnknownAlgorithm, SECRET_LEN,
-};
-pub use middleware::{KeyRingHandle, OversizePolicy, SessionLayer, SessionService};
-#[cfg(unix)]
-pub use reload::{reload_on_sighup, SighupReloader};
-pub use seal::{OpenedSession, Sealer};
+pub use middleware::SessionLayer;
 pub use session::Session;
-pub use time::{unix_seconds, Clock, ExpiryPolicy, ManualClock, SystemClock};

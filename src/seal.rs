@@ -1,12 +1,18 @@
 //! [`Sealer`]: a [`SessionData`] sealed into, and opened from, one cookie value.
 //!
-//! This joins the byte-level [`codec`](crate::codec) (wire format v1) with the session payload
-//! and the [`ExpiryPolicy`]. Expiry is checked only after the tag verified.
+//! This joins the crate-private codec (wire format v1, see `SECURITY.md`) with the session
+//! payload and the [`ExpiryPolicy`]. Expiry is checked only after the tag verified. It is the
+//! only way into the codec: client-mode cookies, server-mode id cookies and server-mode records
+//! all go through a `Sealer`.
 //!
 //! # Example
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use sealed_session::{Algorithm, ExpiryPolicy, Expiry, Key, KeyId, KeyRing, RejectReason, Sealer, SessionData};
+//! use sealed_session::data::SessionData;
+//! use sealed_session::error::{Expiry, RejectReason};
+//! use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+//! use sealed_session::seal::Sealer;
+//! use sealed_session::time::ExpiryPolicy;
 //!
 //! let ring = KeyRing::new([Key::new(KeyId(1), Algorithm::default(), &[5; 32])])?;
 //! let sealer = Sealer::new("id", ExpiryPolicy::default().idle(Duration::from_secs(600)).skew(Duration::ZERO));
@@ -26,11 +32,21 @@
 
 use std::time::{Duration, SystemTime};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
 use crate::codec;
 use crate::data::SessionData;
-use crate::error::{Error, Expiry, RejectReason};
+use crate::error::{DataError, Error, Expiry, RejectReason};
 use crate::keys::{KeyId, KeyRing};
+use crate::limits::MAX_SEALED_LEN;
 use crate::time::{unix_seconds, ExpiryPolicy};
+
+/// Length of a server-mode session id in bytes (128 bits from the OS generator).
+pub(crate) const ID_LEN: usize = 16;
+
+/// A server-mode session id.
+pub(crate) type SessionId = [u8; ID_LEN];
 
 /// Seals and opens sessions for one cookie name under one expiry policy.
 #[derive(Clone, Debug)]
@@ -58,20 +74,21 @@ fn secs(d: Duration) -> u64 {
 }
 
 impl Sealer {
-    /// A sealer for cookie `name`. The length cap defaults to [`codec::MAX_SEALED_LEN`].
+    /// A sealer for cookie `name`. The length cap defaults to
+    /// [`MAX_SEALED_LEN`](crate::limits::MAX_SEALED_LEN).
     #[must_use]
     pub fn new(name: impl Into<String>, policy: ExpiryPolicy) -> Self {
         Sealer {
             name: name.into(),
             policy,
-            max_len: codec::MAX_SEALED_LEN,
+            max_len: MAX_SEALED_LEN,
         }
     }
 
     /// Caps the length (characters) of values [`open`](Self::open) will look at.
     #[must_use]
     pub fn max_len(mut self, max_len: usize) -> Self {
-        self.max_len = max_len.min(codec::MAX_SEALED_LEN);
+        self.max_len = max_len.min(MAX_SEALED_LEN);
         self
     }
 
@@ -197,12 +214,66 @@ impl Sealer {
         codec::seal_with(ring, &self.name, instant, fixed_nonce, hint, |buf| {
             data.encode_payload(created, expires, buf)
                 .map_err(|source| {
-                    Error::Data(crate::DataError::Encode {
+                    Error::Data(DataError::Encode {
                         key: String::new(),
                         source,
                     })
                 })
         })
+    }
+
+    /// Server mode: seals session `id` into the value of the id cookie, under the primary key
+    /// at `now`, bound to the cookie name like a client-mode value.
+    pub(crate) fn seal_id(
+        &self,
+        ring: &KeyRing,
+        id: &SessionId,
+        now: SystemTime,
+    ) -> Result<String, Error> {
+        codec::seal(ring, &self.name, now, id)
+    }
+
+    /// Server mode: opens an id cookie's value; returns the id and whether it was sealed with
+    /// a key that is not the primary now (re-seal it).
+    pub(crate) fn open_id(
+        &self,
+        ring: &KeyRing,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<(SessionId, bool), RejectReason> {
+        let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
+        let id = SessionId::try_from(opened.plaintext()).map_err(|_| RejectReason::Malformed)?;
+        Ok((id, !opened.is_primary()))
+    }
+
+    /// Server mode: stamps `data` for a write at `now` and encodes it as a store record.
+    pub(crate) fn encode_record(
+        &self,
+        data: &mut SessionData,
+        now: SystemTime,
+    ) -> Result<Vec<u8>, Error> {
+        self.stamp(data, now);
+        let mut record = Vec::with_capacity(data.encoded_len_hint());
+        let created = data.created_at().unwrap_or_else(|| unix_seconds(now));
+        data.encode_payload(created, data.expires_at(), &mut record)
+            .map_err(|source| DataError::Encode {
+                key: String::new(),
+                source,
+            })?;
+        Ok(record)
+    }
+
+    /// Server mode: decodes a store record (the buffer becomes the session's backing store)
+    /// and checks its timeouts at `now`; returns the data and whether it is due for renewal.
+    pub(crate) fn decode_record(
+        &self,
+        record: Vec<u8>,
+        now: SystemTime,
+    ) -> Result<(SessionData, bool), RejectReason> {
+        let len = record.len();
+        let data = SessionData::decode_payload_in(record, 0..len).ok_or(RejectReason::Malformed)?;
+        let renew = self.check_expiry(&data, now)?;
+        Ok((data, renew))
     }
 
     /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, then expiry.
@@ -230,10 +301,34 @@ impl Sealer {
     }
 }
 
+/// The key id a sealed value names in its header, read without authenticating anything: for
+/// diagnostics only (the `inspect` command uses it to say which key a rejected value wants).
+///
+/// ```
+/// use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+/// use sealed_session::seal::{key_id_of, Sealer};
+/// use sealed_session::data::SessionData;
+/// use sealed_session::time::ExpiryPolicy;
+///
+/// let ring = KeyRing::new([Key::new(KeyId(7), Algorithm::default(), &[1; 32])])?;
+/// let mut data = SessionData::new();
+/// data.insert("n", &1u8)?;
+/// let value = Sealer::new("session", ExpiryPolicy::default()).seal(&ring, &data, std::time::SystemTime::now())?;
+/// assert_eq!(key_id_of(&value), Some(KeyId(7)));
+/// assert_eq!(key_id_of("garbage!"), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn key_id_of(value: &str) -> Option<KeyId> {
+    // Four base64 characters decode to the three bytes that hold the two-byte header.
+    let head = URL_SAFE_NO_PAD.decode(value.get(..4)?).ok()?;
+    codec::Header::parse(&head).ok().map(|(h, _)| h.key_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Key};
+    use crate::keys::{Algorithm, Key};
 
     fn at(s: u64) -> SystemTime {
         std::time::UNIX_EPOCH + Duration::from_secs(s)

@@ -6,10 +6,10 @@
 //! # Example
 //! ```
 //! use std::time::Duration;
-//! use sealed_session::{Clock, ManualClock};
+//! use sealed_session::time::{Clock, ManualClock};
 //! let clock = ManualClock::at_unix(1_000);
 //! clock.advance(Duration::from_secs(5));
-//! assert_eq!(sealed_session::unix_seconds(clock.now()), 1_005);
+//! assert_eq!(sealed_session::time::unix_seconds(clock.now()), 1_005);
 //! ```
 
 use std::fmt;
@@ -87,7 +87,7 @@ pub fn unix_seconds(t: SystemTime) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sealed_session::ExpiryPolicy;
+/// use sealed_session::time::ExpiryPolicy;
 /// let p = ExpiryPolicy::default().idle(Duration::from_secs(1800));
 /// assert_eq!(p.renew_interval(), Duration::from_secs(450));
 /// ```

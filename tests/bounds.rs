@@ -1,6 +1,8 @@
 //! Resource bounds: hostile inputs are rejected with a typed reason, in bounded work, and every
 //! rejection reaches `tracing`.
 
+mod common;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
@@ -9,11 +11,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use sealed_session::{
-    codec, Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, RejectReason, Sealer, Session,
-    SessionConfig, SessionLayer,
-};
+use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+use sealed_session::seal::Sealer;
+use sealed_session::time::ExpiryPolicy;
+use sealed_session::{RejectReason, Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
+
+use common::outside::seal_outside;
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -142,10 +146,10 @@ fn rejections_carry_typed_reasons_in_tracing() {
 }
 
 /// Seals `plaintext` as if it were a session payload (authenticated), then opens it.
-fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::OpenedSession, RejectReason> {
+fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::seal::OpenedSession, RejectReason> {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let ring = KeyRing::new_at([Key::new(KeyId(1), Algorithm::default(), &[1; 32])], now).unwrap();
-    let value = codec::seal(&ring, "s", now, plaintext).unwrap();
+    let value = seal_outside(Algorithm::default(), &[1; 32], 1, "s", plaintext);
     Sealer::new("s", ExpiryPolicy::default()).open(&ring, &value, now)
 }
 

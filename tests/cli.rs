@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
 
-use sealed_session::{Sealer, SessionConfig, SessionData};
+use sealed_session::data::SessionData;
+use sealed_session::seal::Sealer;
+use sealed_session::SessionConfig;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sealed-session");
 

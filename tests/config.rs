@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sealed_session::{
-    Algorithm, ConfigError, KeyConfig, KeyId, KeyState, KeyStatus, SameSite, SessionConfig,
-};
+use sealed_session::config::{KeyConfig, KeyStatus, SameSite};
+use sealed_session::keys::{Algorithm, KeyId, KeyState};
+use sealed_session::{ConfigError, SessionConfig};
 
 /// 32 bytes of 0x01, 0x02, 0x03 as base64.
 const S1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";

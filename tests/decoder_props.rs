@@ -3,6 +3,8 @@
 //! (`cookie_header`) and configuration TOML (`config`). Crashes found by `fuzz/` become
 //! regression cases at the end of this file.
 
+mod common;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -11,11 +13,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use sealed_session::{
-    codec, Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, Sealer, Session, SessionConfig,
-    SessionLayer,
-};
+use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+use sealed_session::seal::Sealer;
+use sealed_session::time::ExpiryPolicy;
+use sealed_session::{Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
+
+use common::outside::seal_outside;
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -86,7 +90,7 @@ proptest! {
     fn any_authenticated_plaintext_opens_or_is_malformed(plaintext in vec(any::<u8>(), 0..300)) {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let ring = KeyRing::new_at([Key::new(KeyId(1), Algorithm::Aes256Gcm, &[1; 32])], now).unwrap();
-        let value = codec::seal(&ring, "s", now, &plaintext).unwrap();
+        let value = seal_outside(Algorithm::Aes256Gcm, &[1; 32], 1, "s", &plaintext);
         let sealer = Sealer::new("s", ExpiryPolicy::default().no_idle().no_absolute());
         if let Ok(opened) = sealer.open(&ring, &value, now) {
             // Whatever decoded survives a round trip.

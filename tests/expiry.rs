@@ -8,10 +8,12 @@ mod common;
 
 use std::time::Duration;
 
-use sealed_session::{
-    unix_seconds, Algorithm, Clock, Expiry, ExpiryPolicy, KeyRing, OpenedSession, RejectReason,
-    Sealer, SessionData,
-};
+use sealed_session::data::SessionData;
+use sealed_session::error::Expiry;
+use sealed_session::keys::{Algorithm, KeyRing};
+use sealed_session::seal::{OpenedSession, Sealer};
+use sealed_session::time::{unix_seconds, Clock, ExpiryPolicy};
+use sealed_session::RejectReason;
 
 use common::{at, clock, decode, encode, ring, strict_sealer, typical_session, COOKIE, T0};
 

@@ -15,7 +15,8 @@ use http_support::{config, text, Body, Browser, TestServer, KEY1, KEY2};
 use hyper::body::Incoming;
 use redis_support::RedisServer;
 use sealed_session::store::{MemoryStore, RedisStore};
-use sealed_session::{ManualClock, Session, SessionConfig, SessionLayer};
+use sealed_session::time::ManualClock;
+use sealed_session::{Session, SessionConfig, SessionLayer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -39,14 +40,14 @@ impl Harness {
                 _redis: None,
             },
             Mode::Memory => Harness {
-                layer: layer.store(MemoryStore::new()),
+                layer: layer.server_store(MemoryStore::new()),
                 _redis: None,
             },
             Mode::Redis => {
                 let redis = RedisServer::start()?;
                 let store = RedisStore::connect(&redis.url()).await.unwrap();
                 Harness {
-                    layer: layer.store(store),
+                    layer: layer.server_store(store),
                     _redis: Some(redis),
                 }
             }

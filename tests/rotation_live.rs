@@ -202,7 +202,7 @@ async fn key_rotation_example_reloads_on_sighup() {
 /// its session.
 #[tokio::test]
 async fn activate_at_switches_every_instance_at_the_same_instant() {
-    use sealed_session::ManualClock;
+    use sealed_session::time::ManualClock;
     let switch = 1_800_000_000u64;
     let config = || {
         SessionConfig::from_toml_str(&format!(

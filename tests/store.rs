@@ -155,7 +155,9 @@ impl SessionStore for Counting {
 #[tokio::test]
 async fn tampered_or_forged_ids_never_reach_the_store() {
     let store = Counting::default();
-    let layer = SessionLayer::new(config("")).unwrap().store(store.clone());
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone());
     let srv = TestServer::start(layer, counter).await;
     let mut b = Browser::new(&srv);
     b.get("/").await; // no cookie: no load, one save
@@ -190,7 +192,9 @@ async fn tampered_or_forged_ids_never_reach_the_store() {
 #[tokio::test]
 async fn records_are_keyed_by_hash_never_the_raw_id() {
     let store = MemoryStore::new();
-    let layer = SessionLayer::new(config("")).unwrap().store(store.clone());
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone());
     let srv = TestServer::start(layer, counter).await;
     let mut b = Browser::new(&srv);
     b.get("/").await;
@@ -224,7 +228,7 @@ impl SessionStore for Broken {
 
 #[tokio::test]
 async fn store_failure_is_a_503_never_an_empty_session() {
-    let layer = SessionLayer::new(config("")).unwrap().store(Broken);
+    let layer = SessionLayer::new(config("")).unwrap().server_store(Broken);
     let srv = TestServer::start(layer, counter).await;
     let mut b = Browser::new(&srv);
     let r = b.get("/").await;
@@ -235,7 +239,7 @@ async fn store_failure_is_a_503_never_an_empty_session() {
 #[tokio::test]
 async fn full_memory_store_answers_503_and_keeps_existing_sessions() {
     let store = MemoryStore::new().capacity(1);
-    let layer = SessionLayer::new(config("")).unwrap().store(store);
+    let layer = SessionLayer::new(config("")).unwrap().server_store(store);
     let srv = TestServer::start(layer, counter).await;
     let mut first = Browser::new(&srv);
     assert_eq!(first.get("/").await.status, StatusCode::OK);
@@ -258,7 +262,7 @@ async fn redis_killed_gives_503s_and_recovers_after_restart() {
     let store = RedisStore::connect_with(&redis.url(), Duration::from_millis(300))
         .await
         .unwrap();
-    let layer = SessionLayer::new(config("")).unwrap().store(store);
+    let layer = SessionLayer::new(config("")).unwrap().server_store(store);
     let srv = TestServer::start(layer, counter).await;
     let mut b = Browser::new(&srv);
     assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");

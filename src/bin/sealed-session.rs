@@ -17,14 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use sealed_session::codec::Header;
-use sealed_session::{
-    generate_secret, Algorithm, ConfigError, KeyRing, OpenedSession, RejectReason, Sealer,
-    SessionConfig,
-};
+use sealed_session::keys::{generate_secret, Algorithm, KeyRing};
+use sealed_session::seal::{key_id_of, OpenedSession, Sealer};
+use sealed_session::{ConfigError, RejectReason, SessionConfig};
 use zeroize::Zeroizing;
 
 /// Exit status when `inspect` rejects the value.
@@ -217,10 +214,10 @@ fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
         humantime::format_duration(e.skew)
     );
     match config.store.mode {
-        sealed_session::SessionMode::Client => {
+        sealed_session::config::SessionMode::Client => {
             println!("mode: client (the session is sealed in the cookie)");
         }
-        sealed_session::SessionMode::Server => println!(
+        sealed_session::config::SessionMode::Server => println!(
             "mode: server, store {:?} (the cookie carries a sealed id)",
             config.store
         ),
@@ -329,16 +326,10 @@ fn explain(reason: RejectReason, config: &SessionConfig, ring: &KeyRing, name: &
             config.cookie.full_name()
         ),
         RejectReason::UnknownKey => {
-            let head = value.get(..4).and_then(|h| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(h)
-                    .ok()
-            });
             let ids: Vec<String> = ring.keys().map(|k| k.id().to_string()).collect();
-            if let Some((header, _)) = head.as_deref().and_then(|h| Header::parse(h).ok()) {
+            if let Some(key_id) = key_id_of(value) {
                 eprintln!(
-                    "hint: the value names key {}; the ring holds keys {}",
-                    header.key_id,
+                    "hint: the value names key {key_id}; the ring holds keys {}",
                     ids.join(", ")
                 );
             }

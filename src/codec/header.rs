@@ -4,24 +4,24 @@ use crate::error::RejectReason;
 use crate::keys::KeyId;
 
 /// The wire format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 
 /// Header length in bytes.
-pub const HEADER_LEN: usize = 2;
+pub(crate) const HEADER_LEN: usize = 2;
 
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     /// Format version (always [`VERSION`] once parsed).
-    pub version: u8,
+    pub(crate) version: u8,
     /// The key that sealed the value.
-    pub key_id: KeyId,
+    pub(crate) key_id: KeyId,
 }
 
 impl Header {
     /// The header bytes for a value sealed with `key_id`.
     #[must_use]
-    pub fn encode(key_id: KeyId) -> [u8; HEADER_LEN] {
+    pub(crate) fn encode(key_id: KeyId) -> [u8; HEADER_LEN] {
         [VERSION, key_id.0]
     }
 
@@ -30,7 +30,7 @@ impl Header {
     /// # Errors
     /// [`RejectReason::Malformed`] if fewer than two bytes, [`RejectReason::UnknownVersion`]
     /// for any version other than [`VERSION`].
-    pub fn parse(bytes: &[u8]) -> Result<(Header, &[u8]), RejectReason> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<(Header, &[u8]), RejectReason> {
         let (head, rest) = bytes
             .split_first_chunk::<HEADER_LEN>()
             .ok_or(RejectReason::Malformed)?;

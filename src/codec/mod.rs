@@ -10,26 +10,14 @@
 //! ```
 //!
 //! The algorithm is not on the wire: it belongs to the key the id names. This layer knows
-//! nothing of sessions or HTTP; [`crate::Sealer`] puts the session payload inside.
+//! nothing of sessions or HTTP; [`Sealer`](crate::seal::Sealer), the only caller, puts the
+//! session payload (or a server-mode id or record) inside. The module is crate-private: the
+//! wire format is described in `SECURITY.md`, and its constants are not API.
 //!
 //! [`open`] works in this order and stops at the first failure: length cap (before any
 //! decoding), strict base64url (no padding, no non-canonical trailing bits), version, key id
 //! (an unknown id fails closed; no other key is tried), length of nonce and tag, then exactly
 //! one AEAD open. Nothing is allocated beyond the capped input length.
-//!
-//! # Example
-//! ```
-//! use std::time::SystemTime;
-//! use sealed_session::{codec, Algorithm, Key, KeyId, KeyRing, RejectReason};
-//!
-//! let ring = KeyRing::new([Key::new(KeyId(1), Algorithm::default(), &[3; 32])])?;
-//! let now = SystemTime::now();
-//! let value = codec::seal(&ring, "session", now, b"hello").unwrap();
-//! let opened = codec::open(&ring, "session", &value, now, 4096).unwrap();
-//! assert_eq!(opened.plaintext(), b"hello");
-//! assert_eq!(codec::open(&ring, "other", &value, now, 4096).unwrap_err(), RejectReason::Unauthenticated);
-//! # Ok::<(), sealed_session::ConfigError>(())
-//! ```
 
 mod header;
 
@@ -38,31 +26,18 @@ use std::time::SystemTime;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-pub use header::{Header, HEADER_LEN, VERSION};
+#[cfg(test)]
+use header::VERSION;
+pub(crate) use header::{Header, HEADER_LEN};
 
 use crate::error::{Error, RejectReason};
 use crate::keys::{KeyId, KeyRing, TAG_LEN};
 
-/// The largest sealed value (base64 characters) this crate ever tries to open, whatever the
-/// configuration says: 64 KiB, far above what browsers keep (RFC 6265bis §5.6: 4096 bytes per
-/// cookie) times the largest chunk count.
-pub const MAX_SEALED_LEN: usize = 64 * 1024;
-
-/// Bytes a sealed value adds to its plaintext for `algorithm` (before base64).
-#[must_use]
-pub const fn overhead(algorithm: crate::Algorithm) -> usize {
-    HEADER_LEN + algorithm.nonce_len() + TAG_LEN
-}
-
-/// Base64url (no padding) length of `n` bytes.
-#[must_use]
-pub const fn encoded_len(n: usize) -> usize {
-    (n * 4).div_ceil(3)
-}
+use crate::limits::MAX_SEALED_LEN;
 
 /// An authenticated, decrypted value.
 #[derive(Debug)]
-pub struct Opened {
+pub(crate) struct Opened {
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -73,27 +48,27 @@ pub struct Opened {
 impl Opened {
     /// The plaintext.
     #[must_use]
-    pub fn plaintext(&self) -> &[u8] {
+    pub(crate) fn plaintext(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
     /// The decrypted buffer and the range of the plaintext in it (the buffer also holds the
     /// header and nonce before it and the tag after it), to keep it without a copy.
     #[must_use]
-    pub fn into_parts(self) -> (Vec<u8>, std::ops::Range<usize>) {
+    pub(crate) fn into_parts(self) -> (Vec<u8>, std::ops::Range<usize>) {
         (self.buf, self.start..self.end)
     }
 
     /// The key that sealed it.
     #[must_use]
-    pub fn key_id(&self) -> KeyId {
+    pub(crate) fn key_id(&self) -> KeyId {
         self.key_id
     }
 
     /// Whether that key is the primary at the time of opening. If not, the value should be
     /// re-sealed under the primary.
     #[must_use]
-    pub fn is_primary(&self) -> bool {
+    pub(crate) fn is_primary(&self) -> bool {
         self.is_primary
     }
 }
@@ -102,7 +77,7 @@ impl Opened {
 ///
 /// # Errors
 /// [`Error::Seal`] only if the AEAD refuses the length (gigabytes).
-pub fn seal(
+pub(crate) fn seal(
     ring: &KeyRing,
     name: &str,
     now: SystemTime,
@@ -168,7 +143,7 @@ pub(crate) fn seal_with(
 ///
 /// # Errors
 /// The [`RejectReason`] of the first failed check (see the module docs for the order).
-pub fn open(
+pub(crate) fn open(
     ring: &KeyRing,
     name: &str,
     value: &str,

@@ -4,7 +4,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
-use crate::{Algorithm, ExpiryPolicy, Key, Sealer, SessionData};
+use crate::data::SessionData;
+use crate::keys::{Algorithm, Key};
+use crate::seal::Sealer;
+use crate::time::ExpiryPolicy;
 
 struct TestVector {
     algorithm: Algorithm,
@@ -52,6 +55,11 @@ const VECTORS: &[TestVector] = &[
 /// The session payload vector: `visit_count = 7` sealed at T0 with the default policy.
 const SESSION_VECTOR: &str =
     "AQGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUfUtGZArg31CkoOgEKCRZ_wgChryCDpa_eww-lwci54ysKbcCErW91GCc";
+
+/// Bytes a sealed value adds to its plaintext for `algorithm` (before base64).
+fn overhead(algorithm: Algorithm) -> usize {
+    HEADER_LEN + algorithm.nonce_len() + TAG_LEN
+}
 
 fn at(s: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(s)

@@ -4,14 +4,7 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 
-/// Fewest bytes allowed for `max_cookie_len`: room for a name, attributes and a small value.
-const MIN_COOKIE_LEN: usize = 256;
-/// Most bytes allowed for `max_cookie_len`. Browsers keep at least 4096 bytes of name and
-/// value per cookie (RFC 6265bis §5.7); few keep more.
-const MAX_COOKIE_LEN: usize = 8192;
-/// Most chunks allowed for `max_chunks`.
-const MAX_CHUNKS: usize = 16;
-const _: () = assert!(MIN_COOKIE_LEN < MAX_COOKIE_LEN);
+use crate::limits::{MAX_CHUNKS, MAX_COOKIE_LEN, MIN_COOKIE_LEN};
 
 /// `SameSite` attribute values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -118,7 +111,7 @@ impl CookieConfig {
     /// The name as sent: `__Host-` + `name` while `host_prefix` is on, else `name`.
     ///
     /// ```
-    /// let mut cookie = sealed_session::CookieConfig::default();
+    /// let mut cookie = sealed_session::config::CookieConfig::default();
     /// assert_eq!(cookie.full_name(), "__Host-session");
     /// cookie.host_prefix = false;
     /// assert_eq!(cookie.full_name(), "session");

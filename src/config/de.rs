@@ -1,5 +1,6 @@
 //! Parsing helpers shared by the TOML and environment forms: human durations, RFC 3339
-//! instants (quoted strings or native TOML datetimes) and key states.
+//! instants (quoted strings or native TOML datetimes), key states, redaction, and reading the
+//! process environment. The lowest file of `config/`: it imports no sibling.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +12,12 @@ use toml::value::{Datetime, Offset};
 use zeroize::Zeroize as _;
 
 use crate::keys::KeyState;
+
+/// Reads a variable of the process environment. A value that is not UTF-8 reads as U+FFFD,
+/// so that it fails to parse with a clear message instead of looking unset.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.into_string().unwrap_or_else(|_| "\u{FFFD}".to_owned()))
+}
 
 /// Replaces every run of 40 or more base64 characters in `message` with `<redacted>`: a
 /// 32-byte secret is 43 or 44 of them, so a secret written in the wrong place (say

@@ -3,11 +3,11 @@
 
 use zeroize::Zeroizing;
 
-use super::cookie::SameSite;
+use super::cookie::{CookieConfig, SameSite};
 use super::de::{parse_duration, parse_state, parse_time, redact};
+use super::expiry::ExpiryConfig;
 use super::key::KeyConfig;
-use super::store::SessionMode;
-use super::SessionConfig;
+use super::store::{SessionMode, StoreConfig};
 use crate::error::ConfigError;
 use crate::keys::{decode_secret, Algorithm, KeyId, KeyState};
 
@@ -15,12 +15,6 @@ use crate::keys::{decode_secret, Algorithm, KeyId, KeyState};
 pub(crate) const CONFIG_VAR: &str = "SEALED_SESSION_CONFIG";
 /// The variable holding the whole key ring in compact form.
 pub(crate) const KEYS_VAR: &str = "SEALED_SESSION_KEYS";
-
-/// Reads a variable of the process environment. A value that is not UTF-8 reads as U+FFFD,
-/// so that it fails to parse with a clear message instead of looking unset.
-pub(crate) fn process_env(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.into_string().unwrap_or_else(|_| "\u{FFFD}".to_owned()))
-}
 
 /// An error about variable `var`; secret-sized tokens in the message are redacted.
 fn invalid(var: &str, message: impl Into<String>) -> ConfigError {
@@ -47,13 +41,22 @@ fn parse_usize(var: &str, v: &str) -> Result<usize, ConfigError> {
         .map_err(|_| invalid(var, format!("{v:?} is not a whole number")))
 }
 
-/// Applies every `SEALED_SESSION_*` variable that is set and not empty to `config`.
+/// The sections of a configuration the variables write to (taken apart so that this file
+/// does not import the `SessionConfig` that `mod.rs` builds from it).
+pub(super) struct Sections<'a> {
+    pub cookie: &'a mut CookieConfig,
+    pub expiry: &'a mut ExpiryConfig,
+    pub store: &'a mut StoreConfig,
+    pub keys: &'a mut Vec<KeyConfig>,
+}
+
+/// Applies every `SEALED_SESSION_*` variable that is set and not empty.
 pub(super) fn apply(
-    config: &mut SessionConfig,
+    config: Sections<'_>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     let get = |var: &str| env(var).filter(|v| !v.trim().is_empty());
-    let cookie = &mut config.cookie;
+    let cookie = config.cookie;
     if let Some(v) = get("SEALED_SESSION_COOKIE_NAME") {
         v.trim().clone_into(&mut cookie.name);
     }
@@ -94,7 +97,7 @@ pub(super) fn apply(
             *slot = parse_usize(var, &v)?;
         }
     }
-    let expiry = &mut config.expiry;
+    let expiry = config.expiry;
     let durations = [
         ("SEALED_SESSION_IDLE", &mut expiry.idle),
         ("SEALED_SESSION_ABSOLUTE", &mut expiry.absolute),
@@ -113,7 +116,7 @@ pub(super) fn apply(
         expiry.not_before =
             Some(parse_time(&v).map_err(|m| invalid("SEALED_SESSION_NOT_BEFORE", m))?);
     }
-    let store = &mut config.store;
+    let store = config.store;
     if let Some(v) = get("SEALED_SESSION_MODE") {
         store.mode = match v.trim() {
             "client" => SessionMode::Client,
@@ -136,7 +139,7 @@ pub(super) fn apply(
         store.capacity = Some(parse_usize("SEALED_SESSION_STORE_CAPACITY", &v)?);
     }
     if let Some(spec) = get(KEYS_VAR).map(Zeroizing::new) {
-        config.keys = parse_keys(&spec)?;
+        *config.keys = parse_keys(&spec)?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ const MAX_SKEW: Duration = Duration::from_secs(3600);
 ///
 /// ```
 /// use std::time::Duration;
-/// let expiry: sealed_session::ExpiryConfig = toml::from_str(r#"idle = "30m""#)?;
+/// let expiry: sealed_session::config::ExpiryConfig = toml::from_str(r#"idle = "30m""#)?;
 /// assert_eq!(expiry.policy().idle_timeout(), Some(Duration::from_secs(1800)));
 /// assert_eq!(expiry.policy().absolute_timeout(), Some(Duration::from_secs(7 * 86_400)));
 /// # Ok::<(), toml::de::Error>(())

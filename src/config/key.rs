@@ -31,14 +31,15 @@ const MAX_SECRET_FILE: u64 = 4096;
 /// | `secret_file` | — | path of a file holding it (trailing whitespace ignored); relative paths are resolved against the configuration file's directory |
 /// | `state` | `"primary"` | or `"decrypt-only"`: opens values, never seals |
 /// | `activate_at` | none | RFC 3339 instant from which a primary key seals |
-/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::RotationReport)) |
+/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::config::RotationReport)) |
 ///
 /// The inline `secret` is zeroized when the `KeyConfig` is dropped, as are the strings read
 /// from `secret_env` and `secret_file` while building the key. `Debug` shows `<redacted>` in
 /// place of the secret.
 ///
 /// ```
-/// use sealed_session::{Algorithm, KeyConfig};
+/// use sealed_session::config::KeyConfig;
+/// use sealed_session::keys::Algorithm;
 /// let key = KeyConfig::new(1, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 ///     .algorithm(Algorithm::Aes256Gcm)
 ///     .decrypt_only();
@@ -264,14 +265,14 @@ impl KeyConfig {
     /// is not 32 bytes of base64, or `activate_at`/`retired_at` on the wrong state;
     /// [`ConfigError::Io`] naming the path of an unreadable `secret_file`.
     pub fn build(&self) -> Result<Key, ConfigError> {
-        self.build_with_env(super::env::process_env)
+        self.build_with_env(super::de::process_env)
     }
 
     /// As [`build`](Self::build), looking `secret_env` up with `env` instead of the process
     /// environment (for tests and embedders with their own secret source).
     ///
     /// ```
-    /// use sealed_session::KeyConfig;
+    /// use sealed_session::config::KeyConfig;
     /// let key = KeyConfig::from_secret_env(3, "MY_SECRET").build_with_env(|name| {
     ///     (name == "MY_SECRET").then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned())
     /// })?;
@@ -284,7 +285,10 @@ impl KeyConfig {
     pub fn build_with_env(&self, env: impl Fn(&str) -> Option<String>) -> Result<Key, ConfigError> {
         let algorithm = self.check()?;
         let secret = self.resolve_secret(&env)?;
-        let mut key = Key::new(KeyId(self.id), algorithm, &secret).state(self.state);
+        let mut key = Key::new(KeyId(self.id), algorithm, &secret);
+        if self.state == KeyState::DecryptOnly {
+            key = key.decrypt_only();
+        }
         if let Some(at) = self.activate_at {
             key = key.activate_at(at);
         }

@@ -218,6 +218,10 @@ impl SessionConfig {
     /// | `SEALED_SESSION_SKEW` | `expiry.skew` | `30s` |
     /// | `SEALED_SESSION_RENEW_AFTER` | `expiry.renew_after` | `5m` |
     /// | `SEALED_SESSION_NOT_BEFORE` | `expiry.not_before` | `2026-12-01T00:00:00Z` |
+    /// | `SEALED_SESSION_MODE` | `store.mode` | `server` |
+    /// | `SEALED_SESSION_STORE_URL` | `store.url` | `redis://127.0.0.1:6379/0` |
+    /// | `SEALED_SESSION_STORE_PREFIX` | `store.prefix` | `myapp:session:` |
+    /// | `SEALED_SESSION_STORE_CAPACITY` | `store.capacity` | `100000` |
     /// | `SEALED_SESSION_KEYS` | `keys` (replaces every key of the file) | see below |
     ///
     /// Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); durations and
@@ -252,7 +256,7 @@ impl SessionConfig {
     /// [`ConfigError::Invalid`] whose `field` is the variable name for a value that does not
     /// parse. Nothing is validated beyond parsing: call [`validate`](Self::validate).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_map(env::process_env)
+        Self::from_env_map(de::process_env)
     }
 
     /// As [`from_env`](Self::from_env), reading variables through `env` instead of the
@@ -280,7 +284,13 @@ impl SessionConfig {
             Some(path) => Self::from_file(path.trim())?,
             None => Self::default(),
         };
-        env::apply(&mut config, &env)?;
+        let sections = env::Sections {
+            cookie: &mut config.cookie,
+            expiry: &mut config.expiry,
+            store: &mut config.store,
+            keys: &mut config.keys,
+        };
+        env::apply(sections, &env)?;
         Ok(config)
     }
 
@@ -368,6 +378,6 @@ impl SessionConfig {
     /// As [`validate_at`](Self::validate_at).
     pub fn rotation_report(&self, now: SystemTime) -> Result<RotationReport, ConfigError> {
         let ring = self.checked_ring(now)?;
-        Ok(RotationReport::new(self, &ring, now))
+        Ok(RotationReport::new(&self.keys, &self.expiry, &ring, now))
     }
 }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use super::de::format_time;
-use super::SessionConfig;
+use super::expiry::ExpiryConfig;
+use super::key::KeyConfig;
 use crate::keys::{Algorithm, KeyId, KeyRing, KeyState};
 use crate::time::unix_seconds;
 
@@ -72,7 +73,9 @@ pub struct KeyReport {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use sealed_session::{KeyConfig, KeyId, KeyStatus, SessionConfig};
+/// use sealed_session::SessionConfig;
+/// use sealed_session::config::{KeyConfig, KeyStatus};
+/// use sealed_session::keys::KeyId;
 ///
 /// let day = Duration::from_secs(86_400);
 /// let t0 = UNIX_EPOCH + 20_000 * day;
@@ -114,11 +117,16 @@ impl RotationReport {
             .collect()
     }
 
-    /// Builds the report for a configuration whose ring validated at `now`.
-    pub(super) fn new(config: &SessionConfig, ring: &KeyRing, now: SystemTime) -> Self {
-        let absolute = config.expiry.absolute;
-        let skew = config.expiry.skew;
-        let not_before = config.expiry.not_before;
+    /// Builds the report for configured `keys` whose ring validated at `now`.
+    pub(super) fn new(
+        keys: &[KeyConfig],
+        expiry: &ExpiryConfig,
+        ring: &KeyRing,
+        now: SystemTime,
+    ) -> Self {
+        let absolute = expiry.absolute;
+        let skew = expiry.skew;
+        let not_before = expiry.not_before;
         let safe_at = |since: SystemTime| {
             let by_absolute = (!absolute.is_zero())
                 .then(|| since.checked_add(absolute + skew + Duration::from_secs(1)))
@@ -133,16 +141,7 @@ impl RotationReport {
             Some(safe_at) if safe_at <= now => KeyStatus::Removable { since, safe_at },
             safe_at => KeyStatus::Retiring { since, safe_at },
         };
-        // Primary candidates in activation order (no activation first), as the ring orders them.
-        let mut schedule: Vec<(Option<SystemTime>, u8)> = config
-            .keys
-            .iter()
-            .filter(|k| k.state == KeyState::Primary)
-            .map(|k| (k.activate_at, k.id))
-            .collect();
-        schedule.sort_by_key(|&(at, _)| at);
-        let keys = config
-            .keys
+        let keys = keys
             .iter()
             .map(|k| {
                 let status = match k.state {
@@ -150,9 +149,8 @@ impl RotationReport {
                         k.retired_at.map_or(KeyStatus::RetirementUnknown, stopped)
                     }
                     KeyState::Primary => {
-                        let pos = schedule.iter().position(|&(_, id)| id == k.id).unwrap_or(0);
-                        let replaced_at = schedule.get(pos + 1).and_then(|&(at, _)| at);
-                        match (k.activate_at, replaced_at) {
+                        // The schedule is the ring's: one definition of who seals when.
+                        match (k.activate_at, ring.replaced_at(KeyId(k.id))) {
                             (Some(at), _) if at > now => KeyStatus::Scheduled { at },
                             (_, Some(since)) if since <= now => stopped(since),
                             _ => KeyStatus::Primary,

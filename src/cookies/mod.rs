@@ -15,21 +15,25 @@
 mod parse;
 mod set_cookie;
 
-pub(crate) use parse::{find, Candidates, RawCookies};
+pub(crate) use parse::{find, Candidates, ChunkSet, RawCookies};
 pub(crate) use set_cookie::{CookieSettings, Lifetime};
 
-/// The most candidate values (cookies with our name, e.g. tossed from a sibling domain) that
-/// are tried per request. Each costs at most one AEAD open.
-pub const MAX_CANDIDATES: usize = 4;
-
-/// The longest `Max-Age` sent, in seconds: RFC 6265bis §5.6.2 has user agents cap it at 400
-/// days.
-pub(crate) const MAX_AGE_CAP: u64 = 400 * 24 * 3600;
-
-/// The most chunks a session may span, whatever the configuration says.
-pub const MAX_CHUNKS: usize = 16;
-
-const _: () = assert!(
-    MAX_CHUNKS < 100,
-    "chunk counts are read as at most two digits"
-);
+/// What happens when a session outgrows `max_chunks` cookies on the response.
+///
+/// Data is never dropped silently: both choices log an error naming the sizes.
+///
+/// ```
+/// use sealed_session::middleware::OversizePolicy;
+/// assert_eq!(OversizePolicy::default(), OversizePolicy::Fail);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OversizePolicy {
+    /// Replace the response with an empty `500 Internal Server Error` (default): the
+    /// handler's changes are not confirmed to the client, and the old cookie stays as it was.
+    #[default]
+    Fail,
+    /// Keep the handler's response and leave the client's cookie unchanged (the write is
+    /// lost, loudly).
+    KeepResponse,
+}

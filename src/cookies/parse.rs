@@ -2,8 +2,8 @@
 
 use cookie::Cookie;
 
-use super::{MAX_CANDIDATES, MAX_CHUNKS};
 use crate::error::RejectReason;
+use crate::limits::{MAX_CANDIDATES, MAX_CHUNKS};
 
 /// The request's `Cookie` header values, kept unparsed (reference-counted, no copy) until the
 /// handler touches the session.
@@ -19,6 +19,40 @@ impl RawCookies {
     }
 }
 
+/// Which of our cookies a request carried: `NAME` (chunk 0) and `NAME.1` … `NAME.15`. The
+/// response removes the ones it no longer uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChunkSet(u16);
+
+const _: () = assert!(MAX_CHUNKS <= u16::BITS as usize);
+
+impl ChunkSet {
+    /// Records that chunk `i` (< [`MAX_CHUNKS`]) was present.
+    pub(crate) fn insert(&mut self, i: usize) {
+        if i < MAX_CHUNKS {
+            self.0 |= 1 << i;
+        }
+    }
+
+    /// Whether chunk `i` was present.
+    pub(crate) fn contains(self, i: usize) -> bool {
+        i < MAX_CHUNKS && self.0 & (1 << i) != 0
+    }
+
+    /// Whether no cookie of ours was present.
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The chunks at index `n` and above (the ones a value of `n` chunks leaves unused).
+    pub(crate) fn from_index(self, n: usize) -> Self {
+        match u32::try_from(n) {
+            Ok(n) if n < u16::BITS => ChunkSet(self.0 & !((1u16 << n) - 1)),
+            _ => ChunkSet(0),
+        }
+    }
+}
+
 /// What the request carried under our name.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Candidates {
@@ -26,8 +60,8 @@ pub(crate) struct Candidates {
     pub values: Vec<String>,
     /// Candidates that could not even be joined (bad chunk count, missing chunk).
     pub rejected: Vec<RejectReason>,
-    /// Bit `i` set: a cookie `NAME.i` was present (bit 0: `NAME` itself).
-    pub present: u32,
+    /// The cookies of ours that were present, joined or not.
+    pub present: ChunkSet,
 }
 
 /// One or two decimal digits without a leading zero: the only spellings of a chunk number.
@@ -87,12 +121,12 @@ pub(crate) fn find<'a>(
                 continue;
             };
             if cname == name {
-                found.present |= 1;
+                found.present.insert(0);
                 if bases.len() < MAX_CANDIDATES {
                     bases.push(value);
                 }
             } else if let Some(i) = chunk_index(cname, name, max_chunks) {
-                found.present |= 1 << i;
+                found.present.insert(i);
                 chunks[i].get_or_insert(value);
             }
         }
@@ -130,6 +164,23 @@ pub(crate) fn find<'a>(
 mod tests {
     use super::*;
 
+    fn set(chunks: &[usize]) -> ChunkSet {
+        let mut s = ChunkSet::default();
+        for &i in chunks {
+            s.insert(i);
+        }
+        s
+    }
+
+    #[test]
+    fn chunk_set_from_index_keeps_the_unused_tail() {
+        let s = set(&[0, 1, 2, 15]);
+        assert_eq!(s.from_index(2), set(&[2, 15]));
+        assert_eq!(s.from_index(0), s);
+        assert_eq!(s.from_index(16), ChunkSet::default());
+        assert!(s.contains(15) && !s.contains(3) && !s.contains(16));
+    }
+
     fn f(headers: &[&str]) -> Candidates {
         find(headers.iter().map(|h| h.as_bytes()), "s", 4, 4096)
     }
@@ -138,14 +189,14 @@ mod tests {
     fn finds_single_value_among_others() {
         let got = f(&["a=1; s=abc; b=2"]);
         assert_eq!(got.values, ["abc"]);
-        assert_eq!(got.present, 1);
+        assert_eq!(got.present, set(&[0]));
     }
 
     #[test]
     fn joins_chunks_in_order_across_headers() {
         let got = f(&["s.2=ghi; s=3.abc", "s.1=def"]);
         assert_eq!(got.values, ["abcdefghi"]);
-        assert_eq!(got.present, 0b111);
+        assert_eq!(got.present, set(&[0, 1, 2]));
     }
 
     #[test]
@@ -171,6 +222,6 @@ mod tests {
     #[test]
     fn chunk_names_out_of_range_are_ignored() {
         let got = f(&["s.4=x; s.0=y; s.01=z; s.999=w; s.1=u; s=v"]);
-        assert_eq!(got.present, 1 | (1 << 1));
+        assert_eq!(got.present, set(&[0, 1]));
     }
 }

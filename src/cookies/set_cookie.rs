@@ -3,8 +3,9 @@
 use cookie::{Cookie, CookieBuilder};
 use http::HeaderValue;
 
-use super::{Candidates, RawCookies, MAX_AGE_CAP, MAX_CHUNKS};
+use super::{Candidates, ChunkSet, RawCookies};
 use crate::config::{CookieConfig, SameSite};
+use crate::limits::{MAX_AGE_SECS, MAX_CHUNKS};
 
 /// Cookie attributes, resolved once from [`CookieConfig`].
 #[derive(Clone, Debug)]
@@ -37,7 +38,7 @@ pub(crate) struct Lifetime {
 impl Lifetime {
     /// From the current time and the session's `expires_at`, both in Unix seconds.
     pub(crate) fn new(now: u64, expires_at: u64) -> Self {
-        let max_age = expires_at.saturating_sub(now).min(MAX_AGE_CAP);
+        let max_age = expires_at.saturating_sub(now).min(MAX_AGE_SECS);
         Lifetime {
             max_age,
             expires: now.saturating_add(max_age),
@@ -68,13 +69,8 @@ pub(crate) struct TooLarge {
 
 impl CookieSettings {
     pub(crate) fn new(c: &CookieConfig) -> Self {
-        let name = if c.host_prefix {
-            format!("__Host-{}", c.name)
-        } else {
-            c.name.clone()
-        };
         let mut settings = CookieSettings {
-            name,
+            name: c.full_name(),
             path: c.path.clone(),
             domain: c.domain.clone(),
             secure: c.secure,
@@ -163,13 +159,13 @@ impl CookieSettings {
     }
 
     /// `Set-Cookie` lines carrying `value`, split over chunks if needed, plus removals for
-    /// chunks the request had (`present`, bit i = `NAME.i`) that are no longer used.
+    /// chunks the request had (`present`) that are no longer used.
     /// `lifetime` comes from the session's expiry (ignored for browser-session cookies).
     pub(crate) fn set(
         &self,
         value: &str,
         lifetime: Option<Lifetime>,
-        present: u32,
+        present: ChunkSet,
     ) -> Result<Vec<HeaderValue>, TooLarge> {
         let lifetime = lifetime.filter(|_| !self.browser_session);
         let attrs = self.attrs_len(lifetime);
@@ -220,20 +216,20 @@ impl CookieSettings {
                 max: capacity,
             });
         }
-        self.remove_into(present & !((1u32 << n) - 1), &mut lines);
+        self.remove_into(present.from_index(n), &mut lines);
         Ok(lines)
     }
 
-    /// Removal lines for every cookie of ours in `present` (bit i = `NAME.i`).
-    pub(crate) fn remove(&self, present: u32) -> Vec<HeaderValue> {
+    /// Removal lines for every cookie of ours in `present`.
+    pub(crate) fn remove(&self, present: ChunkSet) -> Vec<HeaderValue> {
         let mut lines = Vec::new();
         self.remove_into(present, &mut lines);
         lines
     }
 
-    fn remove_into(&self, present: u32, lines: &mut Vec<HeaderValue>) {
+    fn remove_into(&self, present: ChunkSet, lines: &mut Vec<HeaderValue>) {
         for i in 0..MAX_CHUNKS {
-            if present & (1 << i) != 0 {
+            if present.contains(i) {
                 let b = self
                     .builder(self.chunk_name(i), String::new())
                     .max_age(cookie::time::Duration::ZERO)
@@ -260,11 +256,21 @@ mod tests {
         })
     }
 
+    fn all_eight() -> ChunkSet {
+        let mut s = ChunkSet::default();
+        (0..8).for_each(|i| s.insert(i));
+        s
+    }
+
     #[test]
     fn secure_defaults() {
         let s = settings(4096, 4);
         let lines = s
-            .set("abc", Some(Lifetime::new(1_700_000_000, 1_700_000_060)), 0)
+            .set(
+                "abc",
+                Some(Lifetime::new(1_700_000_000, 1_700_000_060)),
+                ChunkSet::default(),
+            )
             .unwrap();
         assert_eq!(lines.len(), 1);
         let l = lines[0].to_str().unwrap();
@@ -287,7 +293,7 @@ mod tests {
         let s = settings(512, 8);
         let value = "x".repeat(1500);
         let lines = s
-            .set(&value, Some(Lifetime::new(0, 60)), 0b1111_1111)
+            .set(&value, Some(Lifetime::new(0, 60)), all_eight())
             .unwrap();
         let sets: Vec<_> = lines.iter().map(|l| l.to_str().unwrap()).collect();
         let parts = sets.iter().filter(|l| !l.contains("Max-Age=0")).count();
@@ -318,7 +324,7 @@ mod tests {
         ] {
             let s = CookieSettings::new(&c);
             let now = 1_700_000_000;
-            for age in [0, 9, 10, 86_400, MAX_AGE_CAP, u64::MAX / 2] {
+            for age in [0, 9, 10, 86_400, MAX_AGE_SECS, u64::MAX / 2] {
                 let l = Some(Lifetime::new(now, now.saturating_add(age)));
                 assert_eq!(s.attrs_len(l), s.render_attrs_len(l), "{age}");
             }
@@ -329,6 +335,6 @@ mod tests {
     #[test]
     fn too_large_past_max_chunks() {
         let s = settings(512, 2);
-        assert!(s.set(&"x".repeat(2000), None, 0).is_err());
+        assert!(s.set(&"x".repeat(2000), None, ChunkSet::default()).is_err());
     }
 }

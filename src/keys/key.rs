@@ -19,7 +19,7 @@ use crate::error::ConfigError;
 pub const SECRET_LEN: usize = 32;
 
 /// Length of an AEAD tag in bytes (all three algorithms).
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 
 /// A key id, 0–255. It is the second byte of every sealed value, so lookup is one index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,7 +40,7 @@ impl fmt::Display for KeyId {
 /// | `chacha20-poly1305` | 96-bit random | 2^32 seals (same birthday bound) |
 ///
 /// ```
-/// use sealed_session::Algorithm;
+/// use sealed_session::keys::Algorithm;
 /// let a: Algorithm = "chacha20-poly1305".parse().unwrap();
 /// assert_eq!(a, Algorithm::ChaCha20Poly1305);
 /// assert_eq!(Algorithm::default().name(), "xaes-256-gcm");
@@ -189,7 +189,7 @@ impl Cipher {
     }
 }
 
-/// One key of a [`KeyRing`](crate::KeyRing).
+/// One key of a [`KeyRing`](crate::keys::KeyRing).
 ///
 /// The 32-byte secret is never used directly: the AEAD key is derived with HKDF-SHA256, with
 /// the algorithm and purpose in `info`, so one secret never serves two algorithms. The cipher
@@ -197,7 +197,7 @@ impl Cipher {
 /// cipher state on drop. `Debug` shows the id, algorithm and state only.
 ///
 /// ```
-/// use sealed_session::{Algorithm, Key, KeyId};
+/// use sealed_session::keys::{Algorithm, Key, KeyId};
 /// let key = Key::from_base64(KeyId(1), Algorithm::Aes256Gcm, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")?
 ///     .decrypt_only();
 /// assert!(format!("{key:?}").contains("DecryptOnly"));
@@ -273,13 +273,6 @@ impl Key {
         self
     }
 
-    /// Sets the state.
-    #[must_use]
-    pub fn state(mut self, state: KeyState) -> Self {
-        self.state = state;
-        self
-    }
-
     /// Makes a primary key seal only from `at` on; before that it only opens. With this,
     /// every instance of a fleet switches primary at the same instant.
     #[must_use]
@@ -302,7 +295,7 @@ impl Key {
 
     /// The configured state (a scheduled primary reports `Primary` before its activation).
     #[must_use]
-    pub fn key_state(&self) -> KeyState {
+    pub fn state(&self) -> KeyState {
         self.state
     }
 
@@ -352,7 +345,7 @@ pub(crate) fn decode_secret(
 /// Encodes 32 fresh random bytes from the OS as standard base64: a new secret.
 ///
 /// ```
-/// let s = sealed_session::generate_secret();
+/// let s = sealed_session::keys::generate_secret();
 /// assert_eq!(s.len(), 44);
 /// ```
 #[must_use]

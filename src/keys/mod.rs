@@ -7,7 +7,7 @@
 //!
 //! # Example
 //! ```
-//! use sealed_session::{Algorithm, Key, KeyId, KeyRing};
+//! use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
 //! let ring = KeyRing::new([
 //!     Key::new(KeyId(2), Algorithm::Xaes256Gcm, &[7; 32]),
 //!     Key::new(KeyId(1), Algorithm::ChaCha20Poly1305, &[9; 32]).decrypt_only(),
@@ -19,8 +19,6 @@
 mod key;
 mod ring;
 
-pub(crate) use key::decode_secret;
-pub use key::{
-    generate_secret, Algorithm, Key, KeyId, KeyState, UnknownAlgorithm, SECRET_LEN, TAG_LEN,
-};
+pub(crate) use key::{decode_secret, TAG_LEN};
+pub use key::{generate_secret, Algorithm, Key, KeyId, KeyState, UnknownAlgorithm, SECRET_LEN};
 pub use ring::KeyRing;

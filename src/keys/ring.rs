@@ -18,7 +18,7 @@ use crate::error::ConfigError;
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use sealed_session::{Algorithm, Key, KeyId, KeyRing};
+/// use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
 ///
 /// let now = SystemTime::now();
 /// let old = Key::new(KeyId(1), Algorithm::default(), &[1; 32]);
@@ -71,7 +71,7 @@ impl KeyRing {
         let mut schedule: Vec<(Option<SystemTime>, u8)> = keys
             .iter()
             .zip(0u8..=255)
-            .filter(|(k, _)| k.key_state() == KeyState::Primary)
+            .filter(|(k, _)| k.state() == KeyState::Primary)
             .map(|(k, pos)| (k.activation(), pos))
             .collect();
         schedule.sort_by_key(|&(at, _)| at);
@@ -101,7 +101,7 @@ impl KeyRing {
         if self.keys.is_empty() {
             return "none".into();
         }
-        let describe = |k: &Key| match (k.key_state(), k.activation()) {
+        let describe = |k: &Key| match (k.state(), k.activation()) {
             (KeyState::DecryptOnly, _) => format!("{} decrypt-only", k.id()),
             (KeyState::Primary, None) => format!("{} primary", k.id()),
             (KeyState::Primary, Some(at)) => {
@@ -150,6 +150,31 @@ impl KeyRing {
     /// All keys, in the order given.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &Key> {
         self.keys.iter()
+    }
+
+    /// When the primary candidate `id` stops sealing because the next one in the schedule
+    /// activates (`None`: it is not a primary candidate, or nothing replaces it).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+    /// let now = SystemTime::now();
+    /// let at = now + Duration::from_secs(60);
+    /// let ring = KeyRing::new([
+    ///     Key::new(KeyId(1), Algorithm::default(), &[1; 32]),
+    ///     Key::new(KeyId(2), Algorithm::default(), &[2; 32]).activate_at(at),
+    /// ])?;
+    /// assert_eq!(ring.replaced_at(KeyId(1)), Some(at));
+    /// assert_eq!(ring.replaced_at(KeyId(2)), None);
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn replaced_at(&self, id: KeyId) -> Option<SystemTime> {
+        let pos = self
+            .schedule
+            .iter()
+            .position(|&(_, p)| self.keys[usize::from(p)].id() == id)?;
+        self.schedule.get(pos + 1).and_then(|&(at, _)| at)
     }
 
     /// The next scheduled switch of primary strictly after `now`, if any.

@@ -11,9 +11,11 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::layer::{OversizePolicy, Shared};
-use crate::session::{CookieOp, Outcome, Session, StoreOps};
-use crate::store::{StoreError, StoreFuture};
+use super::OversizePolicy;
+use crate::cookies::ChunkSet;
+use crate::error::StoreError;
+use crate::session::{CookieOp, Engine, Outcome, Save, Session, StoreOps};
+use crate::store::StoreFuture;
 
 pin_project! {
     /// Response future of [`SessionService`](super::SessionService).
@@ -28,7 +30,7 @@ pin_project! {
         #[pin]
         kind: Kind<S, ReqBody>,
         session: Session,
-        shared: Arc<Shared>,
+        engine: Arc<Engine>,
     }
 }
 
@@ -51,7 +53,7 @@ pin_project! {
             save: StoreFuture<'static, ()>,
             res: Option<S::Response>,
             cookie: Option<CookieOp>,
-            present: u32,
+            present: ChunkSet,
         },
     }
 }
@@ -60,11 +62,11 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(fut: S::Future, session: Session, shared: Arc<Shared>) -> Self {
+    pub(crate) fn inner(fut: S::Future, session: Session, engine: Arc<Engine>) -> Self {
         ResponseFuture {
             kind: Kind::Inner { fut },
             session,
-            shared,
+            engine,
         }
     }
 
@@ -73,7 +75,7 @@ where
         service: S,
         req: Request<ReqBody>,
         session: Session,
-        shared: Arc<Shared>,
+        engine: Arc<Engine>,
     ) -> Self {
         ResponseFuture {
             kind: Kind::Loading {
@@ -82,7 +84,7 @@ where
                 req: Some(req),
             },
             session,
-            shared,
+            engine,
         }
     }
 }
@@ -115,21 +117,22 @@ where
                 }
                 KindProj::Inner { fut } => {
                     let res = ready!(fut.poll(cx))?;
-                    let (outcome, accessed, present) = this.session.finish();
-                    if !accessed {
-                        return Poll::Ready(Ok(res));
-                    }
-                    let outcome = match outcome {
-                        Ok(o) => o,
-                        Err(e) => {
+                    let outcome = match this.session.finish() {
+                        None => return Poll::Ready(Ok(res)),
+                        Some(Ok(o)) => o,
+                        Some(Err(e)) => {
                             tracing::error!(error = %e, "could not seal the session");
                             return Poll::Ready(Ok(server_error()));
                         }
                     };
-                    let Outcome { cookie, store } = outcome;
+                    let Outcome {
+                        cookie,
+                        store,
+                        present,
+                    } = outcome;
                     match store {
                         None => {
-                            return Poll::Ready(Ok(write_back(this.shared, res, cookie, present)))
+                            return Poll::Ready(Ok(write_back(this.engine, res, cookie, present)))
                         }
                         Some(ops) => this.kind.set(Kind::Saving {
                             save: run_store_ops(ops),
@@ -150,7 +153,7 @@ where
                         return Poll::Ready(Ok(unavailable()));
                     };
                     return Poll::Ready(Ok(match saved {
-                        Ok(()) => write_back(this.shared, res, cookie, *present),
+                        Ok(()) => write_back(this.engine, res, cookie, *present),
                         Err(e) => store_failed(&e),
                     }));
                 }
@@ -165,7 +168,7 @@ fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, ()> {
         for key in &ops.delete {
             ops.store.delete(key).await?;
         }
-        if let Some((key, record, ttl)) = &ops.save {
+        if let Some(Save { key, record, ttl }) = &ops.save {
             ops.store.save(key, record, *ttl).await?;
         }
         Ok(())
@@ -195,15 +198,15 @@ fn store_failed<B: Default>(e: &StoreError) -> Response<B> {
 }
 
 fn write_back<B: Default>(
-    shared: &Shared,
+    engine: &Engine,
     mut res: Response<B>,
     cookie: CookieOp,
-    present: u32,
+    present: ChunkSet,
 ) -> Response<B> {
     let lines = match cookie {
         CookieOp::Keep => Vec::new(),
-        CookieOp::Remove => shared.cookie.remove(present),
-        CookieOp::Set { value, lifetime } => match shared.cookie.set(&value, lifetime, present) {
+        CookieOp::Remove => engine.cookie.remove(present),
+        CookieOp::Set { value, lifetime } => match engine.cookie.set(&value, lifetime, present) {
             Ok(lines) => lines,
             Err(too_large) => {
                 tracing::error!(
@@ -211,7 +214,7 @@ fn write_back<B: Default>(
                     max = too_large.max,
                     "session does not fit in `max_chunks` cookies; store less in the session, raise `max_chunks`, or use server mode"
                 );
-                if shared.oversize == OversizePolicy::Fail {
+                if engine.oversize == OversizePolicy::Fail {
                     res = server_error();
                 }
                 Vec::new()

@@ -1,4 +1,6 @@
-//! Tower middleware: [`SessionLayer`] → [`SessionService`] → [`ResponseFuture`].
+//! Tower middleware: [`SessionLayer`] → [`SessionService`] → [`ResponseFuture`], in tower-http's
+//! shape: `layer.rs` (configuration), `service.rs` (per request), `future.rs` (the response),
+//! and here what they share.
 //!
 //! For each request the service puts a [`Session`](crate::Session) into the request
 //! extensions. The cookie is opened only if the handler touches the session. On the response:
@@ -23,7 +25,7 @@
 //! ```
 //! use std::convert::Infallible;
 //! use http::{header, Request, Response};
-//! use sealed_session::{Session, SessionConfig, SessionLayer, KeyConfig};
+//! use sealed_session::{Session, SessionConfig, SessionLayer};
 //! use tower::{service_fn, Layer, Service, ServiceExt};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -54,6 +56,7 @@ mod future;
 mod layer;
 mod service;
 
+pub use crate::cookies::OversizePolicy;
 pub use future::ResponseFuture;
-pub use layer::{KeyRingHandle, OversizePolicy, SessionLayer};
+pub use layer::SessionLayer;
 pub use service::SessionService;

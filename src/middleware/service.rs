@@ -8,29 +8,29 @@ use http::{header::COOKIE, Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::Shared;
 use crate::cookies::RawCookies;
-use crate::session::Session;
+use crate::session::{Engine, Session};
+use crate::store::StoreFuture;
 
 /// Middleware that keeps a [`Session`] in a sealed cookie. Made by
 /// [`SessionLayer`](super::SessionLayer).
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    engine: Arc<Engine>,
 }
 
 impl<S> std::fmt::Debug for SessionService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionService")
-            .field("cookie", &self.shared.cookie.name)
+            .field("cookie", &self.engine.cookie.name)
             .finish_non_exhaustive()
     }
 }
 
 impl<S> SessionService<S> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
-        SessionService { inner, shared }
+    pub(crate) fn new(inner: S, engine: Arc<Engine>) -> Self {
+        SessionService { inner, engine }
     }
 
     /// The wrapped service.
@@ -69,28 +69,25 @@ where
             first: first.clone(),
             rest: headers.cloned().collect(),
         });
-        let engine = &self.shared.engine;
-        if let Some(store) = &engine.store {
-            // Server mode: the id is checked now (one AEAD open, no store call for a forged
-            // id), and the record is loaded before the handler runs.
-            let found = cookies.map(|c| (engine.parse)(&c)).unwrap_or_default();
-            let (session, key) = Session::new_server(engine.clone(), &found);
-            req.extensions_mut().insert(session.clone());
-            let shared = self.shared.clone();
-            return match key {
-                Some(key) => {
-                    let store = store.clone();
-                    let load = Box::pin(async move { store.load(&key).await });
-                    // The ready service goes into the future; a clone stays for the next call.
-                    let clone = self.inner.clone();
-                    let inner = std::mem::replace(&mut self.inner, clone);
-                    ResponseFuture::loading(load, inner, req, session, shared)
-                }
-                None => ResponseFuture::inner(self.inner.call(req), session, shared),
-            };
-        }
-        let session = Session::new(engine.clone(), cookies);
+        let session = Session::new(self.engine.clone(), cookies);
         req.extensions_mut().insert(session.clone());
-        ResponseFuture::inner(self.inner.call(req), session, self.shared.clone())
+        let engine = self.engine.clone();
+        // Server mode: the id is checked now (one AEAD open, no store call for a forged id),
+        // and the record is loaded before the handler runs.
+        let load = self.engine.store.as_ref().and_then(|store| {
+            let key = session.open_id()?;
+            let store = store.clone();
+            let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
+            Some(load)
+        });
+        match load {
+            Some(load) => {
+                // The ready service goes into the future; a clone stays for the next call.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::loading(load, inner, req, session, engine)
+            }
+            None => ResponseFuture::inner(self.inner.call(req), session, engine),
+        }
     }
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::{RecordKey, SessionStore, StoreError, StoreFuture};
+use super::{RecordKey, SessionStore, StoreFuture};
+use crate::error::StoreError;
 use crate::time::{Clock, SystemClock};
 
 /// Sweep expired records at most once per this many saves.
@@ -165,7 +166,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ManualClock;
+    use crate::time::ManualClock;
 
     fn block<T>(f: StoreFuture<'_, T>) -> Result<T, StoreError> {
         let mut f = f;

@@ -32,36 +32,23 @@ mod redis;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::config::{SessionMode, StoreConfig, StoreKind};
+pub use crate::error::StoreError;
+use crate::error::{ConfigError, Error};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
-/// Length of a session id in bytes (128 bits from a CSPRNG).
-pub const SESSION_ID_LEN: usize = 16;
+/// Length of a session id in bytes (128 bits from the OS generator).
+pub const SESSION_ID_LEN: usize = crate::seal::ID_LEN;
 
 /// The future a store method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
-
-/// A store failed. The request it served is answered with a 503.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backend could not be reached or answered with an error.
-    #[error("session store unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The store is at its capacity bound.
-    #[error(
-        "session store is full ({capacity} records); raise the capacity or shorten the timeouts"
-    )]
-    Full {
-        /// The configured capacity.
-        capacity: usize,
-    },
-}
 
 /// The key a store files a record under: SHA-256 of the session id. Its `Debug` shows only
 /// a prefix.
@@ -111,4 +98,50 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, ()>;
     /// Deletes the record under `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()>;
+}
+
+/// A shared store handle, as the layer holds it.
+pub(crate) type SharedStore = Arc<dyn SessionStore>;
+
+/// The store `config` names without connecting to anything: `None` in client mode, a
+/// [`MemoryStore`] for `url = "memory"`.
+///
+/// # Errors
+/// A Redis URL (it needs a connection: see [`connect`]), or an invalid store setting.
+pub(crate) fn from_config(config: &StoreConfig) -> Result<Option<SharedStore>, ConfigError> {
+    if config.mode == SessionMode::Client {
+        return Ok(None);
+    }
+    match config.kind()? {
+        StoreKind::Memory => Ok(Some(Arc::new(memory_from_config(config)))),
+        StoreKind::Redis => Err(ConfigError::Invalid {
+            field: "store.url".into(),
+            message: "a Redis store needs a connection: build the layer with \
+                      `SessionLayer::connect(config).await`"
+                .into(),
+        }),
+    }
+}
+
+/// The store `config` names, connecting to Redis when it names Redis (feature `redis`).
+///
+/// # Errors
+/// An invalid store setting, or [`Error::Store`] when Redis cannot be reached.
+pub(crate) async fn connect(config: &StoreConfig) -> Result<Option<SharedStore>, Error> {
+    #[cfg(feature = "redis")]
+    if config.mode == SessionMode::Server && config.kind()? == StoreKind::Redis {
+        let store = RedisStore::connect(&config.url)
+            .await?
+            .prefix(config.prefix.clone());
+        return Ok(Some(Arc::new(store)));
+    }
+    Ok(from_config(config)?)
+}
+
+fn memory_from_config(config: &StoreConfig) -> MemoryStore {
+    let store = MemoryStore::new();
+    match config.capacity {
+        Some(c) => store.capacity(c),
+        None => store,
+    }
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{RecordKey, SessionStore, StoreError, StoreFuture};
+use super::{RecordKey, SessionStore, StoreFuture};
+use crate::error::StoreError;
 
 /// Records in Redis under `PREFIX` + hex(SHA-256 of the id), written with `SET … EX ttl`, so
 /// Redis expires them by itself.

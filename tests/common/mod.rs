@@ -4,13 +4,16 @@
 //! reproducible. HTTP helpers live in `http.rs` beside this file.
 #![allow(dead_code)]
 
+pub mod outside;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use sealed_session::{
-    Algorithm, ExpiryPolicy, Key, KeyId, KeyRing, ManualClock, Sealer, SessionData,
-};
+use sealed_session::data::SessionData;
+use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+use sealed_session::seal::Sealer;
+use sealed_session::time::{ExpiryPolicy, ManualClock};
 
 /// The fixed instant the tests run "at": 2023-11-14T22:13:20Z.
 pub const T0: u64 = 1_700_000_000;

@@ -1,0 +1,47 @@
+//! Every bound the crate enforces on input from the network or the configuration, defined
+//! once, with the relations between them checked at compile time.
+//!
+//! | limit | value | why |
+//! |---|---|---|
+//! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything |
+//! | [`MAX_CHUNKS`] | 16 | cookies one session may span (`cookie.max_chunks` is 1 to this) |
+//! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
+//! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
+//! | [`MAX_AGE_SECS`] | 400 days | the longest `Max-Age` sent and store TTL given |
+//!
+//! ```
+//! use sealed_session::limits;
+//! assert!(limits::MAX_CHUNKS < 100); // chunk counts are read as at most two digits
+//! assert_eq!(limits::MAX_AGE_SECS, 400 * 24 * 3600);
+//! ```
+
+/// The largest sealed value (base64 characters) this crate ever tries to open, whatever the
+/// configuration says: 64 KiB, far above what browsers keep (RFC 6265bis §5.6: 4096 bytes per
+/// cookie) times a typical chunk count. Checked before any decoding.
+pub const MAX_SEALED_LEN: usize = 64 * 1024;
+
+/// The most cookies one session may span, whatever the configuration says.
+pub const MAX_CHUNKS: usize = 16;
+
+/// The fewest bytes allowed for `cookie.max_cookie_len`: room for a name, attributes and a
+/// small value.
+pub const MIN_COOKIE_LEN: usize = 256;
+
+/// The most bytes allowed for `cookie.max_cookie_len`. Browsers keep at least 4096 bytes of
+/// name and value per cookie (RFC 6265bis §5.7); few keep more.
+pub const MAX_COOKIE_LEN: usize = 8192;
+
+/// The most candidate values (cookies with our name, e.g. tossed from a sibling domain) that
+/// are tried per request. Each costs at most one AEAD open.
+pub const MAX_CANDIDATES: usize = 4;
+
+/// The longest `Max-Age` sent, in seconds, and the longest TTL a store record gets: RFC
+/// 6265bis §5.6.2 has user agents cap `Max-Age` at 400 days, so an id cookie never outlives it.
+pub const MAX_AGE_SECS: u64 = 400 * 24 * 3600;
+
+const _: () = assert!(
+    MAX_CHUNKS < 100,
+    "chunk counts are read as at most two digits"
+);
+const _: () = assert!(MIN_COOKIE_LEN < MAX_COOKIE_LEN);
+const _: () = assert!(MAX_CANDIDATES >= 1);

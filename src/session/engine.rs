@@ -1,0 +1,67 @@
+//! [`Engine`]: everything a layer shares with each of its requests, in one place.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::config::SessionConfig;
+use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
+use crate::error::ConfigError;
+use crate::keys::KeyRing;
+use crate::reload::KeyRingHandle;
+use crate::seal::Sealer;
+use crate::store::SharedStore;
+use crate::time::{Clock, SystemClock};
+
+/// The cookie settings, the live key ring, the sealer (with the expiry policy), the clock,
+/// the store (server mode) and the oversize policy of one layer. A layer holds it in an
+/// `Arc`; builder methods clone it, change one field and make a new layer.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    pub cookie: CookieSettings,
+    pub keys: KeyRingHandle,
+    pub sealer: Sealer,
+    pub clock: Arc<dyn Clock>,
+    /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
+    pub store: Option<SharedStore>,
+    pub oversize: OversizePolicy,
+}
+
+impl Engine {
+    /// The engine of a validated `config`, with the system clock.
+    pub fn new(config: &SessionConfig, store: Option<SharedStore>) -> Result<Self, ConfigError> {
+        let cookie = CookieSettings::new(&config.cookie);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Ok(Engine {
+            keys: KeyRingHandle::new(config.key_ring()?, clock.clone()),
+            sealer: Sealer::new(cookie.name.clone(), config.expiry.policy())
+                .max_len(cookie.max_value_len()),
+            cookie,
+            clock,
+            store,
+            oversize: OversizePolicy::default(),
+        })
+    }
+
+    /// The same engine reading another clock (the key ring handle too).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Engine {
+            keys: self.keys.with_clock(clock.clone()),
+            clock,
+            ..self.clone()
+        }
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.keys.current()
+    }
+
+    /// Our candidate values in the request's `Cookie` headers: the one place either mode
+    /// parses them.
+    pub fn candidates(&self, raw: &RawCookies) -> Candidates {
+        self.cookie.candidates(raw)
+    }
+}

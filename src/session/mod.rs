@@ -1,0 +1,318 @@
+//! [`Session`]: the handle a handler uses, shared through request extensions.
+//!
+//! It is a cheap `Clone` (one `Arc`). In client mode the cookie is opened on first access,
+//! once; a handler that never touches the session costs no decoding and sends no
+//! `Set-Cookie`. Every method takes `&self`, so the handle can be cloned into tasks; a short
+//! internal lock guards it and never spans user code other than `serde` (de)serialization.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | the `Session` handle and its per-request state |
+//! | `engine.rs` | `Engine`: what a layer shares with its requests |
+//! | `client.rs` | client mode: open the cookie, decide the `Set-Cookie` |
+//! | `server.rs` | server mode: the sealed id, the record, the store calls |
+//! | `outcome.rs` | `Outcome`: what the response must do |
+//!
+//! # Example
+//! ```
+//! use sealed_session::Session;
+//! let session = Session::detached();
+//! let count: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+//! session.insert("visit_count", &count)?;
+//! assert_eq!(session.get::<u64>("visit_count")?, Some(1));
+//! # Ok::<(), sealed_session::DataError>(())
+//! ```
+
+mod client;
+mod engine;
+mod outcome;
+mod server;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cookies::{Candidates, ChunkSet, Lifetime, RawCookies};
+use crate::data::SessionData;
+use crate::error::{DataError, Error, RejectReason};
+use crate::keys::KeyRing;
+use crate::time::unix_seconds;
+
+pub(crate) use engine::Engine;
+pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
+use server::ServerState;
+
+enum Load {
+    /// Not opened yet: the request's `Cookie` headers, unparsed.
+    Pending(Option<RawCookies>),
+    /// Opened (or there was nothing to open).
+    Done,
+}
+
+// Independent facts about one request's cookie; a state enum would have to spell out their
+// combinations.
+#[allow(clippy::struct_excessive_bools)]
+struct Inner {
+    engine: Option<Arc<Engine>>,
+    /// The key ring this request uses from first access on (a reload mid-request does not
+    /// change it).
+    ring: Option<Arc<KeyRing>>,
+    load: Load,
+    data: SessionData,
+    /// The handler read or wrote the session (the response gets `Vary: Cookie`).
+    accessed: bool,
+    /// A cookie was present and opened.
+    had_valid: bool,
+    /// Our cookies the request carried.
+    present: ChunkSet,
+    /// A cookie was present but rejected.
+    had_invalid: bool,
+    needs_reseal: bool,
+    needs_renewal: bool,
+    /// `Some` in server mode.
+    server: Option<ServerState>,
+}
+
+/// The session of one request. Find it in the request extensions (or, with feature `axum`,
+/// take it as an extractor).
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("Session")
+            .field("loaded", &matches!(inner.load, Load::Done))
+            .field("keys", &inner.data.keys().collect::<Vec<_>>())
+            .field("dirty", &inner.data.is_dirty())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The session of a request of a layer with `engine`, from the request's `Cookie`
+    /// headers (kept unparsed until needed). Client mode opens them on first access; server
+    /// mode through [`Session::open_id`] before the handler runs.
+    pub(crate) fn new(engine: Arc<Engine>, cookies: Option<RawCookies>) -> Self {
+        let server = engine.store.is_some().then(ServerState::default);
+        Self::from_inner(Some(engine), Load::Pending(cookies), server)
+    }
+
+    /// A session not attached to any request or cookie: for unit-testing handlers. Nothing
+    /// is ever sealed from it.
+    #[must_use]
+    pub fn detached() -> Self {
+        Self::from_inner(None, Load::Done, None)
+    }
+
+    fn from_inner(engine: Option<Arc<Engine>>, load: Load, server: Option<ServerState>) -> Self {
+        Session {
+            inner: Arc::new(Mutex::new(Inner {
+                engine,
+                ring: None,
+                load,
+                data: SessionData::new(),
+                accessed: false,
+                had_valid: false,
+                present: ChunkSet::default(),
+                had_invalid: false,
+                needs_reseal: false,
+                needs_renewal: false,
+                server,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic in a value's `Serialize` cannot leave `Inner` half-updated in a way that
+        // matters: at worst one entry is missing. Keep serving.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks, opens the cookie if not done yet, and marks the session accessed.
+    fn loaded(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.lock();
+        inner.accessed = true;
+        if let Some(candidates) = inner.take_candidates() {
+            inner.open(&candidates);
+        }
+        inner
+    }
+
+    /// Reads `key` as a `T`.
+    ///
+    /// # Errors
+    /// [`DataError::Decode`] when another type was stored under `key`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
+        self.loaded().data.get(key)
+    }
+
+    /// Stores `value` under `key`.
+    ///
+    /// # Errors
+    /// [`DataError::Encode`] if postcard cannot encode the type.
+    pub fn insert<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), DataError> {
+        self.loaded().data.insert(key, value)
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub fn remove(&self, key: &str) -> bool {
+        self.loaded().data.remove(key)
+    }
+
+    /// Removes `key` and returns its value as a `T`.
+    ///
+    /// # Errors
+    /// As [`Session::get`]; the entry is removed either way.
+    pub fn take<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
+        self.loaded().data.take(key)
+    }
+
+    /// Removes every entry; the cookie stays (empty sessions are removed on the response).
+    pub fn clear(&self) {
+        self.loaded().data.clear();
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.loaded().data.contains(key)
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.loaded().data.keys().map(str::to_owned).collect()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.loaded().data.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.loaded().data.is_empty()
+    }
+
+    /// Ends the session: removes every entry and the cookie (logout). Values inserted after
+    /// `flush` in the same request start a new session.
+    pub fn flush(&self) {
+        let mut inner = self.loaded();
+        inner.retire_id();
+        inner.data = SessionData::new();
+        inner.data.mark_dirty();
+    }
+
+    /// Starts a new session lifetime with the same entries: a new `created_at` (so the
+    /// absolute timeout counts from now) and a fresh nonce. Call it on login and on any
+    /// privilege change.
+    ///
+    /// In server mode the session also gets a new id and the old record is deleted
+    /// (protection against session fixation).
+    pub fn cycle(&self) {
+        let mut inner = self.loaded();
+        inner.retire_id();
+        inner.data.renew_created();
+    }
+
+    /// Sets this session's idle timeout (`None`: back to the configured one). It travels
+    /// inside the sealed value.
+    pub fn set_expiry(&self, idle: Option<Duration>) {
+        self.loaded().data.set_idle_timeout(idle);
+    }
+
+    /// A copy of the whole session data.
+    pub fn data(&self) -> SessionData {
+        self.loaded().data.clone()
+    }
+
+    /// Decides what the response must do, and seals if needed; `None` when the handler never
+    /// touched the session (the response is left alone).
+    pub(crate) fn finish(&self) -> Option<Result<Outcome, Error>> {
+        let mut inner = self.lock();
+        if !inner.accessed {
+            return None;
+        }
+        Some(if inner.server.is_some() {
+            inner.outcome_server()
+        } else {
+            inner.outcome_client()
+        })
+    }
+}
+
+impl Inner {
+    fn now(&self) -> SystemTime {
+        self.engine
+            .as_ref()
+            .map_or_else(SystemTime::now, |e| e.now())
+    }
+
+    fn ring(&mut self) -> Option<Arc<KeyRing>> {
+        if self.ring.is_none() {
+            self.ring = self.engine.as_ref().map(|e| e.ring());
+        }
+        self.ring.clone()
+    }
+
+    /// The first time only: parses the request's cookies (the one place either mode does),
+    /// records which of ours were present and traces those that could not even be joined.
+    fn take_candidates(&mut self) -> Option<Candidates> {
+        let Load::Pending(cookies) = &mut self.load else {
+            return None;
+        };
+        let cookies = cookies.take();
+        self.load = Load::Done;
+        let (engine, cookies) = (self.engine.clone()?, cookies?);
+        let candidates = engine.candidates(&cookies);
+        self.present = candidates.present;
+        for &reason in &candidates.rejected {
+            self.had_invalid = true;
+            trace_rejection(reason);
+        }
+        Some(candidates)
+    }
+
+    /// A cookie (or id) was rejected.
+    fn rejected(&mut self, reason: RejectReason) {
+        self.had_invalid = true;
+        trace_rejection(reason);
+    }
+
+    /// `Max-Age`/`Expires` for the session's `expires_at` as of `now` (`None`: no expiry).
+    fn lifetime(&self, now: SystemTime) -> Option<Lifetime> {
+        match self.data.expires_at() {
+            0 => None,
+            e => Some(Lifetime::new(unix_seconds(now), e)),
+        }
+    }
+
+    /// Whether the request carried a cookie of ours, valid or not.
+    fn had_cookie(&self) -> bool {
+        self.had_valid || self.had_invalid || !self.present.is_empty()
+    }
+}
+
+/// Every rejection reaches `tracing` with its reason; expiry is routine (`debug`), the rest
+/// may be an attack or a misconfiguration (`info`).
+fn trace_rejection(reason: RejectReason) {
+    if let RejectReason::Expired(_) = reason {
+        tracing::debug!(
+            reason = reason.as_str(),
+            "session cookie rejected: {reason}"
+        );
+    } else {
+        tracing::info!(
+            reason = reason.as_str(),
+            "session cookie rejected: {reason}"
+        );
+    }
+}

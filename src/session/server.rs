@@ -1,0 +1,171 @@
+//! Server mode: the cookie carries a sealed random id; the session lives in the store under
+//! the id's [`RecordKey`]. The id is checked before any store call (one AEAD open, so a forged
+//! id never reaches the store), the record is loaded before the handler runs, and the store
+//! calls are made before the response leaves.
+
+use std::time::Duration;
+
+use super::{CookieOp, Inner, Outcome, Save, Session, StoreOps};
+use crate::error::Error;
+use crate::limits::MAX_AGE_SECS;
+use crate::seal::{SessionId, ID_LEN};
+use crate::store::RecordKey;
+
+/// The longest TTL given to a store record (when no timeout is configured): as long as the
+/// longest cookie lifetime browsers honour, since the id cookie cannot outlive that.
+const MAX_TTL: Duration = Duration::from_secs(MAX_AGE_SECS);
+
+/// Server-mode state of one request.
+#[derive(Default)]
+pub(super) struct ServerState {
+    /// The id the cookie carried (and whose record was loaded), or the one issued.
+    id: Option<SessionId>,
+    /// Records to delete on the way out (after `cycle` or `flush`).
+    delete: Vec<RecordKey>,
+}
+
+impl Session {
+    /// Server mode: opens the id cookie now and returns the key of the record to load, if a
+    /// valid id arrived.
+    pub(crate) fn open_id(&self) -> Option<RecordKey> {
+        let mut inner = self.lock();
+        inner.server.as_ref()?;
+        let candidates = inner.take_candidates()?;
+        let (engine, ring) = (inner.engine.clone()?, inner.ring()?);
+        let now = inner.now();
+        for value in &candidates.values {
+            match engine.sealer.open_id(&ring, value, now) {
+                Ok((id, needs_reseal)) => {
+                    inner.had_invalid = false;
+                    inner.needs_reseal = needs_reseal;
+                    inner.server.as_mut()?.id = Some(id);
+                    return Some(RecordKey::of_id(&id));
+                }
+                Err(reason) => inner.rejected(reason),
+            }
+        }
+        None
+    }
+
+    /// Installs the record loaded for the id (`None`: there was none).
+    pub(crate) fn apply_record(&self, record: Option<Vec<u8>>) {
+        self.lock().apply_record(record);
+    }
+}
+
+impl Inner {
+    fn apply_record(&mut self, record: Option<Vec<u8>>) {
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let now = self.now();
+        let checked = record
+            .ok_or(None)
+            .and_then(|r| engine.sealer.decode_record(r, now).map_err(Some));
+        match checked {
+            Ok((data, renew)) => {
+                self.data = data;
+                self.had_valid = true;
+                self.needs_renewal = renew;
+            }
+            Err(reason) => {
+                // No record (expired, deleted, revoked) or an unusable one: a new session
+                // with a new id; the old id is never reused.
+                if let Some(reason) = reason {
+                    super::trace_rejection(reason);
+                }
+                tracing::debug!("no live record for the session id; starting a new session");
+                self.retire_id();
+                self.had_invalid = true;
+                self.needs_reseal = false;
+            }
+        }
+    }
+
+    /// Server mode: the current id will be deleted and a new one issued on the next write.
+    pub(super) fn retire_id(&mut self) {
+        if let Some(server) = &mut self.server {
+            if let Some(id) = server.id.take() {
+                server.delete.push(RecordKey::of_id(&id));
+            }
+        }
+    }
+
+    /// The store calls and the id cookie the response needs.
+    pub(super) fn outcome_server(&mut self) -> Result<Outcome, Error> {
+        let present = self.present;
+        let keep = Outcome::cookie(CookieOp::Keep, present);
+        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+            return Ok(keep);
+        };
+        let Some(store) = engine.store.clone() else {
+            return Ok(keep);
+        };
+        let now = self.now();
+        if self.data.is_empty() {
+            self.retire_id();
+        }
+        let server = self.server.get_or_insert_with(ServerState::default);
+        let delete = std::mem::take(&mut server.delete);
+        if self.data.is_empty() {
+            let cookie = if present.is_empty() {
+                CookieOp::Keep
+            } else {
+                CookieOp::Remove
+            };
+            return Ok(Outcome {
+                cookie,
+                store: (!delete.is_empty()).then_some(StoreOps {
+                    store,
+                    delete,
+                    save: None,
+                }),
+                present,
+            });
+        }
+        let new_id = server.id.is_none();
+        let write = new_id || self.data.is_dirty() || self.needs_renewal;
+        let id = *server.id.get_or_insert_with(new_session_id);
+        let save = if write {
+            let record = engine.sealer.encode_record(&mut self.data, now)?;
+            let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
+                Duration::from_secs(l.max_age())
+                    .saturating_add(engine.sealer.policy().skew)
+                    .min(MAX_TTL)
+            });
+            Some(Save {
+                key: RecordKey::of_id(&id),
+                record,
+                ttl,
+            })
+        } else {
+            None
+        };
+        let cookie = if new_id || self.needs_reseal || self.needs_renewal {
+            CookieOp::Set {
+                value: engine.sealer.seal_id(&ring, &id, now)?,
+                lifetime: self.lifetime(now),
+            }
+        } else {
+            CookieOp::Keep
+        };
+        let store = (save.is_some() || !delete.is_empty()).then_some(StoreOps {
+            store,
+            delete,
+            save,
+        });
+        Ok(Outcome {
+            cookie,
+            store,
+            present,
+        })
+    }
+}
+
+/// 128 bits from the thread-local CSPRNG.
+fn new_session_id() -> SessionId {
+    use rand::Rng as _;
+    let mut id = [0u8; ID_LEN];
+    rand::rng().fill_bytes(&mut id);
+    id
+}
