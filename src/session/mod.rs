@@ -39,11 +39,21 @@ use crate::cookies::{Candidates, ChunkSet, Lifetime, RawCookies};
 use crate::data::SessionData;
 use crate::error::{DataError, Error, RejectReason};
 use crate::keys::KeyRing;
+use crate::seal::SessionId;
+use crate::store::RecordKey;
 use crate::time::unix_seconds;
 
 pub(crate) use engine::Engine;
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
-use server::ServerState;
+
+/// Server-mode state of one request.
+#[derive(Default)]
+struct ServerState {
+    /// The id the cookie carried (and whose record was loaded), or the one issued.
+    id: Option<SessionId>,
+    /// Records to delete on the way out (after `cycle` or `flush`).
+    delete: Vec<RecordKey>,
+}
 
 enum Load {
     /// Not opened yet: the request's `Cookie` headers, unparsed.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{CookieOp, Inner, Outcome, Save, Session, StoreOps};
+use super::{CookieOp, Inner, Outcome, Save, ServerState, Session, StoreOps};
 use crate::error::Error;
 use crate::limits::MAX_AGE_SECS;
 use crate::seal::{SessionId, ID_LEN};
@@ -14,15 +14,6 @@ use crate::store::RecordKey;
 /// The longest TTL given to a store record (when no timeout is configured): as long as the
 /// longest cookie lifetime browsers honour, since the id cookie cannot outlive that.
 const MAX_TTL: Duration = Duration::from_secs(MAX_AGE_SECS);
-
-/// Server-mode state of one request.
-#[derive(Default)]
-pub(super) struct ServerState {
-    /// The id the cookie carried (and whose record was loaded), or the one issued.
-    id: Option<SessionId>,
-    /// Records to delete on the way out (after `cycle` or `flush`).
-    delete: Vec<RecordKey>,
-}
 
 impl Session {
     /// Server mode: opens the id cookie now and returns the key of the record to load, if a

@@ -24,6 +24,7 @@
 //! # Ok::<(), sealed_session::store::StoreError>(()) }).unwrap();
 //! ```
 
+mod from_config;
 mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -37,9 +38,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{SessionMode, StoreConfig, StoreKind};
 pub use crate::error::StoreError;
-use crate::error::{ConfigError, Error};
+pub(crate) use from_config::{connect, from_config};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -102,46 +102,3 @@ pub trait SessionStore: Send + Sync + 'static {
 
 /// A shared store handle, as the layer holds it.
 pub(crate) type SharedStore = Arc<dyn SessionStore>;
-
-/// The store `config` names without connecting to anything: `None` in client mode, a
-/// [`MemoryStore`] for `url = "memory"`.
-///
-/// # Errors
-/// A Redis URL (it needs a connection: see [`connect`]), or an invalid store setting.
-pub(crate) fn from_config(config: &StoreConfig) -> Result<Option<SharedStore>, ConfigError> {
-    if config.mode == SessionMode::Client {
-        return Ok(None);
-    }
-    match config.kind()? {
-        StoreKind::Memory => Ok(Some(Arc::new(memory_from_config(config)))),
-        StoreKind::Redis => Err(ConfigError::Invalid {
-            field: "store.url".into(),
-            message: "a Redis store needs a connection: build the layer with \
-                      `SessionLayer::connect(config).await`"
-                .into(),
-        }),
-    }
-}
-
-/// The store `config` names, connecting to Redis when it names Redis (feature `redis`).
-///
-/// # Errors
-/// An invalid store setting, or [`Error::Store`] when Redis cannot be reached.
-pub(crate) async fn connect(config: &StoreConfig) -> Result<Option<SharedStore>, Error> {
-    #[cfg(feature = "redis")]
-    if config.mode == SessionMode::Server && config.kind()? == StoreKind::Redis {
-        let store = RedisStore::connect(&config.url)
-            .await?
-            .prefix(config.prefix.clone());
-        return Ok(Some(Arc::new(store)));
-    }
-    Ok(from_config(config)?)
-}
-
-fn memory_from_config(config: &StoreConfig) -> MemoryStore {
-    let store = MemoryStore::new();
-    match config.capacity {
-        Some(c) => store.capacity(c),
-        None => store,
-    }
-}
