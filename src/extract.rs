@@ -1,11 +1,19 @@
-//! [`Session`] as an axum extractor (feature `axum`).
+//! [`Session`] as an axum extractor, and the session's errors as axum responses (feature
+//! `axum`), so that `?` works in handlers.
 //!
-//! ```ignore
-//! async fn handler(session: Session) -> String {
-//!     let count: u64 = session.get("visit_count").unwrap_or_default().unwrap_or(0) + 1;
-//!     session.insert("visit_count", &count).ok();
-//!     format!("You have visited this page {count} times.")
+//! An error becomes a response with a generic body (`500 Internal Server Error`, or `503
+//! Service Unavailable` for a store failure); what went wrong goes to `tracing` only, never to
+//! the client.
+//!
+//! ```
+//! use sealed_session::Session;
+//!
+//! async fn handler(session: Session) -> Result<String, sealed_session::Error> {
+//!     let count: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+//!     session.insert("visit_count", &count)?;
+//!     Ok(format!("You have visited this page {count} times."))
 //! }
+//! let _app: axum::Router = axum::Router::new().route("/", axum::routing::get(handler));
 //! ```
 
 use axum_core::extract::FromRequestParts;
@@ -13,6 +21,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
+use crate::error::{DataError, Error, StoreError};
 use crate::session::Session;
 
 /// The rejection when a handler asks for a [`Session`] but no [`SessionLayer`](crate::SessionLayer)
@@ -47,5 +56,38 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .get::<Session>()
             .cloned()
             .ok_or(MissingSessionLayer)
+    }
+}
+
+/// A generic response for `status`; `error` goes to `tracing` only.
+fn generic(status: StatusCode, error: &dyn std::error::Error) -> Response {
+    tracing::error!(error = %error, status = status.as_u16(), "session error in a handler");
+    let reason = status.canonical_reason().unwrap_or("Error");
+    (status, reason).into_response()
+}
+
+impl IntoResponse for DataError {
+    /// `500 Internal Server Error` with a generic body; the error (which names the session
+    /// key, never a value) is logged.
+    fn into_response(self) -> Response {
+        generic(StatusCode::INTERNAL_SERVER_ERROR, &self)
+    }
+}
+
+impl IntoResponse for StoreError {
+    /// `503 Service Unavailable` with a generic body; the error is logged.
+    fn into_response(self) -> Response {
+        generic(StatusCode::SERVICE_UNAVAILABLE, &self)
+    }
+}
+
+impl IntoResponse for Error {
+    /// `503 Service Unavailable` for a store failure, else `500 Internal Server Error`, with a
+    /// generic body; the error is logged.
+    fn into_response(self) -> Response {
+        match self {
+            Error::Store(e) => e.into_response(),
+            other => generic(StatusCode::INTERNAL_SERVER_ERROR, &other),
+        }
     }
 }

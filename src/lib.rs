@@ -7,7 +7,7 @@
 //! (by trust boundary: network, configuration, public API), the wire format, what is not
 //! protected, nonce limits and the key rotation runbook.
 //!
-//! # Quick start: the visit counter
+//! # Quick start: the visit counter on any tower stack
 //! ```
 //! use std::convert::Infallible;
 //! use http::{header, Request, Response};
@@ -37,9 +37,40 @@
 //! }
 //! # });
 //! ```
-//! With hyper 1, wrap the service in hyper-util's `TowerToHyperService`; with axum, add the
-//! layer to the router and take `session: Session` as an extractor (feature `axum`). Run the
-//! real server with `cargo run --example visit_counter`.
+//! With hyper 1, wrap the service in hyper-util's `TowerToHyperService`. Run the real server
+//! with `cargo run --example visit_counter`.
+//!
+//! # The same on axum (feature `axum`)
+//! `Session` is an extractor, and the session's errors are responses (a generic 500, details
+//! to `tracing`), so `?` works in handlers:
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::{routing::get, Router};
+//! use http::{header, Request};
+//! use sealed_session::{Session, SessionConfig, SessionLayer};
+//! use tower::ServiceExt;
+//!
+//! async fn counter(session: Session) -> Result<String, sealed_session::Error> {
+//!     let count: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+//!     session.insert("visit_count", &count)?;
+//!     Ok(format!("You have visited this page {count} times."))
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let app = Router::new()
+//!     .route("/", get(counter))
+//!     .layer(SessionLayer::new(SessionConfig::ephemeral()).unwrap());
+//!
+//! let res = app.clone().oneshot(Request::new(axum::body::Body::empty())).await.unwrap();
+//! let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap();
+//! let req = Request::builder().header(header::COOKIE, cookie).body(axum::body::Body::empty());
+//! let res = app.oneshot(req.unwrap()).await.unwrap();
+//! let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+//! assert_eq!(body, "You have visited this page 2 times.");
+//! # });
+//! # }
+//! ```
+//! Run it with `cargo run --example axum_app --features axum`.
 //!
 //! # Layers
 //! A lower layer never imports a higher one; `tests/architecture.rs` checks it on every
@@ -118,6 +149,11 @@ pub mod seal;
 mod session;
 pub mod store;
 pub mod time;
+
+/// The README's code blocks, compiled (and run where they can) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Seams for the fuzz targets only (cargo-fuzz builds with `--cfg fuzzing`); not API.
 #[cfg(fuzzing)]
