@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench modes`. Redis mode is skipped (loudly) without `redis-server` on PATH.
 
-#[path = "../tests/common/redis.rs"]
+#[path = "../../tests/common/redis.rs"]
 mod redis_support;
 
 use std::convert::Infallible;
