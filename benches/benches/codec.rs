@@ -20,8 +20,10 @@
 //!   uses `serde_bytes` (postcard writes the same bytes as the library's `Vec<u8>` entry, with
 //!   a `memcpy`), so the floor is as low as it gets.
 //!
-//! Run: `cargo bench --bench codec` (the measured run used `-- --warm-up-time 1
-//! --measurement-time 2`). Cookie value lengths are printed on stderr before the runs.
+//! Run: `cargo bench -p sealed-session-benches --bench codec` (the measured run used
+//! `-- --warm-up-time 1 --measurement-time 2`). Cookie value lengths are printed on stderr
+//! before the runs.
+
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

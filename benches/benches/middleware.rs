@@ -20,6 +20,8 @@
 //! here (tower-sessions' `MemoryStore` included: its `tokio::sync::Mutex` is uncontended)
 //! completes on the first poll. A `Pending` is counted and reported at the end; none is
 //! expected.
+//!
+//! Run: `cargo bench -p sealed-session-benches --bench middleware`.
 
 use std::convert::Infallible;
 use std::future::Future;

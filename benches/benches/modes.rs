@@ -2,7 +2,8 @@
 //! cookie), server with `MemoryStore`, server with `RedisStore` on a local `redis-server` —
 //! measured in the same run, with the cookie size of each.
 //!
-//! `cargo bench --bench modes`. Redis mode is skipped (loudly) without `redis-server` on PATH.
+//! `cargo bench -p sealed-session-benches --bench modes`. Redis mode is skipped (loudly)
+//! without `redis-server` on PATH.
 
 #[path = "../../tests/common/redis.rs"]
 mod redis_support;
