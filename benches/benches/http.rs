@@ -48,7 +48,7 @@ fn main() {
             let store = RedisStore::connect(&redis.url()).await.unwrap();
             cases.push((
                 "redis mode",
-                Some(SessionLayer::new(config("")).unwrap().store(store)),
+                Some(SessionLayer::new(config("")).unwrap().server_store(store)),
             ));
         }
         println!(

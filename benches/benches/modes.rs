@@ -63,12 +63,15 @@ fn bench(c: &mut Criterion) {
             "memory",
             SessionLayer::new(config())
                 .unwrap()
-                .store(MemoryStore::new()),
+                .server_store(MemoryStore::new()),
         ),
     ];
     if let Some(redis) = &redis {
         let store = rt.block_on(RedisStore::connect(&redis.url())).unwrap();
-        layers.push(("redis", SessionLayer::new(config()).unwrap().store(store)));
+        layers.push((
+            "redis",
+            SessionLayer::new(config()).unwrap().server_store(store),
+        ));
     }
     let mut group = c.benchmark_group("mode_read_write");
     for (name, layer) in layers {
