@@ -42,7 +42,7 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
             for kv in req.uri().query().unwrap_or("").split('&') {
                 match kv.split_once('=') {
                     Some(("lang", l)) if matches!(l, "en" | "fr" | "de" | "es") => {
-                        prefs.lang = l.into()
+                        prefs.lang = l.into();
                     }
                     Some(("theme", t)) => prefs.dark = t == "dark",
                     _ => {}

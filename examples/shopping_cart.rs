@@ -10,6 +10,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::fmt::Write as _;
+
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::Session;
@@ -57,8 +59,11 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
         (&Method::GET, "/cart") => {}
         _ => return support::text(StatusCode::NOT_FOUND, "not found\n"),
     }
-    let lines: String = cart.iter().map(|(p, q)| format!("{p} x {q}\n")).collect();
-    support::text(StatusCode::OK, format!("{} item(s)\n{lines}", cart.len()))
+    let mut body = format!("{} item(s)\n", cart.len());
+    for (p, q) in &cart {
+        writeln!(body, "{p} x {q}").expect("writing to a String cannot fail");
+    }
+    support::text(StatusCode::OK, body)
 }
 
 #[tokio::main]

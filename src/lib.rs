@@ -127,10 +127,6 @@
 //! assert_eq!(back.data.get::<u64>("visit_count")?, Some(1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
-#![warn(clippy::pedantic)]
-#![allow(clippy::module_name_repetitions, clippy::must_use_candidate)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;

@@ -70,7 +70,7 @@ async fn load_mode(mode: &str) {
             r.wrong_counts, 0,
             "{mode} {round}: a client's count was not exact"
         );
-        assert_eq!(r.requests, CLIENTS * n as usize);
+        assert_eq!(r.requests, CLIENTS * usize::try_from(n).unwrap());
     }
     if let (Some(a), Some(b)) = (rss_warm, rss_end) {
         eprintln!("{mode}: RSS after warm-up {a} KiB, after the measured round {b} KiB");

@@ -115,7 +115,9 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
         (Method::POST, "/blob") => {
             // Incompressible-looking bytes, so the sealed size grows with n.
             let n = query_n(&req);
-            let blob: Vec<u8> = (0..n).map(|i| (i * 7919 % 251) as u8).collect();
+            let blob: Vec<u8> = (0..n)
+                .map(|i| u8::try_from(i * 7919 % 251).unwrap())
+                .collect();
             if n == 0 {
                 session.remove("blob");
             } else {
@@ -128,7 +130,7 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
             let ok = blob
                 .iter()
                 .enumerate()
-                .all(|(i, &b)| b == (i * 7919 % 251) as u8);
+                .all(|(i, &b)| usize::from(b) == i * 7919 % 251);
             text(StatusCode::OK, format!("{} {ok}", blob.len()))
         }
         (Method::POST, "/login") => {

@@ -33,11 +33,14 @@ fn key_id_of(value: &str) -> u8 {
 }
 
 fn ring(keys: &[(u8, &str, &str)]) -> SessionConfig {
+    use std::fmt::Write as _;
     let mut toml = String::new();
     for (id, secret, state) in keys {
-        toml.push_str(&format!(
+        write!(
+            toml,
             "[[keys]]\nid = {id}\nsecret = \"{secret}\"\nstate = \"{state}\"\n"
-        ));
+        )
+        .unwrap();
     }
     SessionConfig::from_toml_str(&toml).unwrap()
 }
@@ -73,7 +76,7 @@ async fn rotating_under_concurrent_clients_logs_nobody_out() {
             key_id_of(&b.jar[NAME])
         }));
     }
-    let total = CLIENTS * REQUESTS as usize;
+    let total = CLIENTS * usize::try_from(REQUESTS).unwrap();
     let wait_for = |n: usize| {
         let done = done.clone();
         async move {
@@ -136,6 +139,15 @@ fn example_binary() -> std::path::PathBuf {
 #[cfg(unix)]
 #[tokio::test]
 async fn key_rotation_example_reloads_on_sighup() {
+    /// Kills the example on drop, so a failing assertion does not leave it running.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
     let dir = std::env::temp_dir().join(format!("sealed-session-sighup-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("session.toml");
@@ -151,13 +163,6 @@ async fn key_rotation_example_reloads_on_sighup() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let pid = child.id();
     let _guard = Kill(child);
     let mut b = Browser::with_base(format!("http://127.0.0.1:{port}"));

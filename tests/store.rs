@@ -83,6 +83,7 @@ macro_rules! store_conformance {
     )*};
 }
 
+#[allow(clippy::unused_async)] // `store_conformance!` awaits every store's constructor
 async fn memory() -> Option<(MemoryStore, ())> {
     Some((MemoryStore::new(), ()))
 }

@@ -9,8 +9,6 @@
 //!
 //! Exit status: 0 on success, 1 for an invalid configuration or unreadable input, 2 for a
 //! usage error, 3 when `inspect` rejects the value. Only `keygen` ever prints a secret.
-#![forbid(unsafe_code)]
-#![warn(clippy::pedantic)]
 
 use std::io::Read as _;
 use std::path::PathBuf;

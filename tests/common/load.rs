@@ -2,6 +2,8 @@
 //! its own cookie jar, each sending a fixed number of requests. Used by `tests/load.rs` and
 //! `benches/http.rs`. Only ever targets 127.0.0.1.
 #![allow(dead_code)]
+// `serve` picks one of two long arms on `Option<SessionLayer>`; a `match` reads best there.
+#![allow(clippy::single_match_else)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// The visit counter: reads and writes the session on every request.
+#[allow(clippy::unused_async)] // an async handler, as the servers expect
 pub async fn counter(req: Request<Incoming>) -> Response<Full<Bytes>> {
     let count: u64 = match req.extensions().get::<Session>() {
         Some(session) => {
@@ -90,6 +93,12 @@ pub struct Report {
     pub latencies: Vec<Duration>,
 }
 
+// Statistics in f64: counts and indices stay far below 2^52, and `p` is in 0..=1.
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 impl Report {
     pub fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
@@ -113,7 +122,7 @@ async fn client(addr: SocketAddr, requests: u64, check: bool) -> (u64, usize, bo
     let conn = tokio::spawn(conn);
     let mut cookie: Option<String> = None;
     let (mut errors, mut exact, mut last) = (0usize, true, 0u64);
-    let mut latencies = Vec::with_capacity(requests as usize);
+    let mut latencies = Vec::with_capacity(usize::try_from(requests).unwrap_or(0));
     for expected in 1..=requests {
         let mut req = Request::builder().uri("/");
         if let Some(c) = &cookie {
@@ -121,19 +130,20 @@ async fn client(addr: SocketAddr, requests: u64, check: bool) -> (u64, usize, bo
         }
         let req = req.body(Full::new(Bytes::new())).unwrap();
         let start = Instant::now();
-        let res = match sender.send_request(req).await {
-            Ok(res) => res,
-            Err(_) => {
-                errors += 1;
-                break;
-            }
+        let Ok(res) = sender.send_request(req).await else {
+            errors += 1;
+            break;
         };
         let status = res.status();
         if let Some(line) = res.headers().get(header::SET_COOKIE) {
             let line = line.to_str().unwrap_or_default();
             cookie = line.split(';').next().map(str::to_owned);
         }
-        let body = res.into_body().collect().await.map(|b| b.to_bytes());
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(http_body_util::Collected::to_bytes);
         latencies.push(start.elapsed());
         match (status, body) {
             (StatusCode::OK, Ok(body)) => {
@@ -165,7 +175,7 @@ pub async fn run(addr: SocketAddr, clients: usize, requests: u64, check: bool) -
         errors: 0,
         wrong_counts: 0,
         elapsed: Duration::ZERO,
-        latencies: Vec::with_capacity(clients * requests as usize),
+        latencies: Vec::with_capacity(clients * usize::try_from(requests).unwrap_or(0)),
     };
     for t in tasks {
         let (last, errors, exact, latencies) = t.await.unwrap();

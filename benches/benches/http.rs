@@ -3,12 +3,13 @@
 //! for no session, client mode, memory mode and redis mode, in the same run. Prints requests
 //! per second and p50/p99 latency, each with its ratio to "no session".
 //!
-//! `cargo bench --bench http` (`HTTP_BENCH_REQUESTS` per client, default 500). Redis mode
-//! needs `redis-server` on PATH (skipped, loudly, otherwise). Only 127.0.0.1 is targeted.
+//! `cargo bench -p sealed-session-benches --bench http` (`HTTP_BENCH_REQUESTS` per client,
+//! default 500). Redis mode needs `redis-server` on PATH (skipped, loudly, otherwise). Only
+//! 127.0.0.1 is targeted.
 
-#[path = "../tests/common/load.rs"]
+#[path = "../../tests/common/load.rs"]
 mod load;
-#[path = "../tests/common/redis.rs"]
+#[path = "../../tests/common/redis.rs"]
 mod redis_support;
 
 use sealed_session::store::RedisStore;
@@ -47,7 +48,7 @@ fn main() {
             let store = RedisStore::connect(&redis.url()).await.unwrap();
             cases.push((
                 "redis mode",
-                Some(SessionLayer::new(config("")).unwrap().store(store)),
+                Some(SessionLayer::new(config("")).unwrap().server_store(store)),
             ));
         }
         println!(

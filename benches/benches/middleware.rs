@@ -20,7 +20,8 @@
 //! here (tower-sessions' `MemoryStore` included: its `tokio::sync::Mutex` is uncontended)
 //! completes on the first poll. A `Pending` is counted and reported at the end; none is
 //! expected.
-#![allow(clippy::pedantic, missing_docs)]
+//!
+//! Run: `cargo bench -p sealed-session-benches --bench middleware`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -121,6 +122,8 @@ fn print_length(who: &str, line: &str, pair: &HeaderValue) {
     );
 }
 
+// One straight run: set up each service, print the cookie sizes, then time them in order.
+#[allow(clippy::too_many_lines)]
 fn benches(c: &mut Criterion) {
     // ---- sealed-session -------------------------------------------------------------
     let layer = SessionLayer::new(config()).expect("bench config is valid");
@@ -241,24 +244,24 @@ fn benches(c: &mut Criterion) {
     // ---- the runs ------------------------------------------------------------------
     let setup = || request(Some(&sealed_cookie));
     c.bench_function("no_layer", |b| {
-        b.iter_batched(setup, |req| send(&mut no_layer, req), BatchSize::SmallInput)
+        b.iter_batched(setup, |req| send(&mut no_layer, req), BatchSize::SmallInput);
     });
     c.bench_function("untouched", |b| {
         b.iter_batched(
             setup,
             |req| send(&mut untouched, req),
             BatchSize::SmallInput,
-        )
+        );
     });
     c.bench_function("read", |b| {
-        b.iter_batched(setup, |req| send(&mut read, req), BatchSize::SmallInput)
+        b.iter_batched(setup, |req| send(&mut read, req), BatchSize::SmallInput);
     });
     c.bench_function("read_write", |b| {
         b.iter_batched(
             setup,
             |req| send(&mut read_write, req),
             BatchSize::SmallInput,
-        )
+        );
     });
     let mut group = c.benchmark_group("tower_sessions_memory");
     group.bench_function("read_write", |b| {
@@ -266,7 +269,7 @@ fn benches(c: &mut Criterion) {
             || request(Some(&ts_cookie)),
             |req| send(&mut tower_sessions, req),
             BatchSize::SmallInput,
-        )
+        );
     });
     group.finish();
     let mut group = c.benchmark_group("private_jar");
@@ -275,7 +278,7 @@ fn benches(c: &mut Criterion) {
             || request(Some(&jar_cookie)),
             |req| send(&mut private_jar, req),
             BatchSize::SmallInput,
-        )
+        );
     });
     group.finish();
 }
