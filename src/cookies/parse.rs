@@ -45,7 +45,7 @@ impl ChunkSet {
     }
 
     /// The chunks at index `n` and above (the ones a value of `n` chunks leaves unused).
-    pub(crate) fn from_index(self, n: usize) -> Self {
+    pub(crate) fn at_or_above(self, n: usize) -> Self {
         match u32::try_from(n) {
             Ok(n) if n < u16::BITS => ChunkSet(self.0 & !((1u16 << n) - 1)),
             _ => ChunkSet(0),
@@ -173,11 +173,11 @@ mod tests {
     }
 
     #[test]
-    fn chunk_set_from_index_keeps_the_unused_tail() {
+    fn chunk_set_at_or_above_keeps_the_unused_tail() {
         let s = set(&[0, 1, 2, 15]);
-        assert_eq!(s.from_index(2), set(&[2, 15]));
-        assert_eq!(s.from_index(0), s);
-        assert_eq!(s.from_index(16), ChunkSet::default());
+        assert_eq!(s.at_or_above(2), set(&[2, 15]));
+        assert_eq!(s.at_or_above(0), s);
+        assert_eq!(s.at_or_above(16), ChunkSet::default());
         assert!(s.contains(15) && !s.contains(3) && !s.contains(16));
     }
 

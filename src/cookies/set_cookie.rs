@@ -216,7 +216,7 @@ impl CookieSettings {
                 max: capacity,
             });
         }
-        self.remove_into(present.from_index(n), &mut lines);
+        self.remove_into(present.at_or_above(n), &mut lines);
         Ok(lines)
     }
 
