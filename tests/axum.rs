@@ -1,12 +1,12 @@
 //! `Session` as an axum extractor, through a real server on 127.0.0.1.
 
-#[path = "common/http.rs"]
-mod http_support;
+mod common;
 
 use axum::routing::get;
 use axum::Router;
-use http_support::{config, Browser};
 use sealed_session::{Session, SessionLayer};
+
+use common::http::{config, Browser};
 
 async fn counter(session: Session) -> String {
     let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;

@@ -1,5 +1,7 @@
 //! A throwaway `redis-server` on a free loopback port, without persistence, stopped on drop.
-#![allow(dead_code)]
+//!
+//! `benches/http.rs` and `benches/modes.rs` include this file on its own (`#[path]`), so it
+//! names no sibling module.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
