@@ -9,12 +9,13 @@
 //! SEALED_SESSION_LOAD_FULL=1 cargo test --release --test load -- --nocapture
 //! ```
 
-#[path = "common/load.rs"]
-mod load;
+mod common;
 
 use std::time::Duration;
 
 use sealed_session::{SessionConfig, SessionLayer};
+
+use common::load;
 
 const CLIENTS: usize = 64;
 

@@ -2,21 +2,19 @@
 //! jar, as one matrix over the three modes: client (sealed cookie), memory and redis (server
 //! mode). Redis tests start their own `redis-server`; see tests/common/redis.rs.
 
-#[path = "common/http.rs"]
-mod http_support;
-#[path = "common/redis.rs"]
-mod redis_support;
+mod common;
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use http::{header, Method, Request, Response, StatusCode};
-use http_support::{config, text, Body, Browser, TestServer, KEY1, KEY2};
 use hyper::body::Incoming;
-use redis_support::RedisServer;
 use sealed_session::store::{MemoryStore, RedisStore};
 use sealed_session::time::ManualClock;
 use sealed_session::{Session, SessionConfig, SessionLayer};
+
+use common::http::{config, text, Body, Browser, TestServer, KEY1, KEY2};
+use common::redis::RedisServer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {

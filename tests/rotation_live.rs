@@ -2,8 +2,7 @@
 //! counting through every step, nobody is logged out, and every cookie moves to the new key.
 //! Also the `key_rotation` example reloading its file on SIGHUP.
 
-#[path = "common/http.rs"]
-mod http_support;
+mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,9 +10,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use http::{Request, Response, StatusCode};
-use http_support::{text, Body, Browser, TestServer, KEY1, KEY2};
 use hyper::body::Incoming;
 use sealed_session::{Session, SessionConfig, SessionLayer};
+
+use common::http::{text, Body, Browser, TestServer, KEY1, KEY2};
 
 const NAME: &str = "__Host-session";
 const CLIENTS: usize = 16;

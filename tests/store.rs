@@ -1,23 +1,21 @@
 //! Server mode: the store conformance suite run on every store, what reaches the store, and
 //! store failures (a failing store, Redis killed and restarted under a running server).
 
-#[path = "common/http.rs"]
-mod http_support;
-#[path = "common/redis.rs"]
-mod redis_support;
+mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
-use http_support::{config, text, Body, Browser, TestServer};
 use hyper::body::Incoming;
-use redis_support::RedisServer;
 use sealed_session::store::{
     MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture,
 };
 use sealed_session::{Session, SessionLayer};
+
+use common::http::{config, text, Body, Browser, TestServer};
+use common::redis::RedisServer;
 
 const NAME: &str = "__Host-session";
 

@@ -1,22 +1,16 @@
-//! HTTP test plumbing: a real hyper server on 127.0.0.1 (free port) behind a layer, and a
-//! real hyper client with a small cookie jar (cookies parsed with the `cookie` crate).
-#![allow(dead_code)]
+//! HTTP test plumbing: a fixed test configuration, and a real hyper client with a small cookie
+//! jar (cookies parsed with the `cookie` crate) for the server harness, [`TestServer`].
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
-use sealed_session::{SessionConfig, SessionLayer};
-use tokio::task::JoinHandle;
-use tower::ServiceBuilder;
+use hyper_util::rt::TokioExecutor;
+use sealed_session::SessionConfig;
+
+pub use super::load::TestServer;
 
 pub type Body = Full<Bytes>;
 
@@ -33,47 +27,6 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     let mut res = Response::new(Full::new(Bytes::from(body.into())));
     *res.status_mut() = status;
     res
-}
-
-/// A server on a free loopback port; stopped when dropped.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl TestServer {
-    pub async fn start<F, Fut>(layer: SessionLayer, handler: F) -> TestServer
-    where
-        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Response<Body>> + Send + 'static,
-    {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let svc = ServiceBuilder::new().layer(layer).service_fn(move |req| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req).await) }
-        });
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let svc = TowerToHyperService::new(svc.clone());
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
-        TestServer { addr, task }
-    }
 }
 
 /// What came back.

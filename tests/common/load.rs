@@ -1,11 +1,17 @@
-//! A bounded, in-process HTTP load generator over loopback: N keep-alive clients, each with
-//! its own cookie jar, each sending a fixed number of requests. Used by `tests/load.rs` and
-//! `benches/http.rs`. Only ever targets 127.0.0.1.
+//! The one loopback server harness of the tests and benches ([`TestServer`]: a real hyper
+//! server on a free 127.0.0.1 port, serving a tower service, stopped on drop), and a bounded,
+//! in-process HTTP load generator over it: N keep-alive clients, each with its own cookie jar,
+//! each sending a fixed number of requests. Only ever targets 127.0.0.1.
+//!
+//! `benches/http.rs` includes this file on its own (`#[path]`), so it stays self-contained:
+//! it names no sibling module, and keeps its own `allow(dead_code)` (a bench uses part of it).
 #![allow(dead_code)]
 // `serve` picks one of two long arms on `Option<SessionLayer>`; a `match` reads best there.
 #![allow(clippy::single_match_else)]
 
 use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -14,9 +20,69 @@ use http::{header, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use sealed_session::{Session, SessionLayer};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tower::{Service, ServiceBuilder};
+
+/// A real hyper (HTTP/1, keep-alive, `TCP_NODELAY`) server on a free 127.0.0.1 port, serving a
+/// tower service. Dropping it stops accepting connections.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    /// Serves `svc`, any tower service of `Request<Incoming>` (a layered `service_fn`, an axum
+    /// `Router`), cloned once per connection.
+    pub async fn serve<S, B>(svc: S) -> TestServer
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let svc = TowerToHyperService::new(svc.clone());
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        TestServer { addr, task }
+    }
+
+    /// Serves the async `handler` behind `layer`.
+    pub async fn start<F, Fut>(layer: SessionLayer, handler: F) -> TestServer
+    where
+        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    {
+        let svc = ServiceBuilder::new().layer(layer).service_fn(move |req| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler(req).await) }
+        });
+        TestServer::serve(svc).await
+    }
+}
 
 /// The visit counter: reads and writes the session on every request.
 #[allow(clippy::unused_async)] // an async handler, as the servers expect
@@ -32,53 +98,13 @@ pub async fn counter(req: Request<Incoming>) -> Response<Full<Bytes>> {
     Response::new(Full::new(Bytes::from(count.to_string())))
 }
 
-/// Serves `counter` on a free loopback port, behind `layer` (or none). Aborted on drop.
-pub struct Server {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
+/// Serves [`counter`] behind `layer`, or bare (the baseline) when `None`.
+pub async fn serve(layer: Option<SessionLayer>) -> TestServer {
+    let app = tower::service_fn(|req| async move { Ok::<_, Infallible>(counter(req).await) });
+    match layer {
+        Some(layer) => TestServer::serve(ServiceBuilder::new().layer(layer).service(app)).await,
+        None => TestServer::serve(app).await,
     }
-}
-
-pub async fn serve(layer: Option<SessionLayer>) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let layer = layer.clone();
-            tokio::spawn(async move {
-                let io = TokioIo::new(stream);
-                let http = hyper::server::conn::http1::Builder::new();
-                let _ = match layer {
-                    Some(layer) => {
-                        let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
-                            |req| async move { Ok::<_, Infallible>(counter(req).await) },
-                        );
-                        http.serve_connection(
-                            io,
-                            hyper_util::service::TowerToHyperService::new(svc),
-                        )
-                        .await
-                    }
-                    None => {
-                        let svc = hyper::service::service_fn(|req| async move {
-                            Ok::<_, Infallible>(counter(req).await)
-                        });
-                        http.serve_connection(io, svc).await
-                    }
-                };
-            });
-        }
-    });
-    Server { addr, task }
 }
 
 /// What a run measured.

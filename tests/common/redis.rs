@@ -1,6 +1,14 @@
 //! A throwaway `redis-server` on a free loopback port, without persistence, stopped on drop.
-#![allow(dead_code)]
+//!
+//! Without the binary on `PATH` a Redis test returns early and passes, so it says so where a
+//! person running `cargo test` sees it: libtest captures the output of passing tests, but only
+//! what goes through the `print!`/`eprint!` family, so the skip is written straight to the
+//! process's stderr. With `SEALED_SESSION_REQUIRE_REDIS=1` (CI) the test fails instead.
+//!
+//! `benches/http.rs` and `benches/modes.rs` include this file on its own (`#[path]`), so it
+//! names no sibling module.
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,21 +32,35 @@ fn binary_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The running test as `binary::path::to::test`: libtest runs each test on a thread named
+/// after it (a bench's `main` gives `binary::main`).
+fn current_test() -> String {
+    let binary = env!("CARGO_CRATE_NAME");
+    match std::thread::current().name() {
+        Some(test) => format!("{binary}::{test}"),
+        None => binary.to_owned(),
+    }
+}
+
 impl RedisServer {
-    /// Starts one, or returns `None` with a loud message when `redis-server` is not on PATH
-    /// (and panics instead when Redis is required).
+    /// Starts one, or returns `None` when `redis-server` is not on PATH, after printing
+    /// `SKIPPED (...): <test>` to stderr past libtest's capture. Panics instead when Redis is
+    /// required (`SEALED_SESSION_REQUIRE_REDIS=1`).
     pub fn start() -> Option<RedisServer> {
         if !binary_available() {
+            let test = current_test();
             assert!(
                 !required(),
-                "SEALED_SESSION_REQUIRE_REDIS=1 but `redis-server` is not on PATH; install it \
-                 (Debian: apt-get install redis-server)"
+                "SEALED_SESSION_REQUIRE_REDIS=1 but `redis-server` is not on PATH ({test}); \
+                 install it (Debian: apt-get install redis-server)"
             );
-            eprintln!(
-                "\n*** SKIPPING Redis test: `redis-server` not found on PATH. Install it \
-                 (apt-get install redis-server) or set SEALED_SESSION_REQUIRE_REDIS=1 to make \
-                 this a failure. ***\n"
+            // One `write_all` of the whole line under the lock, so that lines from tests
+            // running in parallel do not interleave.
+            let line = format!(
+                "SKIPPED (redis-server not found on PATH; install it, or set \
+                 SEALED_SESSION_REQUIRE_REDIS=1 to fail instead): {test}\n"
             );
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
