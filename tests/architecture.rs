@@ -31,11 +31,10 @@ const RANKS: &[(&str, u8)] = &[
 ];
 
 fn rank(module: &str) -> u8 {
-    RANKS
-        .iter()
-        .find(|(m, _)| *m == module)
-        .map(|&(_, r)| r)
-        .unwrap_or_else(|| panic!("module `{module}` has no rank in tests/architecture.rs"))
+    match RANKS.iter().find(|(m, _)| *m == module) {
+        Some(&(_, r)) => r,
+        None => panic!("module `{module}` has no rank in tests/architecture.rs"),
+    }
 }
 
 /// A source file of the library: its top-level module, its folder (for folder modules) and
@@ -266,6 +265,28 @@ fn no_file_imports_a_higher_layer() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
+/// Depth-first search from `n`; every back edge found is a circle.
+fn visit(
+    n: &str,
+    edges: &BTreeMap<String, BTreeSet<String>>,
+    stack: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+    found: &mut Vec<String>,
+) {
+    if let Some(i) = stack.iter().position(|s| s == n) {
+        found.push(format!("{} → {n}", stack[i..].join(" → ")));
+        return;
+    }
+    if !done.insert(n.to_owned()) {
+        return;
+    }
+    stack.push(n.to_owned());
+    for m in edges.get(n).into_iter().flatten() {
+        visit(m, edges, stack, done, found);
+    }
+    stack.pop();
+}
+
 #[test]
 fn files_of_a_folder_module_import_each_other_without_a_circle() {
     let files = files();
@@ -315,27 +336,6 @@ fn files_of_a_folder_module_import_each_other_without_a_circle() {
                     out.insert(sibling);
                 }
             }
-        }
-        // Depth-first search for a back edge.
-        fn visit(
-            n: &str,
-            edges: &BTreeMap<String, BTreeSet<String>>,
-            stack: &mut Vec<String>,
-            done: &mut BTreeSet<String>,
-            found: &mut Vec<String>,
-        ) {
-            if let Some(i) = stack.iter().position(|s| s == n) {
-                found.push(format!("{} → {n}", stack[i..].join(" → ")));
-                return;
-            }
-            if !done.insert(n.to_owned()) {
-                return;
-            }
-            stack.push(n.to_owned());
-            for m in edges.get(n).into_iter().flatten() {
-                visit(m, edges, stack, done, found);
-            }
-            stack.pop();
         }
         let mut found = Vec::new();
         let mut done = BTreeSet::new();

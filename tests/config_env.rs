@@ -168,10 +168,10 @@ env_var!(
     keys,
     "SEALED_SESSION_KEYS",
     &format!("7:aes-256-gcm:primary:{SECRET}"),
-    |c| c
-        .key_ring()
-        .ok()
-        .map(|r| r.keys().map(|k| k.id()).collect::<Vec<_>>()),
+    |c| c.key_ring().ok().map(|r| r
+        .keys()
+        .map(sealed_session::keys::Key::id)
+        .collect::<Vec<_>>()),
     Some(vec![KeyId(7)])
 );
 

@@ -4,7 +4,7 @@
 
 use sealed_session::SessionConfig;
 
-/// The first ```toml block of the README after `## Configure`.
+/// The first TOML code block of the README after `## Configure`.
 fn readme_toml() -> String {
     let readme = include_str!("../README.md");
     let section = &readme[readme.find("## Configure").expect("a Configure section")..];

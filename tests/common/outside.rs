@@ -1,4 +1,4 @@
-//! Wire format v1 written again outside the library, from the RustCrypto crates directly:
+//! Wire format v1 written again outside the library, from the `RustCrypto` crates directly:
 //! HKDF-SHA256 with `info = "sealed-session v1 <algorithm> cookie"`, then the AEAD over
 //! `header ‖ nonce ‖ ciphertext ‖ tag` with `AAD = header ‖ cookie name`.
 //!
