@@ -103,9 +103,9 @@ pub struct ExpiryPolicy {
 impl Default for ExpiryPolicy {
     fn default() -> Self {
         ExpiryPolicy {
-            idle: Some(Duration::from_secs(24 * 3600)),
-            absolute: Some(Duration::from_secs(7 * 24 * 3600)),
-            skew: Duration::from_secs(60),
+            idle: Some(Duration::from_hours(24)),
+            absolute: Some(Duration::from_hours(168)),
+            skew: Duration::from_mins(1),
             renew_after: None,
             not_before: None,
         }

@@ -18,8 +18,8 @@ const SHORT: &str = "BAQEBAQEBAQEBAQEBAQEBA==";
 
 /// 2026-12-01T00:00:00Z.
 const DEC_1: u64 = 1_796_083_200;
-const HOUR: Duration = Duration::from_secs(3600);
-const DAY: Duration = Duration::from_secs(86_400);
+const HOUR: Duration = Duration::from_hours(1);
+const DAY: Duration = Duration::from_hours(24);
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
@@ -127,15 +127,15 @@ fn toml_parses_every_field_with_human_durations() {
     assert_eq!((c.max_cookie_len, c.max_chunks), (2048, 8));
 
     let e = &config.expiry;
-    assert_eq!(e.idle, 30 * Duration::from_secs(60));
+    assert_eq!(e.idle, 30 * Duration::from_mins(1));
     assert_eq!(e.absolute, 12 * HOUR);
     assert_eq!(e.skew, Duration::from_secs(5));
-    assert_eq!(e.renew_after, Some(90 * Duration::from_secs(60)));
+    assert_eq!(e.renew_after, Some(90 * Duration::from_mins(1)));
     assert_eq!(e.not_before, Some(at(DEC_1 - 86_400)));
     let policy = e.policy();
-    assert_eq!(policy.idle_timeout(), Some(30 * Duration::from_secs(60)));
+    assert_eq!(policy.idle_timeout(), Some(30 * Duration::from_mins(1)));
     assert_eq!(policy.absolute_timeout(), Some(12 * HOUR));
-    assert_eq!(policy.renew_interval(), 90 * Duration::from_secs(60));
+    assert_eq!(policy.renew_interval(), 90 * Duration::from_mins(1));
 
     let k = &config.keys;
     assert_eq!(k.len(), 4);
@@ -164,7 +164,7 @@ fn toml_empty_document_gives_the_defaults() {
     );
     assert_eq!(config.expiry.idle, DAY);
     assert_eq!(config.expiry.absolute, 7 * DAY);
-    assert_eq!(config.expiry.skew, Duration::from_secs(60));
+    assert_eq!(config.expiry.skew, Duration::from_mins(1));
     assert!(config.keys.is_empty());
     assert_eq!(
         error_of(&config),
@@ -730,12 +730,12 @@ fn env_sets_every_field() {
     assert_eq!(
         (e.idle, e.absolute, e.skew),
         (
-            30 * Duration::from_secs(60),
+            30 * Duration::from_mins(1),
             12 * HOUR,
             Duration::from_secs(5)
         )
     );
-    assert_eq!(e.renew_after, Some(10 * Duration::from_secs(60)));
+    assert_eq!(e.renew_after, Some(10 * Duration::from_mins(1)));
     assert_eq!(e.not_before, Some(at(DEC_1 - 30 * 86_400)));
     assert_eq!(config.keys.len(), 1);
     assert_eq!(config.keys[0].algorithm, "aes-256-gcm");
@@ -763,7 +763,7 @@ fn env_overrides_the_file_named_by_sealed_session_config() {
     ])
     .unwrap();
     assert_eq!(config.cookie.name, "from-file");
-    assert_eq!(config.expiry.idle, 15 * Duration::from_secs(60));
+    assert_eq!(config.expiry.idle, 15 * Duration::from_mins(1));
     assert_eq!(config.expiry.absolute, 2 * HOUR);
     assert_eq!(config.keys[0].id, 1);
     // SEALED_SESSION_KEYS replaces the file's keys.
@@ -951,7 +951,7 @@ fn status(config: &SessionConfig, id: u8, at: SystemTime) -> KeyStatus {
 
 #[test]
 fn rotation_report_follows_the_staged_runbook() {
-    let skew = Duration::from_secs(60);
+    let skew = Duration::from_mins(1);
     let absolute = 7 * DAY;
     // Step 1: the new key 2 is added as decrypt-only beside the primary 1.
     let mut config = one_key();

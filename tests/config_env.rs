@@ -106,14 +106,14 @@ env_var!(
     "SEALED_SESSION_IDLE",
     "30m",
     |c| c.expiry.idle,
-    Duration::from_secs(1800)
+    Duration::from_mins(30)
 );
 env_var!(
     absolute,
     "SEALED_SESSION_ABSOLUTE",
     "12h",
     |c| c.expiry.absolute,
-    Duration::from_secs(12 * 3600)
+    Duration::from_hours(12)
 );
 env_var!(
     skew,
@@ -127,14 +127,14 @@ env_var!(
     "SEALED_SESSION_RENEW_AFTER",
     "10m",
     |c| c.expiry.renew_after,
-    Some(Duration::from_secs(600))
+    Some(Duration::from_mins(10))
 );
 env_var!(
     not_before,
     "SEALED_SESSION_NOT_BEFORE",
     "2026-11-01T00:00:00Z",
     |c| c.expiry.not_before,
-    Some(std::time::UNIX_EPOCH + Duration::from_secs(1_793_491_200))
+    Some(std::time::UNIX_EPOCH + Duration::from_hours(498_192))
 );
 env_var!(
     mode,

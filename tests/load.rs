@@ -43,14 +43,14 @@ async fn load_mode(mode: &str) {
     let n = requests_per_client();
     // Round 1 warms up (allocator, connection buffers, store); round 2 must not grow.
     let warm = tokio::time::timeout(
-        Duration::from_secs(600),
+        Duration::from_mins(10),
         load::run(server.addr, CLIENTS, n, true),
     )
     .await
     .expect("round 1 finished in bounded time");
     let rss_warm = load::rss_kib();
     let run = tokio::time::timeout(
-        Duration::from_secs(600),
+        Duration::from_mins(10),
         load::run(server.addr, CLIENTS, n, true),
     )
     .await

@@ -368,13 +368,13 @@ async fn idle_renewal_only_past_the_threshold(mode: Mode) {
     let srv = TestServer::start(h.layer.clone(), app).await;
     let mut b = Browser::new(&srv);
     b.get("/").await;
-    clock.advance(Duration::from_secs(9 * 60));
+    clock.advance(Duration::from_mins(9));
     assert!(b.get("/read").await.set_cookies().is_empty());
-    clock.advance(Duration::from_secs(60));
+    clock.advance(Duration::from_mins(1));
     assert_eq!(b.get("/read").await.set_cookies().len(), 1);
     assert!(b.get("/read").await.set_cookies().is_empty());
     // Idle for the whole timeout: a new session.
-    clock.advance(Duration::from_secs(42 * 60));
+    clock.advance(Duration::from_mins(42));
     assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");
 }
 

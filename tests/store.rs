@@ -36,11 +36,11 @@ async fn conformance(store: &dyn SessionStore) {
     let b = RecordKey::of_id(&[2; 16]);
     assert_eq!(store.load(&a).await.unwrap(), None);
     store
-        .save(&a, b"first", Duration::from_secs(60))
+        .save(&a, b"first", Duration::from_mins(1))
         .await
         .unwrap();
     store
-        .save(&b, b"other", Duration::from_secs(60))
+        .save(&b, b"other", Duration::from_mins(1))
         .await
         .unwrap();
     assert_eq!(
@@ -48,7 +48,7 @@ async fn conformance(store: &dyn SessionStore) {
         Some(&b"first"[..])
     );
     store
-        .save(&a, b"second", Duration::from_secs(60))
+        .save(&a, b"second", Duration::from_mins(1))
         .await
         .unwrap();
     assert_eq!(
@@ -65,7 +65,7 @@ async fn conformance(store: &dyn SessionStore) {
     // Arbitrary bytes survive.
     let bytes: Vec<u8> = (0..=255).collect();
     store
-        .save(&a, &bytes, Duration::from_secs(60))
+        .save(&a, &bytes, Duration::from_mins(1))
         .await
         .unwrap();
     assert_eq!(store.load(&a).await.unwrap(), Some(bytes));

@@ -9,7 +9,7 @@ use crate::error::ConfigError;
 use crate::time::ExpiryPolicy;
 
 /// Largest clock skew tolerance accepted: clocks kept by NTP differ by far less.
-const MAX_SKEW: Duration = Duration::from_secs(3600);
+const MAX_SKEW: Duration = Duration::from_hours(1);
 
 /// Timeouts, as human durations (`"30m"`, `"12h"`, `"7days"`, `"1h 30m"`).
 ///
