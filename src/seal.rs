@@ -74,8 +74,7 @@ fn secs(d: Duration) -> u64 {
 }
 
 impl Sealer {
-    /// A sealer for cookie `name`. The length cap defaults to
-    /// [`MAX_SEALED_LEN`](crate::limits::MAX_SEALED_LEN).
+    /// A sealer for cookie `name`. The length cap defaults to [`MAX_SEALED_LEN`].
     #[must_use]
     pub fn new(name: impl Into<String>, policy: ExpiryPolicy) -> Self {
         Sealer {

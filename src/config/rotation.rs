@@ -68,7 +68,7 @@ pub struct KeyReport {
 
 /// The rotation state of a configuration at an instant: the primary, the next scheduled
 /// switch, and which keys are safe to remove. Made by
-/// [`SessionConfig::rotation_report`]; its `Display` is what `sealed-session check-config`
+/// [`SessionConfig::rotation_report`](crate::SessionConfig::rotation_report); its `Display` is what `sealed-session check-config`
 /// prints.
 ///
 /// ```
