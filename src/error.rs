@@ -95,28 +95,52 @@ impl RejectReason {
 }
 
 /// A session value could not be encoded, or could not be read back as the requested type.
+///
+/// A value that does not decode stays in the session as it was: nothing is removed or
+/// overwritten unless the handler does so (`remove`, `insert`, `take`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
-    /// `insert` could not encode the value with postcard.
-    #[error("could not encode the value for session key `{key}`; postcard supports any serde type except `deserialize_any` ones")]
+    /// `insert` could not encode the value.
+    #[error("could not encode the value for session key `{key}`: {source}")]
     Encode {
         /// The session key.
         key: String,
-        /// What postcard said.
+        /// Why.
         #[source]
-        source: postcard::Error,
+        source: ValueError,
     },
-    /// `get` found bytes that are not a valid encoding of the requested type.
-    #[error("session key `{key}` holds a value of another type; read it with the type it was inserted with")]
+    /// `get` found a value that does not read as the requested type.
+    #[error("session key `{key}` does not read as the requested type ({source}); read it with a type its stored form fits (see the schema-evolution rules in the `data` module docs), or `remove` it")]
     Decode {
         /// The session key.
         key: String,
-        /// What postcard said.
+        /// Why, in serde's words, with any quoted part of the value cut out.
         #[source]
-        source: postcard::Error,
+        source: ValueError,
     },
 }
+
+/// Why a session value could not be encoded or decoded (serde's message, with any part of
+/// the value itself cut out: values may be secrets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueError {
+    reason: String,
+}
+
+impl ValueError {
+    pub(crate) fn from_reason(reason: String) -> Self {
+        ValueError { reason }
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for ValueError {}
 
 /// The key ring or configuration is unusable. Messages name the key and field, never a secret.
 #[derive(Debug, thiserror::Error)]
@@ -199,9 +223,19 @@ pub enum Error {
     /// A sealed value was rejected.
     #[error("sealed value rejected: {0}")]
     Rejected(#[from] RejectReason),
-    /// The AEAD refused to seal (only possible for absurd lengths).
-    #[error("the AEAD refused to seal the session")]
+    /// The AEAD refused to seal (only possible for absurd lengths), or the operating system's
+    /// random generator failed to give a nonce.
+    #[error("could not seal the session (the AEAD refused, or the OS random generator failed)")]
     Seal,
+    /// A server-mode record would be larger than
+    /// [`MAX_RECORD_LEN`](crate::limits::MAX_RECORD_LEN).
+    #[error("the session needs a {len}-byte store record, more than the {max} allowed; store less in the session (large data belongs in your database)")]
+    RecordTooLarge {
+        /// The sealed record's length.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
     /// A server-side store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

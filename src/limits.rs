@@ -8,6 +8,8 @@
 //! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
 //! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
 //! | [`MAX_AGE_SECS`] | 400 days | the longest `Max-Age` sent and store TTL given |
+//! | [`MAX_RECORD_LEN`] | 1 MiB | the largest sealed server-mode record |
+//! | [`MAX_VALUE_DEPTH`] | 64 | how deep one session value may nest (arrays, maps, structs) |
 //!
 //! ```
 //! use sealed_session::limits;
@@ -38,6 +40,14 @@ pub const MAX_CANDIDATES: usize = 4;
 /// The longest `Max-Age` sent, in seconds, and the longest TTL a store record gets: RFC
 /// 6265bis §5.6.2 has user agents cap `Max-Age` at 400 days, so an id cookie never outlives it.
 pub const MAX_AGE_SECS: u64 = 400 * 24 * 3600;
+
+/// The largest sealed server-mode record (characters) written or opened: 1 MiB. Records are
+/// not bound by cookie sizes, but a session is not a file store.
+pub const MAX_RECORD_LEN: usize = 1024 * 1024;
+
+/// How deep one session value may nest (arrays in arrays, maps, structs): deeper values are
+/// refused on `insert` and on reading, so decoding never recurses without bound.
+pub const MAX_VALUE_DEPTH: usize = 64;
 
 const _: () = assert!(
     MAX_CHUNKS < 100,

@@ -35,11 +35,11 @@ use std::time::{Duration, SystemTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use crate::codec;
-use crate::data::SessionData;
+use crate::codec::{self, Purpose};
+use crate::data::{Format, SessionData};
 use crate::error::{DataError, Error, Expiry, RejectReason};
 use crate::keys::{KeyId, KeyRing};
-use crate::limits::MAX_SEALED_LEN;
+use crate::limits::{MAX_RECORD_LEN, MAX_SEALED_LEN};
 use crate::time::{unix_seconds, ExpiryPolicy};
 
 /// Length of a server-mode session id in bytes (128 bits from the OS generator).
@@ -210,15 +210,19 @@ impl Sealer {
         let created = data.created_at.unwrap_or(now);
         let expires = self.expiry(data, created, now);
         let hint = data.encoded_len_hint();
-        codec::seal_with(ring, &self.name, instant, fixed_nonce, hint, |buf| {
-            data.encode_payload(created, expires, buf)
-                .map_err(|source| {
-                    Error::Data(DataError::Encode {
-                        key: String::new(),
-                        source,
-                    })
-                })
-        })
+        let name = self.name.as_bytes();
+        codec::seal_with(
+            ring,
+            Purpose::Data,
+            name,
+            instant,
+            fixed_nonce,
+            hint,
+            |buf| {
+                data.encode_payload(created, expires, buf)
+                    .map_err(payload_error)
+            },
+        )
     }
 
     /// Server mode: seals session `id` into the value of the id cookie, under the primary key
@@ -229,7 +233,7 @@ impl Sealer {
         id: &SessionId,
         now: SystemTime,
     ) -> Result<String, Error> {
-        codec::seal(ring, &self.name, now, id)
+        codec::seal(ring, Purpose::Id, self.name.as_bytes(), now, id)
     }
 
     /// Server mode: opens an id cookie's value; returns the id and whether it was sealed with
@@ -240,37 +244,71 @@ impl Sealer {
         value: &str,
         now: SystemTime,
     ) -> Result<(SessionId, bool), RejectReason> {
-        let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
+        let opened = codec::open(
+            ring,
+            Purpose::Id,
+            self.name.as_bytes(),
+            value,
+            now,
+            self.max_len,
+        )?;
         let id = SessionId::try_from(opened.plaintext()).map_err(|_| RejectReason::Malformed)?;
-        Ok((id, !opened.is_primary()))
+        // A version 1 id is re-sealed as version 2 (with its purpose in the AAD) right away.
+        Ok((id, !opened.is_primary() || opened.version() == 1))
     }
 
-    /// Server mode: stamps `data` for a write at `now` and encodes it as a store record.
-    pub(crate) fn encode_record(
+    /// Server mode: stamps `data` for a write at `now` and seals it as the store record filed
+    /// under `record_key` (bound to it: a record copied under another key does not open).
+    ///
+    /// # Errors
+    /// [`Error::RecordTooLarge`] past [`MAX_RECORD_LEN`]; as [`seal`](Self::seal) otherwise.
+    pub(crate) fn seal_record(
         &self,
+        ring: &KeyRing,
+        record_key: &[u8],
         data: &mut SessionData,
         now: SystemTime,
     ) -> Result<Vec<u8>, Error> {
         self.stamp(data, now);
-        let mut record = Vec::with_capacity(data.encoded_len_hint());
         let created = data.created_at().unwrap_or_else(|| unix_seconds(now));
-        data.encode_payload(created, data.expires_at(), &mut record)
-            .map_err(|source| DataError::Encode {
-                key: String::new(),
-                source,
-            })?;
-        Ok(record)
+        let hint = data.encoded_len_hint();
+        let sealed = codec::seal_with(ring, Purpose::Record, record_key, now, None, hint, |buf| {
+            data.encode_payload(created, data.expires_at(), buf)
+                .map_err(payload_error)
+        })?;
+        if sealed.len() > MAX_RECORD_LEN {
+            return Err(Error::RecordTooLarge {
+                len: sealed.len(),
+                max: MAX_RECORD_LEN,
+            });
+        }
+        Ok(sealed.into_bytes())
     }
 
-    /// Server mode: decodes a store record (the buffer becomes the session's backing store)
-    /// and checks its timeouts at `now`; returns the data and whether it is due for renewal.
-    pub(crate) fn decode_record(
+    /// Server mode: opens the store record filed under `record_key` (the decrypted buffer
+    /// becomes the session's backing store) and checks its timeouts at `now`; returns the
+    /// data and whether it is due for renewal. A record that is not sealed for this key (a
+    /// store write by anyone without the key ring, or a record of the previous release, which
+    /// were not sealed) is refused.
+    pub(crate) fn open_record(
         &self,
-        record: Vec<u8>,
+        ring: &KeyRing,
+        record_key: &[u8],
+        record: &[u8],
         now: SystemTime,
     ) -> Result<(SessionData, bool), RejectReason> {
-        let len = record.len();
-        let data = SessionData::decode_payload_in(record, 0..len).ok_or(RejectReason::Malformed)?;
+        let value = std::str::from_utf8(record).map_err(|_| RejectReason::Malformed)?;
+        let opened = codec::open(
+            ring,
+            Purpose::Record,
+            record_key,
+            value,
+            now,
+            MAX_RECORD_LEN,
+        )?;
+        let (buf, plaintext) = opened.into_parts();
+        let data = SessionData::decode_payload_in(Format::V2, buf, plaintext)
+            .ok_or(RejectReason::Malformed)?;
         let renew = self.check_expiry(&data, now)?;
         Ok((data, renew))
     }
@@ -285,19 +323,43 @@ impl Sealer {
         value: &str,
         now: SystemTime,
     ) -> Result<OpenedSession, RejectReason> {
-        let opened = codec::open(ring, &self.name, value, now, self.max_len)?;
+        let opened = codec::open(
+            ring,
+            Purpose::Data,
+            self.name.as_bytes(),
+            value,
+            now,
+            self.max_len,
+        )?;
         let (key_id, is_primary) = (opened.key_id(), opened.is_primary());
+        let format = if opened.version() == 1 {
+            Format::V1
+        } else {
+            Format::V2
+        };
         let (buf, plaintext) = opened.into_parts();
         // The decrypted buffer becomes the session's backing store: no copy per entry.
-        let data = SessionData::decode_payload_in(buf, plaintext).ok_or(RejectReason::Malformed)?;
+        let data = SessionData::decode_payload_in(format, buf, plaintext)
+            .ok_or(RejectReason::Malformed)?;
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,
             key_id,
-            needs_reseal: !is_primary,
+            // A version 1 value is re-sealed as version 2 on this response.
+            needs_reseal: !is_primary || format == Format::V1,
             needs_renewal,
         })
     }
+}
+
+/// The error of a payload that postcard could not write (not expected: only integers and
+/// byte strings are written with it).
+#[allow(clippy::needless_pass_by_value)] // it is a `map_err` callback
+fn payload_error(e: postcard::Error) -> Error {
+    Error::Data(DataError::Encode {
+        key: String::new(),
+        source: crate::error::ValueError::from_reason(e.to_string()),
+    })
 }
 
 /// The key id a sealed value names in its header, read without authenticating anything: for

@@ -17,7 +17,7 @@ use sealed_session::time::ExpiryPolicy;
 use sealed_session::{RejectReason, Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
 
-use common::outside::seal_outside;
+use common::outside::seal_outside_as;
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -128,7 +128,7 @@ fn rejections_carry_typed_reasons_in_tracing() {
         rejections(&logs)[0].contains("reason=\"malformed\""),
         "{logs}"
     );
-    let (_, _, logs) = send(b"s=AgEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let (_, _, logs) = send(b"s=AwEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert!(
         rejections(&logs)[0].contains("reason=\"unknown_version\""),
         "{logs}"
@@ -145,12 +145,29 @@ fn rejections_carry_typed_reasons_in_tracing() {
     );
 }
 
-/// Seals `plaintext` as if it were a session payload (authenticated), then opens it.
-fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::seal::OpenedSession, RejectReason> {
+/// Seals `plaintext` as if it were a session payload of wire format `version`
+/// (authenticated), then opens it.
+fn open_crafted_as(
+    version: u8,
+    plaintext: &[u8],
+) -> Result<sealed_session::seal::OpenedSession, RejectReason> {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let ring = KeyRing::new_at([Key::new(KeyId(1), Algorithm::default(), &[1; 32])], now).unwrap();
-    let value = seal_outside(Algorithm::default(), &[1; 32], 1, "s", plaintext);
+    let value = seal_outside_as(
+        version,
+        b'c',
+        Algorithm::default(),
+        &[1; 32],
+        1,
+        "s",
+        plaintext,
+    );
     Sealer::new("s", ExpiryPolicy::default()).open(&ring, &value, now)
+}
+
+/// A crafted payload of the current wire format (v2).
+fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::seal::OpenedSession, RejectReason> {
+    open_crafted_as(2, plaintext)
 }
 
 fn varint(mut n: u64, out: &mut Vec<u8>) {
@@ -177,8 +194,13 @@ fn header_fields() -> Vec<u8> {
 fn authenticated_payload_claiming_2_pow_60_entries_is_malformed() {
     let mut p = header_fields();
     varint(1 << 60, &mut p);
-    p.extend_from_slice(&[1, b'k', 1, 0]);
+    p.extend_from_slice(&[1, b'k', 0]);
     assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
+    // v1 (the previous release's framing: a length before every value)
+    let mut p = header_fields();
+    varint(1 << 60, &mut p);
+    p.extend_from_slice(&[1, b'k', 1, 0]);
+    assert_eq!(open_crafted_as(1, &p).unwrap_err(), RejectReason::Malformed);
 }
 
 #[test]
@@ -191,8 +213,15 @@ fn authenticated_payload_claiming_a_4_gib_string_is_malformed() {
     let mut p = header_fields();
     varint(1, &mut p);
     p.extend_from_slice(&[1, b'k']);
-    varint(4 << 30, &mut p); // value length: 4 GiB
+    p.extend_from_slice(&[0xdb, 0xff, 0xff, 0xff, 0xff]); // MessagePack str32 of 4 GiB
+    p.extend_from_slice(b"short");
     assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
+    // v1: a value length of 4 GiB
+    let mut p = header_fields();
+    varint(1, &mut p);
+    p.extend_from_slice(&[1, b'k']);
+    varint(4 << 30, &mut p);
+    assert_eq!(open_crafted_as(1, &p).unwrap_err(), RejectReason::Malformed);
 }
 
 #[test]
@@ -200,7 +229,12 @@ fn valid_crafted_payload_opens() {
     // The control for the two tests above: the same framing with honest lengths opens.
     let mut p = header_fields();
     varint(1, &mut p);
-    p.extend_from_slice(&[1, b'k', 1, 7]);
+    p.extend_from_slice(&[1, b'k', 7]); // MessagePack 7
     let opened = open_crafted(&p).unwrap();
+    assert_eq!(opened.data.get::<u64>("k").unwrap(), Some(7));
+    let mut p = header_fields();
+    varint(1, &mut p);
+    p.extend_from_slice(&[1, b'k', 1, 7]); // v1: bytes(postcard(7))
+    let opened = open_crafted_as(1, &p).unwrap();
     assert_eq!(opened.data.get::<u64>("k").unwrap(), Some(7));
 }

@@ -198,13 +198,13 @@ async fn records_are_keyed_by_hash_never_the_raw_id() {
     let mut b = Browser::new(&srv);
     b.get("/").await;
     assert_eq!(store.len(), 1);
-    // The cookie is a sealed value, not an id: it has the v1 header and a nonce.
+    // The cookie is a sealed value, not an id: it has the (v2) header and a nonce.
     let raw = base64::Engine::decode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         &b.jar[NAME],
     )
     .unwrap();
-    assert_eq!(raw[0], 1);
+    assert_eq!(raw[0], 2);
     assert_eq!(raw.len(), 2 + 24 + 16 + 16);
 }
 

@@ -3,8 +3,12 @@
 use crate::error::RejectReason;
 use crate::keys::KeyId;
 
-/// The wire format version this build writes and reads.
-pub(crate) const VERSION: u8 = 1;
+/// The wire format version this build writes: 2 (MessagePack values). It also reads 1
+/// (postcard values), the version of the previous release.
+pub(crate) const VERSION: u8 = 2;
+
+/// The versions this build opens.
+pub(crate) const READABLE: [u8; 2] = [1, 2];
 
 /// Header length in bytes.
 pub(crate) const HEADER_LEN: usize = 2;
@@ -12,7 +16,7 @@ pub(crate) const HEADER_LEN: usize = 2;
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
-    /// Format version (always [`VERSION`] once parsed).
+    /// Format version (one of [`READABLE`] once parsed).
     pub(crate) version: u8,
     /// The key that sealed the value.
     pub(crate) key_id: KeyId,
@@ -29,12 +33,12 @@ impl Header {
     ///
     /// # Errors
     /// [`RejectReason::Malformed`] if fewer than two bytes, [`RejectReason::UnknownVersion`]
-    /// for any version other than [`VERSION`].
+    /// for any version not in [`READABLE`].
     pub(crate) fn parse(bytes: &[u8]) -> Result<(Header, &[u8]), RejectReason> {
         let (head, rest) = bytes
             .split_first_chunk::<HEADER_LEN>()
             .ok_or(RejectReason::Malformed)?;
-        if head[0] != VERSION {
+        if !READABLE.contains(&head[0]) {
             return Err(RejectReason::UnknownVersion);
         }
         Ok((
@@ -55,7 +59,8 @@ mod tests {
     fn parse_rejects_short_and_unknown_versions() {
         assert_eq!(Header::parse(&[]), Err(RejectReason::Malformed));
         assert_eq!(Header::parse(&[1]), Err(RejectReason::Malformed));
-        assert_eq!(Header::parse(&[2, 0]), Err(RejectReason::UnknownVersion));
+        assert_eq!(Header::parse(&[3, 0]), Err(RejectReason::UnknownVersion));
+        assert_eq!(Header::parse(&[2, 0]).unwrap().0.version, 2);
         assert_eq!(Header::parse(&[0, 0]), Err(RejectReason::UnknownVersion));
         let (h, rest) = Header::parse(&[1, 7, 9]).unwrap();
         assert_eq!(h.key_id, KeyId(7));

@@ -342,17 +342,20 @@ pub(crate) fn decode_secret(
     result
 }
 
-/// Encodes 32 fresh random bytes from the OS as standard base64: a new secret.
+/// Encodes 32 fresh random bytes from the operating system's generator as standard base64:
+/// a new secret.
 ///
 /// ```
 /// let s = sealed_session::keys::generate_secret();
 /// assert_eq!(s.len(), 44);
 /// ```
+///
+/// # Panics
+/// If the operating system's generator fails (a broken system: no secret is better than a
+/// weak one). It is called when configuring, never while serving.
 #[must_use]
 pub fn generate_secret() -> String {
-    use rand::Rng as _;
     let mut bytes = Zeroizing::new([0u8; SECRET_LEN]);
-    // ThreadRng: ChaCha12, seeded and periodically reseeded from the OS.
-    rand::rng().fill_bytes(bytes.as_mut());
+    getrandom::fill(bytes.as_mut()).expect("the operating system's random generator failed");
     base64::engine::general_purpose::STANDARD.encode(bytes.as_ref())
 }

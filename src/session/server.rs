@@ -46,13 +46,20 @@ impl Session {
 
 impl Inner {
     fn apply_record(&mut self, record: Option<Vec<u8>>) {
-        let Some(engine) = self.engine.clone() else {
+        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
             return;
         };
+        let Some(id) = self.server.as_ref().and_then(|s| s.id) else {
+            return;
+        };
+        let key = RecordKey::of_id(&id);
         let now = self.now();
-        let checked = record
-            .ok_or(None)
-            .and_then(|r| engine.sealer.decode_record(r, now).map_err(Some));
+        let checked = record.ok_or(None).and_then(|r| {
+            engine
+                .sealer
+                .open_record(&ring, key.as_bytes(), &r, now)
+                .map_err(Some)
+        });
         match checked {
             Ok((data, renew)) => {
                 self.data = data;
@@ -116,19 +123,21 @@ impl Inner {
         }
         let new_id = server.id.is_none();
         let write = new_id || self.data.is_dirty() || self.needs_renewal;
-        let id = *server.id.get_or_insert_with(new_session_id);
+        let id = match server.id {
+            Some(id) => id,
+            None => *server.id.insert(new_session_id()?),
+        };
         let save = if write {
-            let record = engine.sealer.encode_record(&mut self.data, now)?;
+            let key = RecordKey::of_id(&id);
+            let record = engine
+                .sealer
+                .seal_record(&ring, key.as_bytes(), &mut self.data, now)?;
             let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
                 Duration::from_secs(l.max_age())
                     .saturating_add(engine.sealer.policy().skew)
                     .min(MAX_TTL)
             });
-            Some(Save {
-                key: RecordKey::of_id(&id),
-                record,
-                ttl,
-            })
+            Some(Save { key, record, ttl })
         } else {
             None
         };
@@ -153,10 +162,10 @@ impl Inner {
     }
 }
 
-/// 128 bits from the thread-local CSPRNG.
-fn new_session_id() -> SessionId {
-    use rand::Rng as _;
+/// 128 bits from the operating system's generator (never a user-space generator whose state
+/// a `fork` or VM snapshot could duplicate).
+fn new_session_id() -> Result<SessionId, Error> {
     let mut id = [0u8; ID_LEN];
-    rand::rng().fill_bytes(&mut id);
-    id
+    getrandom::fill(&mut id).map_err(|_| Error::Seal)?;
+    Ok(id)
 }

@@ -65,6 +65,12 @@ impl RecordKey {
         RecordKey(hasher.finalize().into())
     }
 
+    /// The 32 bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Lower-case hex, 64 characters (as used in Redis keys).
     #[must_use]
     pub fn to_hex(&self) -> String {

@@ -1,6 +1,8 @@
-//! Wire format v1 written again outside the library, from the `RustCrypto` crates directly:
+//! The wire format written again outside the library, from the `RustCrypto` crates directly:
 //! HKDF-SHA256 with `info = "sealed-session v1 <algorithm> cookie"`, then the AEAD over
-//! `header ‖ nonce ‖ ciphertext ‖ tag` with `AAD = header ‖ cookie name`.
+//! `header ‖ nonce ‖ ciphertext ‖ tag` with `AAD = header ‖ purpose ‖ cookie name` (v2,
+//! purpose `c` for a client cookie, `i` for a server-mode id) or `AAD = header ‖ cookie name`
+//! (v1).
 //!
 //! Tests use it to make authenticated values with any plaintext (the library's codec is
 //! crate-private and only ever seals real payloads), and to check that a value the library
@@ -13,8 +15,17 @@ use hkdf::Hkdf;
 use sealed_session::keys::Algorithm;
 use sha2::Sha256;
 
-/// The wire format version.
-pub const VERSION: u8 = 1;
+/// The wire format version the library writes.
+pub const VERSION: u8 = 2;
+
+/// The AAD of a value with this header, purpose and cookie name.
+fn aad(header: &[u8], purpose: u8, name: &str) -> Vec<u8> {
+    if header[0] == 1 {
+        [header, name.as_bytes()].concat()
+    } else {
+        [header, &[purpose], name.as_bytes()].concat()
+    }
+}
 
 fn derive(alg: Algorithm, secret: &[u8; 32]) -> [u8; 32] {
     let info = format!("sealed-session v1 {} cookie", alg.name());
@@ -25,9 +36,22 @@ fn derive(alg: Algorithm, secret: &[u8; 32]) -> [u8; 32] {
     key
 }
 
-/// Seals `plaintext` under key `key_id` (secret `secret`, algorithm `alg`) for cookie `name`,
-/// with a fixed nonce of `0x5a` bytes.
+/// Seals `plaintext` as a client cookie (wire format v2) under key `key_id` (secret `secret`,
+/// algorithm `alg`) for cookie `name`, with a fixed nonce of `0x5a` bytes.
 pub fn seal_outside(
+    alg: Algorithm,
+    secret: &[u8; 32],
+    key_id: u8,
+    name: &str,
+    plaintext: &[u8],
+) -> String {
+    seal_outside_as(VERSION, b'c', alg, secret, key_id, name, plaintext)
+}
+
+/// As [`seal_outside`], in wire format `version` and for `purpose` (`b'c'`, `b'i'`).
+pub fn seal_outside_as(
+    version: u8,
+    purpose: u8,
     alg: Algorithm,
     secret: &[u8; 32],
     key_id: u8,
@@ -37,37 +61,38 @@ pub fn seal_outside(
     fn seal_with<C: AeadInOut + KeyInit>(
         key: &[u8],
         head: &[u8],
-        name: &str,
+        aad: &[u8],
         pt: &[u8],
     ) -> Vec<u8> {
         let cipher = C::new_from_slice(key).expect("32-byte key");
-        let (header, nonce) = head.split_at(2);
-        let aad = [header, name.as_bytes()].concat();
+        let nonce = &head[2..];
         let mut buf = pt.to_vec();
         let tag = cipher
             .encrypt_inout_detached(
                 nonce.try_into().expect("nonce length"),
-                &aad,
+                aad,
                 buf.as_mut_slice().into(),
             )
             .expect("seals");
         [head, &buf, tag.as_slice()].concat()
     }
     let key = derive(alg, secret);
-    let head = [&[VERSION, key_id][..], &vec![0x5a; alg.nonce_len()]].concat();
+    let head = [&[version, key_id][..], &vec![0x5a; alg.nonce_len()]].concat();
+    let aad = aad(&head[..2], purpose, name);
     let bytes = match alg {
         Algorithm::Xaes256Gcm => {
-            seal_with::<xaes_256_gcm::Xaes256Gcm>(&key, &head, name, plaintext)
+            seal_with::<xaes_256_gcm::Xaes256Gcm>(&key, &head, &aad, plaintext)
         }
-        Algorithm::Aes256Gcm => seal_with::<aes_gcm::Aes256Gcm>(&key, &head, name, plaintext),
+        Algorithm::Aes256Gcm => seal_with::<aes_gcm::Aes256Gcm>(&key, &head, &aad, plaintext),
         Algorithm::ChaCha20Poly1305 => {
-            seal_with::<chacha20poly1305::ChaCha20Poly1305>(&key, &head, name, plaintext)
+            seal_with::<chacha20poly1305::ChaCha20Poly1305>(&key, &head, &aad, plaintext)
         }
     };
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Opens decoded value `bytes` for cookie `name`; `None` if it does not authenticate.
+/// Opens decoded client-cookie value `bytes` (v1 or v2) for cookie `name`; `None` if it does
+/// not authenticate.
 pub fn open_outside(
     alg: Algorithm,
     secret: &[u8; 32],
@@ -84,7 +109,7 @@ pub fn open_outside(
         let (head, rest) = bytes.split_at_checked(2 + nonce_len)?;
         let (header, nonce) = head.split_at(2);
         let (ciphertext, tag) = rest.split_at_checked(rest.len().checked_sub(16)?)?;
-        let aad = [header, name.as_bytes()].concat();
+        let aad = aad(header, b'c', name);
         let mut buf = ciphertext.to_vec();
         cipher
             .decrypt_inout_detached(

@@ -1,16 +1,35 @@
-//! [`SessionData`]: string keys mapped to postcard-encoded values, with timestamps.
+//! [`SessionData`]: string keys mapped to self-describing values, with timestamps.
 //!
-//! This layer knows nothing of crypto or HTTP. Values are encoded with postcard when inserted
-//! and decoded when read, so any `serde` type works and a value read back as another type is a
-//! [`DataError::Decode`], never a panic.
+//! This layer knows nothing of crypto or HTTP. Values are encoded (MessagePack, structs as
+//! maps of field names; see `value.rs` for the choice) when inserted and decoded when read, so
+//! any `serde` type works, and a value that does not read as the requested type is a
+//! [`DataError::Decode`] that names the key, never a panic; the value stays as it was.
+//!
+//! # Schema evolution: what survives a deploy
+//! A value inserted with one version of a type reads back with the next when the change is
+//! one of these (each is a test in `tests/values.rs`, through a real server in both modes):
+//!
+//! | change between deploys | reads back |
+//! |---|---|
+//! | a field appended with `#[serde(default)]` | yes: the default |
+//! | an `Option` field added | yes: `None` |
+//! | a field removed | yes: the stored field is ignored (unless `deny_unknown_fields`) |
+//! | a field renamed with `#[serde(alias = "old")]` | yes |
+//! | an enum variant added | yes: old values keep their variant (variants are stored by name) |
+//! | `skip_serializing_if`, `#[serde(flatten)]`, untagged / internally / adjacently tagged enums | yes |
+//! | `serde_json::Value`, maps with string or integer keys, `u128`/`i128` | yes |
+//! | a field's type changed (`u32` → `String`), a field renamed without `alias`, a variant removed or renamed | no: a `DataError::Decode` naming the key; the stored value stays until the handler replaces or removes it |
+//!
+//! Integers read into any integer type they fit (`u8` → `u64` is safe). Values sealed by
+//! wire format v1 (postcard) still read with the type they were written with, and become
+//! self-describing the next time the handler inserts them.
 //!
 //! # Representation
 //! A map of owned strings to owned byte buffers would cost two allocations per entry on every
 //! request that opens a cookie. Instead, an opened session keeps the decrypted plaintext buffer
 //! as it is and an index of `(key, value)` byte ranges into it, sorted by key: opening costs
-//! the index and nothing per entry. Inserts append to the same buffer (replaced bytes are
-//! compacted away once they outweigh the live ones). The wire encoding is the same postcard
-//! `map<str, bytes>` either way.
+//! the index and nothing per entry. Inserts encode straight into the same buffer (replaced
+//! bytes are compacted away once they outweigh the live ones).
 //!
 //! # Example
 //! ```
@@ -23,14 +42,25 @@
 //! # Ok::<(), sealed_session::DataError>(())
 //! ```
 
+mod payload;
+mod value;
+
 use std::fmt;
 use std::ops::Range;
 
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::error::DataError;
+
+/// The plaintext layout of a sealed session, as the wire format version names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Wire format v1: postcard values with a length prefix each (read only).
+    V1,
+    /// Wire format v2: MessagePack values (written).
+    V2,
+}
 
 /// One entry: byte ranges of its key and value in [`SessionData::buf`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,69 +116,6 @@ impl fmt::Debug for SessionData {
     }
 }
 
-/// The plaintext of wire format v1, as postcard encodes it:
-/// `created_at:varint ‖ expires_at:varint ‖ idle_secs:option<varint> ‖ entries:map<str, bytes>`.
-#[derive(Serialize)]
-struct PayloadRef<'a> {
-    created_at: u64,
-    expires_at: u64,
-    idle_secs: Option<u32>,
-    entries: EntriesRef<'a>,
-}
-
-struct EntriesRef<'a>(&'a SessionData);
-
-impl Serialize for EntriesRef<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // postcard writes a `str` and a byte string the same way (varint length, then the
-        // bytes), so the keys go out as bytes: no UTF-8 re-check on every seal. The golden
-        // vectors pin that the encoding is unchanged.
-        let data = self.0;
-        let mut map = serializer.serialize_map(Some(data.index.len()))?;
-        for e in &data.index {
-            map.serialize_entry(
-                serde_bytes::Bytes::new(data.key_bytes(e)),
-                serde_bytes::Bytes::new(data.value_bytes(e)),
-            )?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Deserialize)]
-struct PayloadBorrowed<'a> {
-    created_at: u64,
-    expires_at: u64,
-    idle_secs: Option<u32>,
-    #[serde(borrow)]
-    entries: EntriesBorrowed<'a>,
-}
-
-/// The entries as slices of the input, in the order encoded.
-struct EntriesBorrowed<'a>(Vec<(&'a str, &'a [u8])>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for EntriesBorrowed<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = EntriesBorrowed<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of strings to bytes")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                // The claimed length is untrusted even after authentication (a bug of ours
-                // could write it): preallocate a little, grow with what actually decodes.
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(16));
-                while let Some((k, v)) = map.next_entry::<&'de str, &'de [u8]>()? {
-                    out.push((k, v));
-                }
-                Ok(EntriesBorrowed(out))
-            }
-        }
-        deserializer.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
 impl SessionData {
     /// An empty, new session.
     #[must_use]
@@ -192,52 +159,52 @@ impl SessionData {
         }
     }
 
-    /// Stores `value` under `key`, encoded with postcard. Storing the bytes already there does
-    /// not mark the session dirty.
+    /// Stores `value` under `key` (MessagePack, structs as maps of field names). Storing the
+    /// bytes already there does not mark the session dirty.
     ///
     /// # Errors
-    /// [`DataError::Encode`] if postcard cannot encode the type.
+    /// [`DataError::Encode`] if the value cannot be encoded (a `Serialize` impl that fails, or
+    /// a value nested deeper than [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH)); the
+    /// session is unchanged then.
     pub fn insert<T: Serialize + ?Sized>(
         &mut self,
         key: impl Into<String>,
         value: &T,
     ) -> Result<(), DataError> {
         let key = key.into();
-        match postcard::to_allocvec(value) {
-            Ok(bytes) => {
-                self.insert_raw(&key, &bytes);
-                Ok(())
-            }
-            Err(source) => Err(DataError::Encode { key, source }),
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) -> (usize, usize) {
+        // Encoded straight into the backing buffer: no allocation per insert.
         let start = self.buf.len();
-        self.buf.extend_from_slice(bytes);
-        (start, bytes.len())
-    }
-
-    pub(crate) fn insert_raw(&mut self, key: &str, bytes: &[u8]) {
-        match self.find(key) {
+        if let Err(source) = value::encode(value, &mut self.buf) {
+            return Err(DataError::Encode { key, source });
+        }
+        let val = (start, self.buf.len() - start);
+        match self.find(&key) {
             Ok(i) => {
-                let e = self.index[i];
-                if self.value_bytes(&e) == bytes {
-                    return;
+                let old = self.index[i].val;
+                if self.buf[range(old)] == self.buf[range(val)] {
+                    self.buf.truncate(start);
+                    return Ok(());
                 }
-                self.garbage += e.val.1;
-                self.index[i].val = self.push(bytes);
+                self.garbage += old.1;
+                self.index[i].val = val;
             }
             Err(i) => {
                 let entry = Entry {
                     key: self.push(key.as_bytes()),
-                    val: self.push(bytes),
+                    val,
                 };
                 self.index.insert(i, entry);
             }
         }
         self.dirty = true;
         self.compact_if_wasteful();
+        Ok(())
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> (usize, usize) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        (start, bytes.len())
     }
 
     /// Rewrites `buf` with only the live bytes once dead ones outweigh them (and 4 KiB).
@@ -370,84 +337,76 @@ impl SessionData {
         24 + self
             .index
             .iter()
-            .map(|e| e.key.1 + e.val.1 + 4)
+            .map(|e| e.key.1 + e.val.1 + 2)
             .sum::<usize>()
     }
 
-    /// Postcard encoding of the payload, appended to `out`.
+    /// The payload in the current format (wire format v2), appended to `out`.
     pub(crate) fn encode_payload(
         &self,
         created_at: u64,
         expires_at: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), postcard::Error> {
-        let payload = PayloadRef {
+        payload::encode_header(
             created_at,
             expires_at,
-            idle_secs: self.idle_secs,
-            entries: EntriesRef(self),
-        };
-        let taken = std::mem::take(out);
-        *out = postcard::to_extend(&payload, taken)?;
+            self.idle_secs,
+            self.index.len(),
+            out,
+        )?;
+        for e in &self.index {
+            payload::encode_key(self.key_bytes(e), out)?;
+            out.extend_from_slice(self.value_bytes(e));
+        }
         Ok(())
     }
 
-    /// Decodes the payload in `buf[range]`, keeping `buf` as the backing store; the whole
-    /// range must be consumed and keys must be strictly increasing (as this crate writes them).
-    pub(crate) fn decode_payload_in(buf: Vec<u8>, range: Range<usize>) -> Option<Self> {
-        let bytes = buf.get(range)?;
-        let base = buf.as_ptr() as usize;
-        let (p, rest) = postcard::take_from_bytes::<PayloadBorrowed<'_>>(bytes).ok()?;
-        if !rest.is_empty() {
-            return None;
-        }
-        // Offsets of the borrowed slices within `buf` (safe address arithmetic, no unsafe).
-        let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
-        let index: Vec<Entry> = p
+    /// Decodes the payload in `buf[range]`, written in `format`. A v2 payload keeps `buf` as
+    /// the backing store. The whole range must be consumed and keys must be strictly
+    /// increasing (as this crate writes them).
+    pub(crate) fn decode_payload_in(
+        format: Format,
+        buf: Vec<u8>,
+        range: Range<usize>,
+    ) -> Option<Self> {
+        let decoded = match format {
+            Format::V2 => payload::decode_v2(buf, range)?,
+            Format::V1 => payload::decode_v1(&buf, range)?,
+        };
+        let index: Vec<Entry> = decoded
             .entries
-            .0
             .iter()
-            .map(|(k, v)| Entry {
-                key: offset(k.as_bytes()),
-                val: offset(v),
+            .map(|e| Entry {
+                key: (e.key.start, e.key.len()),
+                val: (e.value.start, e.value.len()),
             })
             .collect();
-        let sorted = p.entries.0.windows(2).all(|w| w[0].0 < w[1].0);
-        if !sorted {
-            return None;
-        }
-        let (created_at, expires_at, idle_secs) = (p.created_at, p.expires_at, p.idle_secs);
+        // Keys are UTF-8: v2 keys were read as `str`, v1 keys too.
         let live: usize = index.iter().map(|e| e.key.1 + e.val.1).sum();
         Some(SessionData {
-            garbage: buf.len() - live,
-            buf,
+            garbage: decoded.buf.len() - live,
+            buf: decoded.buf,
             index,
-            created_at: Some(created_at),
-            expires_at,
-            idle_secs,
+            created_at: Some(decoded.created_at),
+            expires_at: decoded.expires_at,
+            idle_secs: decoded.idle_secs,
             dirty: false,
         })
     }
 
-    /// Decodes a payload from a slice (copies it).
+    /// Decodes a current-format payload from a slice (copies it).
     #[cfg(test)]
     pub(crate) fn decode_payload(bytes: &[u8]) -> Option<Self> {
-        Self::decode_payload_in(bytes.to_vec(), 0..bytes.len())
+        Self::decode_payload_in(Format::V2, bytes.to_vec(), 0..bytes.len())
     }
 }
 
 fn decode_value<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, DataError> {
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((v, [])) => Ok(v),
-        Ok(_) => Err(DataError::Decode {
-            key: key.to_owned(),
-            source: postcard::Error::DeserializeBadEncoding,
-        }),
-        Err(source) => Err(DataError::Decode {
-            key: key.to_owned(),
-            source,
-        }),
-    }
+    value::decode(bytes).map_err(|source| DataError::Decode {
+        key: key.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -522,7 +481,7 @@ mod tests {
         let mut out = vec![0xAA; 7]; // bytes before the payload, as in an opened cookie
         d.encode_payload(1, 2, &mut out).unwrap();
         let len = out.len();
-        let mut back = SessionData::decode_payload_in(out, 7..len).unwrap();
+        let mut back = SessionData::decode_payload_in(Format::V2, out, 7..len).unwrap();
         back.insert("a", "a").unwrap();
         back.insert("d", "changed").unwrap();
         assert!(back.remove("f"));
@@ -536,13 +495,31 @@ mod tests {
 
     #[test]
     fn unsorted_or_duplicate_keys_are_rejected() {
-        // map of 2: "b" -> [0], "a" -> [0]
-        let unsorted = [1, 2, 0, 2, 1, b'b', 1, 0, 1, b'a', 1, 0];
+        // created 1, expires 2, no idle, 2 entries: "b" -> 0, "a" -> 0 (MessagePack fixint 0)
+        let unsorted = [1, 2, 0, 2, 1, b'b', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&unsorted).is_none());
-        let duplicate = [1, 2, 0, 2, 1, b'a', 1, 0, 1, b'a', 1, 0];
+        let duplicate = [1, 2, 0, 2, 1, b'a', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&duplicate).is_none());
-        let sorted = [1, 2, 0, 2, 1, b'a', 1, 0, 1, b'b', 1, 0];
+        let sorted = [1, 2, 0, 2, 1, b'a', 0, 1, b'b', 0];
         assert_eq!(SessionData::decode_payload(&sorted).unwrap().len(), 2);
+        // v1: map of 2: "b" -> bytes [0], "a" -> bytes [0]
+        let v1 = |b: &[u8]| SessionData::decode_payload_in(Format::V1, b.to_vec(), 0..b.len());
+        assert!(v1(&[1, 2, 0, 2, 1, b'b', 1, 0, 1, b'a', 1, 0]).is_none());
+        assert_eq!(
+            v1(&[1, 2, 0, 2, 1, b'a', 1, 0, 1, b'b', 1, 0])
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_claimed_entry_count_beyond_the_input_is_refused_before_allocating() {
+        // count = 2^60 with three bytes of input left.
+        let mut p = vec![1, 2, 0];
+        p.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
+        p.extend_from_slice(&[1, b'a', 0]);
+        assert!(SessionData::decode_payload(&p).is_none());
     }
 
     #[test]

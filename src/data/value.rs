@@ -1,0 +1,245 @@
+//! Session values: one MessagePack value each, structs as maps with their field names.
+//!
+//! # Why MessagePack, with named fields
+//! A value must read back after the deploys people make: a field appended (with
+//! `#[serde(default)]` or as an `Option`), a field removed, a new enum variant,
+//! `skip_serializing_if`, `#[serde(flatten)]`, untagged and internally tagged enums,
+//! `serde_json::Value`. All of these need a *self-describing* encoding (the decoder can say
+//! what comes next, serde's `deserialize_any`) and structs written as maps of field names
+//! (a positional encoding cannot tell an added `Option` from a removed field). postcard, the
+//! wire format v1 value encoding, is neither, so values inserted with one struct failed to
+//! read with the next.
+//!
+//! Among the self-describing compact formats measured (BENCHMARKS.md, "Value encodings"),
+//! MessagePack through `rmp-serde` gave the shortest typical cookie: small integers are one
+//! byte (CBOR spends two on 24–255, which byte arrays are full of), strings and arrays carry
+//! a one-byte header up to 31 / 15 elements, and every value is self-delimiting, so the
+//! envelope needs no length prefix per value (which paid for most of the difference to
+//! postcard). `rmp-serde` is the maintained serde binding of the Rust MessagePack
+//! implementation; enum variants are written by name, so adding a variant never shifts the
+//! others. `ciborium` (CBOR) reads the same cases but is longer; `minicbor-serde` likewise.
+//!
+//! # Bounds
+//! Decoding reads from the authenticated plaintext only, never allocates more than the
+//! input holds (strings and byte strings are read from a cursor bounded by it), and nests at
+//! most [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH) levels deep.
+//!
+//! # Values from wire format v1
+//! A cookie sealed by the previous release holds postcard values. They are carried as a
+//! MessagePack extension value of type [`LEGACY_POSTCARD`] wrapping the postcard bytes, read
+//! with postcard on `get`, and written back in that form until the handler inserts the key
+//! again (then the value is MessagePack like any other).
+
+use std::fmt;
+use std::io::Cursor;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValueError;
+use crate::limits::MAX_VALUE_DEPTH;
+
+/// MessagePack extension type of a postcard value carried over from wire format v1.
+pub(crate) const LEGACY_POSTCARD: i8 = 1;
+
+/// `value` as one MessagePack value, structs as maps of field names, appended to `out`.
+pub(crate) fn encode<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), ValueError> {
+    let start = out.len();
+    let mut se = rmp_serde::Serializer::new(&mut *out).with_struct_map();
+    se.unstable_set_max_depth(MAX_VALUE_DEPTH);
+    let written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// A deserializer over exactly `bytes`, bounded in depth.
+fn deserializer(
+    bytes: &[u8],
+) -> rmp_serde::Deserializer<rmp_serde::decode::ReadReader<Cursor<&[u8]>>> {
+    let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
+    de.set_max_depth(MAX_VALUE_DEPTH);
+    de
+}
+
+/// Reads `bytes` (exactly one stored value) as a `T`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError> {
+    if let Some(postcard_bytes) = legacy(bytes) {
+        return match postcard::take_from_bytes::<T>(postcard_bytes) {
+            Ok((v, [])) => Ok(v),
+            Ok(_) => Err(ValueError::from_reason(
+                "the value has bytes left over after one value of the requested type".into(),
+            )),
+            Err(e) => Err(ValueError::new(&e)),
+        };
+    }
+    let mut de = deserializer(bytes);
+    let value = T::deserialize(&mut de).map_err(|e| ValueError::decode(&e))?;
+    if usize::try_from(de.position()).ok() != Some(bytes.len()) {
+        return Err(ValueError::from_reason(
+            "the value has bytes left over after one value of the requested type".into(),
+        ));
+    }
+    Ok(value)
+}
+
+/// The length of the one MessagePack value at the start of `bytes` (`None`: not a whole,
+/// well-formed value within the depth bound).
+pub(crate) fn skip(bytes: &[u8]) -> Option<usize> {
+    let mut de = deserializer(bytes);
+    IgnoredAny::deserialize(&mut de).ok()?;
+    usize::try_from(de.position()).ok()
+}
+
+/// The postcard bytes of a value carried over from wire format v1, if it is one.
+fn legacy(bytes: &[u8]) -> Option<&[u8]> {
+    let mut rd = bytes;
+    let meta = rmp::decode::read_ext_meta(&mut rd).ok()?;
+    (meta.typeid == LEGACY_POSTCARD && usize::try_from(meta.size).ok() == Some(rd.len()))
+        .then_some(rd)
+}
+
+/// Wraps the postcard bytes of a v1 value as a [`LEGACY_POSTCARD`] extension value.
+pub(crate) fn wrap_legacy(postcard_bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let len = u32::try_from(postcard_bytes.len()).ok()?;
+    rmp::encode::write_ext_meta(out, len, LEGACY_POSTCARD).ok()?;
+    out.extend_from_slice(postcard_bytes);
+    Some(())
+}
+
+/// serde's own messages quote the value they met (`invalid type: string "…", expected u64`);
+/// a session value may be a secret, so the quote is cut to its kind.
+pub(crate) fn redact(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        let Some(at) = message.find(prefix) else {
+            continue;
+        };
+        let rest = &message[at + prefix.len()..];
+        let kind = rest
+            .split(['`', '"'])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches(',');
+        let expected = message.rfind(", expected ").map_or("", |e| &message[e..]);
+        let kind = if kind.is_empty() { "value" } else { kind };
+        return format!("{}{prefix}{kind} (not shown){expected}", &message[..at]);
+    }
+    message.to_owned()
+}
+
+impl ValueError {
+    fn new(e: &dyn fmt::Display) -> Self {
+        Self::from_reason(redact(&e.to_string()))
+    }
+
+    /// A decoding error, in words: rmp-serde's own type mismatch names a marker byte.
+    fn decode(e: &rmp_serde::decode::Error) -> Self {
+        use rmp::Marker;
+        use rmp_serde::decode::Error as E;
+        let kind = |m: &Marker| match m {
+            Marker::FixPos(_) | Marker::U8 | Marker::U16 | Marker::U32 | Marker::U64 => {
+                "an unsigned integer"
+            }
+            Marker::FixNeg(_) | Marker::I8 | Marker::I16 | Marker::I32 | Marker::I64 => {
+                "an integer"
+            }
+            Marker::Null => "nil",
+            Marker::True | Marker::False => "a boolean",
+            Marker::F32 | Marker::F64 => "a float",
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => "a string",
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => "a byte string",
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => "an array",
+            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => "a map (a struct or a map)",
+            _ => "an extension value",
+        };
+        match e {
+            E::TypeMismatch(m) => Self::from_reason(format!("the stored value is {}", kind(m))),
+            other => Self::new(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round<T: Serialize + DeserializeOwned>(v: &T) -> T {
+        let mut out = Vec::new();
+        encode(v, &mut out).unwrap();
+        assert_eq!(skip(&out), Some(out.len()));
+        decode(&out).unwrap()
+    }
+
+    #[test]
+    fn values_round_trip_and_skip_exactly() {
+        assert_eq!(round(&7u64), 7);
+        assert_eq!(round(&"alice".to_owned()), "alice");
+        assert_eq!(round(&vec![(1001u32, 1u16)]), vec![(1001, 1)]);
+        assert_eq!(round(&u128::MAX), u128::MAX);
+        assert_eq!(round(&i128::MIN), i128::MIN);
+    }
+
+    #[test]
+    fn a_value_with_trailing_bytes_or_cut_short_is_refused() {
+        let mut out = Vec::new();
+        encode("abc", &mut out).unwrap();
+        let mut longer = out.clone();
+        longer.push(0);
+        assert!(decode::<String>(&longer).is_err());
+        assert_eq!(skip(&longer), Some(out.len()));
+        assert!(skip(&out[..out.len() - 1]).is_none());
+        assert!(decode::<String>(&out[..out.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_huge_claimed_length_allocates_nothing_and_fails() {
+        // str32 claiming 4 GiB, then 3 bytes.
+        let bytes = [0xdb, 0xff, 0xff, 0xff, 0xff, b'a', b'b', b'c'];
+        assert!(skip(&bytes).is_none());
+        assert!(decode::<String>(&bytes).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // 10 000 nested one-element arrays.
+        let mut bytes = vec![0x91; 10_000];
+        bytes.push(0x00);
+        assert!(skip(&bytes).is_none());
+        assert!(decode::<serde::de::IgnoredAny>(&bytes).is_err());
+    }
+
+    #[test]
+    fn legacy_postcard_values_read_back() {
+        let mut out = Vec::new();
+        wrap_legacy(&postcard::to_allocvec(&300u64).unwrap(), &mut out).unwrap();
+        assert_eq!(skip(&out), Some(out.len()));
+        assert_eq!(decode::<u64>(&out).unwrap(), 300);
+        assert!(decode::<String>(&out).is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    enum Role {
+        Admin,
+    }
+
+    #[test]
+    fn errors_never_quote_the_value() {
+        let mut out = Vec::new();
+        encode("hunter2-secret-token", &mut out).unwrap();
+        let e = decode::<u64>(&out).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert_eq!(e, "the stored value is a string");
+        let e = decode::<Role>(&out).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert_eq!(
+            redact("invalid value: integer `5`, expected a role"),
+            "invalid value: integer (not shown), expected a role"
+        );
+        let _ = Role::Admin;
+    }
+}
