@@ -22,7 +22,7 @@ use http::request::Parts;
 use http::StatusCode;
 
 use crate::error::{DataError, Error, StoreError};
-use crate::session::Session;
+use crate::session::{Session, SessionValue, Typed};
 
 /// The rejection when a handler asks for a [`Session`] but no [`SessionLayer`](crate::SessionLayer)
 /// wraps the route: a 500 that says so.
@@ -56,6 +56,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .get::<Session>()
             .cloned()
             .ok_or(MissingSessionLayer)
+    }
+}
+
+/// `Typed<T>` for a [`SessionValue`] `T`: its key of the request's session, as an extractor.
+///
+/// ```
+/// use sealed_session::session::{SessionValue, Typed};
+///
+/// #[derive(Default, serde::Serialize, serde::Deserialize)]
+/// struct Preferences { theme: String }
+/// impl SessionValue for Preferences { const KEY: &'static str = "prefs"; }
+///
+/// async fn theme(prefs: Typed<Preferences>) -> Result<String, sealed_session::Error> {
+///     Ok(prefs.get_or_default()?.theme)
+/// }
+/// let _app: axum::Router = axum::Router::new().route("/theme", axum::routing::get(theme));
+/// ```
+impl<S: Send + Sync, T: SessionValue> FromRequestParts<S> for Typed<T> {
+    type Rejection = MissingSessionLayer;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        Ok(session.typed(T::KEY))
     }
 }
 

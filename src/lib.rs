@@ -98,8 +98,9 @@
 //! [`middleware`] (the service, its future, [`OversizePolicy`](middleware::OversizePolicy)),
 //! [`config`] (the configuration sections and the rotation report), [`keys`] (keys and the
 //! key ring), [`reload`] (the live key ring), [`store`] (server-mode stores), [`seal`] and
-//! [`data`] (sealing a session without the middleware), [`time`] (clocks, the expiry policy)
-//! and [`limits`].
+//! [`data`] (sealing a session without the middleware), [`session`] (typed values:
+//! [`Typed`](session::Typed), [`SessionValue`](session::SessionValue)), [`time`] (clocks,
+//! the expiry policy) and [`limits`].
 //!
 //! # Features
 //! | feature | unlocks |
@@ -142,7 +143,7 @@ pub mod limits;
 pub mod middleware;
 pub mod reload;
 pub mod seal;
-mod session;
+pub mod session;
 pub mod store;
 pub mod time;
 

@@ -12,6 +12,7 @@
 //! | `client.rs` | client mode: open the cookie, decide the `Set-Cookie` |
 //! | `server.rs` | server mode: the sealed id, the record, the store calls |
 //! | `outcome.rs` | `Outcome`: what the response must do |
+//! | `typed.rs` | `Typed`: one key as the application's own type |
 //!
 //! # Example
 //! ```
@@ -27,6 +28,7 @@ mod client;
 mod engine;
 mod outcome;
 mod server;
+mod typed;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,6 +47,7 @@ use crate::time::unix_seconds;
 
 pub(crate) use engine::Engine;
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
+pub use typed::{SessionValue, Typed};
 
 /// Server-mode state of one request.
 #[derive(Default)]
