@@ -341,7 +341,8 @@ async fn wide_integers(mode: Mode) {
 /// A value read as a type it does not fit: an error naming the key and saying why, and the
 /// stored value stays for a handler that reads it right.
 async fn wrong_type_is_an_error_and_the_value_stays(mode: Mode) {
-    let reads: Arc<Mutex<Vec<Result<Option<u32>, String>>>> = Arc::default();
+    type Reads = Arc<Mutex<Vec<Result<Option<u32>, String>>>>;
+    let reads: Reads = Arc::default();
     let sink = reads.clone();
     let app = Router::new()
         .route(
