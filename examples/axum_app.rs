@@ -16,12 +16,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use sealed_session::Session;
 
-async fn counter(session: Session) -> String {
-    let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
-    if let Err(e) = session.insert("visit_count", &count) {
-        tracing::error!(error = %e, "could not store the count");
-    }
-    format!("You have visited this page {count} times.")
+/// `?` works: a session error is a generic 500 (details to `tracing`), and a stored value
+/// that does not read stays as it was.
+async fn counter(session: Session) -> Result<String, sealed_session::Error> {
+    let count: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+    session.insert("visit_count", &count)?;
+    Ok(format!("You have visited this page {count} times."))
 }
 
 #[derive(serde::Deserialize)]
@@ -29,20 +29,21 @@ struct Login {
     user: String,
 }
 
-async fn login(session: Session, Query(form): Query<Login>) -> Result<String, StatusCode> {
+async fn login(
+    session: Session,
+    Query(form): Query<Login>,
+) -> Result<String, sealed_session::Error> {
     // A real app checks a password here. Then: a new session lifetime on privilege change.
     session.cycle();
-    session
-        .insert("user", &form.user)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    session.insert("user", &form.user)?;
     Ok(format!("welcome, {}\n", form.user))
 }
 
-async fn me(session: Session) -> Result<String, StatusCode> {
-    match session.get::<String>("user") {
-        Ok(Some(user)) => Ok(format!("logged in as {user}\n")),
-        _ => Err(StatusCode::UNAUTHORIZED),
-    }
+async fn me(session: Session) -> Result<Result<String, StatusCode>, sealed_session::Error> {
+    Ok(match session.get::<String>("user")? {
+        Some(user) => Ok(format!("logged in as {user}\n")),
+        None => Err(StatusCode::UNAUTHORIZED),
+    })
 }
 
 async fn logout(session: Session) -> &'static str {

@@ -65,9 +65,12 @@ async fn main() {
                 .extensions()
                 .get::<Session>()
                 .expect("SessionLayer is installed");
-            let count: u64 = session.get("visit_count").ok().flatten().unwrap_or(0) + 1;
+            let count: u64 = match session.get("visit_count") {
+                Ok(n) => n.unwrap_or(0) + 1,
+                Err(e) => return support::session_error(&e),
+            };
             if let Err(e) = session.insert("visit_count", &count) {
-                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+                return support::session_error(&e);
             }
             support::text(
                 StatusCode::OK,

@@ -40,13 +40,14 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
             // A real app verifies a password here.
             session.cycle();
             if let Err(e) = session.insert("user", user) {
-                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+                return support::session_error(&e);
             }
             support::text(StatusCode::OK, format!("welcome, {user}\n"))
         }
         (&Method::GET, "/me") => match session.get::<String>("user") {
             Ok(Some(user)) => support::text(StatusCode::OK, format!("logged in as {user}\n")),
-            _ => support::text(StatusCode::UNAUTHORIZED, "not logged in\n"),
+            Ok(None) => support::text(StatusCode::UNAUTHORIZED, "not logged in\n"),
+            Err(e) => support::session_error(&e),
         },
         (&Method::POST, "/logout") => {
             session.flush();

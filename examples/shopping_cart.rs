@@ -32,7 +32,10 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
         .get::<Session>()
         .expect("layer installed")
         .clone();
-    let mut cart: Cart = session.get("cart").ok().flatten().unwrap_or_default();
+    let mut cart: Cart = match session.get("cart") {
+        Ok(cart) => cart.unwrap_or_default(),
+        Err(e) => return support::session_error(&e),
+    };
     match (req.method(), req.uri().path()) {
         (&Method::POST, "/cart/add") => {
             let (Some(product), Some(qty)) = (param(&req, "product"), param(&req, "qty")) else {
@@ -49,7 +52,7 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
                 return support::text(StatusCode::BAD_REQUEST, "cart is full\n");
             }
             if let Err(e) = session.insert("cart", &cart) {
-                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+                return support::session_error(&e);
             }
         }
         (&Method::POST, "/cart/clear") => {

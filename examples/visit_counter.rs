@@ -30,16 +30,14 @@ async fn main() {
                 .extensions()
                 .get::<Session>()
                 .expect("SessionLayer is installed");
+            // A stored value that does not read as a u64 is an error (a 500, logged), never
+            // a reason to throw the value away.
             let count: u64 = match session.get("visit_count") {
                 Ok(n) => n.unwrap_or(0) + 1,
-                Err(e) => {
-                    // Another type under this key (an older version of the app): start over.
-                    tracing::warn!(error = %e, "resetting visit_count");
-                    1
-                }
+                Err(e) => return support::session_error(&e),
             };
             if let Err(e) = session.insert("visit_count", &count) {
-                return support::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+                return support::session_error(&e);
             }
             support::text(
                 StatusCode::OK,

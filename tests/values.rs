@@ -465,3 +465,97 @@ proptest! {
         prop_assert_eq!(opened.data.get::<serde_json::Value>("v").unwrap(), Some(value));
     }
 }
+
+/// A cookie sealed by the previous release (wire format v1, postcard values) still opens
+/// through the layer, its values read, and the response re-seals it as v2, in client mode
+/// and (for the id cookie) in server mode.
+#[tokio::test]
+async fn a_cookie_of_the_previous_release_opens_and_is_resealed_as_v2() {
+    use base64::Engine as _;
+    use common::outside::seal_outside_as;
+    use sealed_session::keys::Algorithm;
+
+    fn varint(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = u8::try_from(n & 0x7f).unwrap();
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    let now = sealed_session::time::unix_seconds(std::time::SystemTime::now());
+    // v1 payload: created_at, expires_at, no idle override, {visit_count: bytes(postcard(7))}
+    let mut payload = Vec::new();
+    varint(now, &mut payload);
+    varint(now + 3600, &mut payload);
+    payload.extend_from_slice(&[0, 1, 11]);
+    payload.extend_from_slice(b"visit_count");
+    payload.extend_from_slice(&[1, 7]);
+    let secret: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(common::http::KEY1)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let v1 = seal_outside_as(
+        1,
+        b'c',
+        Algorithm::default(),
+        &secret,
+        1,
+        "__Host-session",
+        &payload,
+    );
+
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session| async move {
+                let n: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+                session.insert("visit_count", &n)?;
+                Ok::<_, sealed_session::Error>(n.to_string())
+            }),
+        )
+        .layer(layer(Mode::Client));
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    b.jar.insert("__Host-session".into(), v1.clone());
+    assert_eq!(b.get("/").await.body, "8");
+    let now_v2 = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&b.jar["__Host-session"])
+        .unwrap();
+    assert_eq!(now_v2[0], 2, "re-sealed in wire format v2");
+    assert_eq!(b.get("/").await.body, "9");
+
+    // Server mode: a v1 id cookie (16 random bytes) still finds nothing to load (its record,
+    // unsealed by the previous release, is refused), but it is not an error: a new session.
+    let id = [7u8; 16];
+    let v1_id = seal_outside_as(
+        1,
+        b'i',
+        Algorithm::default(),
+        &secret,
+        1,
+        "__Host-session",
+        &id,
+    );
+    let srv = TestServer::serve(
+        Router::new()
+            .route(
+                "/",
+                get(|session: Session| async move {
+                    let n: u64 = session.get("visit_count")?.unwrap_or(0) + 1;
+                    session.insert("visit_count", &n)?;
+                    Ok::<_, sealed_session::Error>(n.to_string())
+                }),
+            )
+            .layer(layer(Mode::Server)),
+    )
+    .await;
+    let mut b = Browser::new(&srv);
+    b.jar.insert("__Host-session".into(), v1_id);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(b.get("/").await.body, "2");
+}

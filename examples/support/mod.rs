@@ -28,6 +28,14 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     res
 }
 
+/// A session value that does not read (or write): a generic 500, the details logged. The
+/// stored value stays as it was, for a handler that reads it with the right type; nothing is
+/// thrown away.
+pub fn session_error(e: &sealed_session::DataError) -> Response<Body> {
+    tracing::error!(error = %e, "session value error");
+    text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+}
+
 /// `--addr HOST:PORT`, else `127.0.0.1:$PORT`, else `127.0.0.1:3000`.
 pub fn addr() -> SocketAddr {
     let args: Vec<String> = std::env::args().collect();
