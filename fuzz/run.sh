@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(open_cookie open_authenticated cookie_header config)
+[ "${#targets[@]}" -gt 0 ] || targets=(open_cookie open_authenticated open_values cookie_header config)
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== fuzzing $t for ${secs}s"

@@ -158,18 +158,30 @@ struct ReadmeDoctests;
 pub mod __fuzz {
     use std::time::SystemTime;
 
+    use crate::codec::{self, Purpose};
     use crate::error::RejectReason;
     use crate::keys::KeyRing;
 
-    /// Seals any plaintext as the codec would seal a payload.
+    /// Seals any plaintext as a client cookie of wire format `version` (1 or 2).
     ///
     /// # Panics
     /// If the AEAD refuses (it does not for fuzz-sized inputs).
-    pub fn seal_plaintext(ring: &KeyRing, name: &str, now: SystemTime, plaintext: &[u8]) -> String {
-        crate::codec::seal(ring, name, now, plaintext).expect("seals")
+    pub fn seal_plaintext(
+        ring: &KeyRing,
+        version: u8,
+        name: &str,
+        now: SystemTime,
+        plaintext: &[u8],
+    ) -> String {
+        let write = |buf: &mut Vec<u8>| {
+            buf.extend_from_slice(plaintext);
+            Ok(())
+        };
+        codec::seal_versioned(version, ring, Purpose::Data, name.as_bytes(), now, None, 0, write)
+            .expect("seals")
     }
 
-    /// Opens a value down to its plaintext, without decoding a payload.
+    /// Opens a client cookie down to its plaintext, without decoding a payload.
     ///
     /// # Errors
     /// The codec's rejection.
@@ -180,7 +192,8 @@ pub mod __fuzz {
         now: SystemTime,
     ) -> Result<Vec<u8>, RejectReason> {
         let max = crate::limits::MAX_SEALED_LEN;
-        crate::codec::open(ring, name, value, now, max).map(|o| o.plaintext().to_vec())
+        codec::open(ring, Purpose::Data, name.as_bytes(), value, now, max)
+            .map(|o| o.plaintext().to_vec())
     }
 }
 

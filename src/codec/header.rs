@@ -23,10 +23,11 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// The header bytes for a value sealed with `key_id`.
+    /// The header bytes of wire format `version` for a value sealed with `key_id` (this build
+    /// writes [`VERSION`]; the fuzz targets write version 1 too).
     #[must_use]
-    pub(crate) fn encode(key_id: KeyId) -> [u8; HEADER_LEN] {
-        [VERSION, key_id.0]
+    pub(crate) fn encode_version(version: u8, key_id: KeyId) -> [u8; HEADER_LEN] {
+        [version, key_id.0]
     }
 
     /// Reads the header at the start of `bytes`, returning it and the rest.

@@ -39,9 +39,7 @@ use std::time::SystemTime;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-#[cfg(test)]
-use header::VERSION;
-pub(crate) use header::{Header, HEADER_LEN};
+pub(crate) use header::{Header, HEADER_LEN, VERSION};
 
 use crate::error::{Error, RejectReason};
 use crate::keys::{KeyId, KeyRing, TAG_LEN};
@@ -172,11 +170,27 @@ pub(crate) fn seal_with(
     size_hint: usize,
     write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
 ) -> Result<String, Error> {
+    seal_versioned(VERSION, ring, purpose, binding, now, fixed_nonce, size_hint, write)
+}
+
+/// [`seal_with`] writing wire format `version`: this build writes [`VERSION`] only; the
+/// fuzz targets write version 1 too, to reach its decoder.
+#[allow(clippy::too_many_arguments)] // the parameters of `seal_with`, plus the version
+pub(crate) fn seal_versioned(
+    version: u8,
+    ring: &KeyRing,
+    purpose: Purpose,
+    binding: &[u8],
+    now: SystemTime,
+    fixed_nonce: Option<&[u8]>,
+    size_hint: usize,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+) -> Result<String, Error> {
     let key = ring.primary_at(now);
     let nonce_len = key.algorithm().nonce_len();
     let pt_start = HEADER_LEN + nonce_len;
     let mut buf = Vec::with_capacity(pt_start + size_hint + TAG_LEN);
-    buf.extend_from_slice(&Header::encode(key.id()));
+    buf.extend_from_slice(&Header::encode_version(version, key.id()));
     buf.resize(pt_start, 0);
     match fixed_nonce {
         Some(n) if n.len() == nonce_len => buf[HEADER_LEN..].copy_from_slice(n),
