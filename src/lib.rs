@@ -177,8 +177,17 @@ pub mod __fuzz {
             buf.extend_from_slice(plaintext);
             Ok(())
         };
-        codec::seal_versioned(version, ring, Purpose::Data, name.as_bytes(), now, None, 0, write)
-            .expect("seals")
+        codec::seal_versioned(
+            version,
+            ring,
+            Purpose::Data,
+            name.as_bytes(),
+            now,
+            None,
+            0,
+            write,
+        )
+        .expect("seals")
     }
 
     /// Opens a client cookie down to its plaintext, without decoding a payload.

@@ -170,7 +170,16 @@ pub(crate) fn seal_with(
     size_hint: usize,
     write: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
 ) -> Result<String, Error> {
-    seal_versioned(VERSION, ring, purpose, binding, now, fixed_nonce, size_hint, write)
+    seal_versioned(
+        VERSION,
+        ring,
+        purpose,
+        binding,
+        now,
+        fixed_nonce,
+        size_hint,
+        write,
+    )
 }
 
 /// [`seal_with`] writing wire format `version`: this build writes [`VERSION`] only; the
