@@ -175,11 +175,23 @@ impl Sealer {
         Ok(data.expires_at != 0 && gain >= interval.max(1))
     }
 
-    /// Stamps `created_at` (if new) and `expires_at` for a write at `now`; marks it clean.
+    /// Works out the expiry of an opened session from its last write under the policy in
+    /// force now (wire format v2), so a timeout shortened in the configuration reaches the
+    /// cookies already issued (finding S7). A v1 value keeps the expiry it was sealed with.
+    fn expiry_now(&self, data: &mut SessionData) {
+        if let Some(written) = data.written_at {
+            let created = data.created_at.unwrap_or(0);
+            data.expires_at = self.expiry(data, created, written);
+        }
+    }
+
+    /// Stamps `created_at` (if new), `written_at` and `expires_at` for a write at `now`;
+    /// marks it clean.
     pub(crate) fn stamp(&self, data: &mut SessionData, now: SystemTime) {
         let now = unix_seconds(now);
         let created = data.created_at.unwrap_or(now);
         data.expires_at = self.expiry(data, created, now);
+        data.written_at = Some(now);
         data.created_at = Some(created);
         data.dirty = false;
     }
@@ -208,7 +220,6 @@ impl Sealer {
         let instant = now;
         let now = unix_seconds(now);
         let created = data.created_at.unwrap_or(now);
-        let expires = self.expiry(data, created, now);
         let hint = data.encoded_len_hint();
         let name = self.name.as_bytes();
         codec::seal_with(
@@ -219,7 +230,7 @@ impl Sealer {
             fixed_nonce,
             hint,
             |buf| {
-                data.encode_payload(created, expires, buf)
+                data.encode_payload(created, now, buf)
                     .map_err(payload_error)
             },
         )
@@ -273,7 +284,8 @@ impl Sealer {
         let created = data.created_at().unwrap_or_else(|| unix_seconds(now));
         let hint = data.encoded_len_hint();
         let sealed = codec::seal_with(ring, Purpose::Record, record_key, now, None, hint, |buf| {
-            data.encode_payload(created, data.expires_at(), buf)
+            let written = data.written_at.unwrap_or_else(|| unix_seconds(now));
+            data.encode_payload(created, written, buf)
                 .map_err(payload_error)
         })?;
         if sealed.len() > MAX_RECORD_LEN {
@@ -307,8 +319,9 @@ impl Sealer {
             MAX_RECORD_LEN,
         )?;
         let (buf, plaintext) = opened.into_parts();
-        let data = SessionData::decode_payload_in(Format::V2, buf, plaintext)
+        let mut data = SessionData::decode_payload_in(Format::V2, buf, plaintext)
             .ok_or(RejectReason::Malformed)?;
+        self.expiry_now(&mut data);
         let renew = self.check_expiry(&data, now)?;
         Ok((data, renew))
     }
@@ -339,8 +352,9 @@ impl Sealer {
         };
         let (buf, plaintext) = opened.into_parts();
         // The decrypted buffer becomes the session's backing store: no copy per entry.
-        let data = SessionData::decode_payload_in(format, buf, plaintext)
+        let mut data = SessionData::decode_payload_in(format, buf, plaintext)
             .ok_or(RejectReason::Malformed)?;
+        self.expiry_now(&mut data);
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,

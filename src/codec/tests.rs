@@ -77,7 +77,7 @@ const VECTORS_V2: &[TestVector] = &[
 
 /// The session payload vector in v2: `visit_count = 7` sealed at T0 with the default policy.
 const SESSION_VECTOR_V2: &str =
-    "AgGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUfUtGZArg31CkoOgEKCRZ_wgChryCDpa_YTSCSfdt3i9MWQ2rvkPK0mA";
+    "AgGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUfUtGZArhQzikoOgEKCRZ_wgChryCDpa_Yfifiui96U5hev2LGRuxEDw";
 
 /// The AES-256-GCM and ChaCha20-Poly1305 vectors above were checked independently with
 /// Python's `cryptography` (HKDF-SHA256 then `AESGCM` / `ChaCha20Poly1305`), and the XAES-256-GCM
@@ -229,10 +229,10 @@ fn golden_session_payload_v2() {
         .unwrap();
     assert_eq!(value, SESSION_VECTOR_V2);
     let opened = open(&ring, Purpose::Data, b"session", &value, at(T0), CAP).unwrap();
-    // created_at = T0, expires_at = T0 + 24 h, no idle override, one entry.
+    // created_at = T0, written_at = T0, no idle override, one entry.
     let mut expected = Vec::new();
     expected.extend_from_slice(&[0x80, 0xe2, 0xcf, 0xaa, 0x06]); // varint(1_700_000_000)
-    expected.extend_from_slice(&[0x80, 0x85, 0xd5, 0xaa, 0x06]); // varint(1_700_086_400)
+    expected.extend_from_slice(&[0x80, 0xe2, 0xcf, 0xaa, 0x06]); // varint(1_700_000_000)
     expected.push(0x00); // idle_secs: None
     expected.push(0x01); // one entry
     expected.push(11);
@@ -241,6 +241,8 @@ fn golden_session_payload_v2() {
     assert_eq!(opened.plaintext(), expected.as_slice());
     let back = sealer.open(&ring, &value, at(T0)).unwrap();
     assert!(!back.needs_reseal);
+    // The expiry is worked out from the write time and the policy: T0 + 24 h.
+    assert_eq!(back.data.expires_at(), T0 + 86_400);
 }
 
 #[test]

@@ -84,8 +84,12 @@ pub struct SessionData {
     garbage: usize,
     /// Unix seconds; `None` until first sealed (or after `cycle`).
     pub(crate) created_at: Option<u64>,
-    /// Unix seconds; 0 for no idle expiry.
+    /// Unix seconds; 0 for no expiry. Not on the wire in v2: worked out from `written_at` and
+    /// the current policy when opened (so a shorter timeout reaches cookies already issued).
     pub(crate) expires_at: u64,
+    /// Unix seconds of the last write (seal); `None` until first sealed, and for a value of
+    /// wire format v1 (which sealed `expires_at` instead).
+    pub(crate) written_at: Option<u64>,
     /// Per-session idle timeout override in seconds (`set_expiry`).
     pub(crate) idle_secs: Option<u32>,
     pub(crate) dirty: bool,
@@ -302,7 +306,8 @@ impl SessionData {
         self.created_at
     }
 
-    /// Expiry time in Unix seconds as of the last seal (0: no idle expiry).
+    /// Expiry time in Unix seconds (0: none): as of the last seal, or, for an opened session,
+    /// as the current policy computes it from the last write.
     #[must_use]
     pub fn expires_at(&self) -> u64 {
         self.expires_at
@@ -341,16 +346,17 @@ impl SessionData {
             .sum::<usize>()
     }
 
-    /// The payload in the current format (wire format v2), appended to `out`.
+    /// The payload in the current format (wire format v2) for a write at `written_at`,
+    /// appended to `out`.
     pub(crate) fn encode_payload(
         &self,
         created_at: u64,
-        expires_at: u64,
+        written_at: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), postcard::Error> {
         payload::encode_header(
             created_at,
-            expires_at,
+            written_at,
             self.idle_secs,
             self.index.len(),
             out,
@@ -390,6 +396,7 @@ impl SessionData {
             index,
             created_at: Some(decoded.created_at),
             expires_at: decoded.expires_at,
+            written_at: decoded.written_at,
             idle_secs: decoded.idle_secs,
             dirty: false,
         })
@@ -463,7 +470,7 @@ mod tests {
         d.encode_payload(10, 20, &mut out).unwrap();
         let back = SessionData::decode_payload(&out).unwrap();
         assert_eq!(back.created_at, Some(10));
-        assert_eq!(back.expires_at, 20);
+        assert_eq!(back.written_at, Some(20));
         assert_eq!(
             back.entries().collect::<Vec<_>>(),
             d.entries().collect::<Vec<_>>()

@@ -1,13 +1,15 @@
 //! The plaintext of a sealed session (and of a server-mode record), by wire format version.
 //!
 //! ```text
-//! v2 = postcard( created_at:varint, expires_at:varint, idle_secs:option<varint>, count:varint )
+//! v2 = postcard( created_at:varint, written_at:varint, idle_secs:option<varint>, count:varint )
 //!      ‖ count × ( key: postcard str ‖ value: one MessagePack value )       keys strictly increasing
 //! v1 = postcard( created_at:varint, expires_at:varint, idle_secs:option<varint>,
 //!                entries: map<str, bytes> )                                 values postcard-encoded
 //! ```
 //!
-//! MessagePack values delimit themselves, so v2 needs no length prefix per value. Both
+//! MessagePack values delimit themselves, so v2 needs no length prefix per value. v2 records
+//! when the session was last written instead of when it expires: the expiry is worked out
+//! when it is opened, from the policy in force then. Both
 //! decoders keep nothing from the input but ranges into it (v1 values are re-wrapped, see
 //! [`value`](super::value)), consume the whole input, allocate at most in proportion to it,
 //! and refuse unsorted or repeated keys.
@@ -30,6 +32,9 @@ pub(super) struct RawEntry {
 pub(super) struct Decoded {
     pub buf: Vec<u8>,
     pub created_at: u64,
+    /// v2: the last write; v1: `None`.
+    pub written_at: Option<u64>,
+    /// v1: the sealed expiry; v2: 0 (worked out by the sealer).
     pub expires_at: u64,
     pub idle_secs: Option<u32>,
     pub entries: Vec<RawEntry>,
@@ -41,12 +46,12 @@ type HeaderV2 = (u64, u64, Option<u32>, u64);
 /// Appends the v2 header for `count` entries.
 pub(super) fn encode_header(
     created_at: u64,
-    expires_at: u64,
+    written_at: u64,
     idle_secs: Option<u32>,
     count: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), postcard::Error> {
-    let header: HeaderV2 = (created_at, expires_at, idle_secs, count as u64);
+    let header: HeaderV2 = (created_at, written_at, idle_secs, count as u64);
     let taken = std::mem::take(out);
     *out = postcard::to_extend(&header, taken)?;
     Ok(())
@@ -68,7 +73,7 @@ fn range_in(whole: &[u8], part: &[u8]) -> Range<usize> {
 /// Decodes a v2 payload in `buf[range]`.
 pub(super) fn decode_v2(buf: Vec<u8>, range: Range<usize>) -> Option<Decoded> {
     let bytes = buf.get(range)?;
-    let ((created_at, expires_at, idle_secs, count), mut rest) =
+    let ((created_at, written_at, idle_secs, count), mut rest) =
         postcard::take_from_bytes::<HeaderV2>(bytes).ok()?;
     // Every entry takes at least two bytes: a claimed count beyond that is malformed, and
     // nothing is sized from it before this check.
@@ -93,7 +98,8 @@ pub(super) fn decode_v2(buf: Vec<u8>, range: Range<usize>) -> Option<Decoded> {
     Some(Decoded {
         buf,
         created_at,
-        expires_at,
+        written_at: Some(written_at),
+        expires_at: 0,
         idle_secs,
         entries,
     })
@@ -125,6 +131,7 @@ pub(super) fn decode_v1(buf: &[u8], range: Range<usize>) -> Option<Decoded> {
     Some(Decoded {
         buf: out,
         created_at: p.created_at,
+        written_at: None,
         expires_at: p.expires_at,
         idle_secs: p.idle_secs,
         entries,
