@@ -35,14 +35,26 @@ use crate::keys::{KeyId, KeyRing, TAG_LEN};
 
 use crate::limits::MAX_SEALED_LEN;
 
-/// An authenticated, decrypted value.
-#[derive(Debug)]
+/// An authenticated, decrypted value. Its `Debug` shows lengths and the key, never the
+/// decrypted bytes.
 pub(crate) struct Opened {
     buf: Vec<u8>,
     start: usize,
     end: usize,
     key_id: KeyId,
     is_primary: bool,
+}
+
+impl std::fmt::Debug for Opened {
+    /// The plaintext is the decrypted session (tokens, personal data): lengths only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("plaintext_len", &(self.end - self.start))
+            .field("buf_len", &self.buf.len())
+            .field("key_id", &self.key_id)
+            .field("is_primary", &self.is_primary)
+            .finish()
+    }
 }
 
 impl Opened {

@@ -132,3 +132,19 @@ fn fixed_nonce_of_wrong_length_is_refused() {
     let ring = ring_for(&VECTORS[0]);
     assert!(seal_with(&ring, "s", at(T0), Some(&NONCE[..12]), 0, |_| Ok(())).is_err());
 }
+
+#[test]
+fn opened_debug_does_not_print_the_plaintext() {
+    let ring = ring_for(&VECTORS[0]);
+    let secret = b"csrf=hunter2-secret-token";
+    let sealed = seal_fixed(&ring, "session", secret, VECTORS[0].algorithm.nonce_len());
+    let opened = open(&ring, "session", &sealed, at(T0), MAX_SEALED_LEN).unwrap();
+    let debug = format!("{opened:?}");
+    // Neither as text nor as the byte list a derived `Debug` of `Vec<u8>` prints.
+    assert!(!debug.contains("hunter2"), "{debug}");
+    let bytes = format!("{:?}", &secret[..4]);
+    assert!(!debug.contains(bytes.trim_matches(['[', ']'])), "{debug}");
+    // What it may show: lengths and the key.
+    assert!(debug.contains(&format!("plaintext_len: {}", secret.len())), "{debug}");
+    assert!(debug.contains("KeyId(1)"), "{debug}");
+}
