@@ -426,7 +426,10 @@ async fn handler_cache_control_is_merged_never_weakened() {
             &["no-cache, max-age=0, must-revalidate, private"],
         ),
         // Two header lines become one.
-        (&["no-cache", "max-age=0"], &["no-cache, max-age=0, private"]),
+        (
+            &["no-cache", "max-age=0"],
+            &["no-cache, max-age=0, private"],
+        ),
         // What lets a shared cache store it goes; the rest stays.
         (&["public, max-age=600"], &["max-age=600, private"]),
         (&["s-maxage=600, max-age=60"], &["max-age=60, private"]),

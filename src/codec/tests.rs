@@ -145,6 +145,9 @@ fn opened_debug_does_not_print_the_plaintext() {
     let bytes = format!("{:?}", &secret[..4]);
     assert!(!debug.contains(bytes.trim_matches(['[', ']'])), "{debug}");
     // What it may show: lengths and the key.
-    assert!(debug.contains(&format!("plaintext_len: {}", secret.len())), "{debug}");
+    assert!(
+        debug.contains(&format!("plaintext_len: {}", secret.len())),
+        "{debug}"
+    );
     assert!(debug.contains("KeyId(1)"), "{debug}");
 }
