@@ -279,8 +279,11 @@ fn merge_cache_control(headers: &HeaderMap) -> Option<HeaderValue> {
         }
     }
     kept.push("private");
-    // Made of visible-ASCII pieces of a value that was visible ASCII, joined by ", ".
-    HeaderValue::from_str(&kept.join(", ")).ok()
+    // Pieces of visible-ASCII values joined by ", ": valid. Were it not, fail closed.
+    Some(
+        HeaderValue::from_str(&kept.join(", "))
+            .unwrap_or(HeaderValue::from_static("private, no-store")),
+    )
 }
 
 /// The comma-separated directives of one `Cache-Control` value, trimmed and non-empty; a comma
