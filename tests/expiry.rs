@@ -468,3 +468,31 @@ fn per_session_idle_override_is_renewed_while_active() {
         }
     }
 }
+
+/// Issue 12, S7: shortening the idle timeout in the configuration must reach the cookies
+/// already issued. A session sealed under a 24 h idle policy and left alone for 6 h must be
+/// rejected by a layer whose policy is now 15 min, while a session written 5 min ago under
+/// the same old policy is no older than the new timeout allows.
+///
+/// Wire format v2 seals the last write time, and the expiry is worked out at open under the
+/// policy in force then (v1 sealed `expires_at`, from which the last write cannot be derived).
+#[test]
+fn shorter_idle_timeout_reaches_cookies_already_issued() {
+    let ring = ring(Algorithm::default());
+    let old = Sealer::new(COOKIE, policy(DAY, 7 * DAY, 0));
+    let new = Sealer::new(COOKIE, policy(15 * MINUTE, 7 * DAY, 0));
+    let idle_for_6h = old.seal(&ring, &typical_session(), at(0)).expect("seals");
+    let written_5min_ago = old
+        .seal(&ring, &typical_session(), at(6 * HOUR - 5 * MINUTE))
+        .expect("seals");
+
+    // The old policy still accepts it; the current one must not.
+    assert!(open_at(&old, &ring, &idle_for_6h, 6 * HOUR).is_ok());
+    assert_eq!(
+        open_at(&new, &ring, &idle_for_6h, 6 * HOUR).unwrap_err(),
+        RejectReason::Expired(Expiry::Idle),
+        "idle for 6 h under a 15 min policy"
+    );
+    // Active under the old policy and within the new timeout: still a session.
+    assert!(open_at(&new, &ring, &written_5min_ago, 6 * HOUR).is_ok());
+}

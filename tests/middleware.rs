@@ -409,3 +409,63 @@ async fn login_cycles_and_logout_flushes(mode: Mode) {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+/// Issue 12, S6: the layer used to replace a handler's `Cache-Control` with a bare `private`,
+/// which dropped `no-cache`/`max-age=0`/`must-revalidate` (a browser could then reuse a stale
+/// page). It must add `private` to what the handler said, drop only what would let a shared
+/// cache store the response, and never weaken anything else.
+#[tokio::test]
+async fn handler_cache_control_is_merged_never_weakened() {
+    use http::header::CACHE_CONTROL;
+    use tower::{Layer as _, ServiceExt as _};
+
+    let cases: &[(&[&str], &[&str])] = &[
+        // Kept, with `private` added.
+        (
+            &["no-cache, max-age=0, must-revalidate"],
+            &["no-cache, max-age=0, must-revalidate, private"],
+        ),
+        // Two header lines become one.
+        (
+            &["no-cache", "max-age=0"],
+            &["no-cache, max-age=0, private"],
+        ),
+        // What lets a shared cache store it goes; the rest stays.
+        (&["public, max-age=600"], &["max-age=600, private"]),
+        (&["s-maxage=600, max-age=60"], &["max-age=60, private"]),
+        (&["Public, S-MaxAge=5, immutable"], &["immutable, private"]),
+        // `private="Set-Cookie"` lets a shared cache store the rest of the response.
+        (
+            &["private=\"Set-Cookie, X-Token\", max-age=60"],
+            &["max-age=60, private"],
+        ),
+        // Already private, or not stored at all: left exactly as the handler set it.
+        (&["private, max-age=60"], &["private, max-age=60"]),
+        (&["no-store"], &["no-store"]),
+        (&["no-store, public"], &["no-store, public"]),
+        // Nothing set: `private`.
+        (&[], &["private"]),
+    ];
+    for &(set, want) in cases {
+        let layer = SessionLayer::new(config("")).unwrap();
+        let svc = layer.layer(tower::service_fn(move |req: Request<()>| async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            session.insert("n", &1u8).unwrap();
+            let mut res = Response::new(String::new());
+            for v in set {
+                res.headers_mut()
+                    .append(CACHE_CONTROL, http::HeaderValue::from_static(v));
+            }
+            Ok::<_, std::convert::Infallible>(res)
+        }));
+        let res = svc.oneshot(Request::new(())).await.unwrap();
+        let got: Vec<&str> = res
+            .headers()
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "the handler set {set:?}");
+        assert_eq!(res.headers()[header::VARY], "Cookie");
+    }
+}

@@ -73,8 +73,8 @@ impl Purpose {
     }
 }
 
-/// An authenticated, decrypted value.
-#[derive(Debug)]
+/// An authenticated, decrypted value. Its `Debug` shows lengths and the key, never the
+/// decrypted bytes.
 pub(crate) struct Opened {
     buf: Vec<u8>,
     start: usize,
@@ -83,6 +83,19 @@ pub(crate) struct Opened {
     /// The wire format version it was sealed in.
     version: u8,
     is_primary: bool,
+}
+
+impl std::fmt::Debug for Opened {
+    /// The plaintext is the decrypted session (tokens, personal data): lengths only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("plaintext_len", &(self.end - self.start))
+            .field("buf_len", &self.buf.len())
+            .field("key_id", &self.key_id)
+            .field("version", &self.version)
+            .field("is_primary", &self.is_primary)
+            .finish()
+    }
 }
 
 impl Opened {

@@ -259,3 +259,23 @@ fn fixed_nonce_of_wrong_length_is_refused() {
     );
     assert!(sealed.is_err());
 }
+
+#[test]
+fn opened_debug_does_not_print_the_plaintext() {
+    let ring = ring_for(&VECTORS_V2[0]);
+    let secret = b"csrf=hunter2-secret-token";
+    let nonce_len = VECTORS_V2[0].algorithm.nonce_len();
+    let sealed = seal_fixed(&ring, Purpose::Data, "session", secret, nonce_len);
+    let opened = open(&ring, Purpose::Data, b"session", &sealed, at(T0), CAP).unwrap();
+    let debug = format!("{opened:?}");
+    // Neither as text nor as the byte list a derived `Debug` of `Vec<u8>` prints.
+    assert!(!debug.contains("hunter2"), "{debug}");
+    let bytes = format!("{:?}", &secret[..4]);
+    assert!(!debug.contains(bytes.trim_matches(['[', ']'])), "{debug}");
+    // What it may show: lengths and the key.
+    assert!(
+        debug.contains(&format!("plaintext_len: {}", secret.len())),
+        "{debug}"
+    );
+    assert!(debug.contains("KeyId(1)"), "{debug}");
+}

@@ -12,10 +12,12 @@
 //!
 //! Among the self-describing compact formats measured (BENCHMARKS.md, "Value encodings"),
 //! MessagePack through `rmp-serde` gave the shortest typical cookie: small integers are one
-//! byte (CBOR spends two on 24–255, which byte arrays are full of), strings and arrays carry
-//! a one-byte header up to 31 / 15 elements, and every value is self-delimiting, so the
-//! envelope needs no length prefix per value (which paid for most of the difference to
-//! postcard). `rmp-serde` is the maintained serde binding of the Rust MessagePack
+//! byte (CBOR spends two on 24–255), strings and arrays carry a one-byte header up to 31 / 15
+//! elements, and every value is self-delimiting, so the envelope needs no length prefix per
+//! value (which paid for most of the difference to postcard). Containers of bytes (`Vec<u8>`,
+//! `[u8; N]`) are written as MessagePack `bin` (rmp-serde's `BytesMode::ForceAll`), one byte
+//! per byte as postcard did, instead of an array of integers (up to two bytes each); they read
+//! back as any sequence of integers. `rmp-serde` is the maintained serde binding of the Rust MessagePack
 //! implementation; enum variants are written by name, so adding a variant never shifts the
 //! others. `ciborium` (CBOR) reads the same cases but is longer; `minicbor-serde` likewise.
 //!
@@ -48,7 +50,9 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
 ) -> Result<(), ValueError> {
     let start = out.len();
-    let mut se = rmp_serde::Serializer::new(&mut *out).with_struct_map();
+    let mut se = rmp_serde::Serializer::new(&mut *out)
+        .with_struct_map()
+        .with_bytes(rmp_serde::config::BytesMode::ForceAll);
     se.unstable_set_max_depth(MAX_VALUE_DEPTH);
     let written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
     if written.is_err() {
@@ -182,6 +186,37 @@ mod tests {
         assert_eq!(round(&vec![(1001u32, 1u16)]), vec![(1001, 1)]);
         assert_eq!(round(&u128::MAX), u128::MAX);
         assert_eq!(round(&i128::MIN), i128::MIN);
+    }
+
+    /// Containers of bytes (`Vec<u8>`, `[u8; N]`, `&[u8]`) are MessagePack `bin`: one byte per
+    /// byte (as postcard wrote them), not up to two as an array of integers would take.
+    #[test]
+    fn byte_containers_are_compact_and_read_back_as_any_sequence() {
+        let mut out = Vec::new();
+        encode(&[0xc8u8; 32], &mut out).unwrap();
+        assert_eq!(out.len(), 2 + 32);
+        out.clear();
+        encode(&vec![0xffu8; 300], &mut out).unwrap();
+        assert_eq!(out.len(), 3 + 300);
+        assert_eq!(decode::<Vec<u8>>(&out).unwrap(), vec![0xff; 300]);
+        assert_eq!(decode::<Vec<u32>>(&out).unwrap(), vec![255; 300]);
+        out.clear();
+        encode(&[1u8, 2, 3], &mut out).unwrap();
+        assert_eq!(decode::<[u8; 3]>(&out).unwrap(), [1, 2, 3]);
+        assert_eq!(decode::<(u8, u16, u32)>(&out).unwrap(), (1, 2, 3));
+    }
+
+    /// Empty sequences stay arrays, so they read back as anything, JSON values included.
+    #[test]
+    fn empty_sequences_read_back_as_json() {
+        for v in [
+            serde_json::json!([]),
+            serde_json::json!({"a": []}),
+            serde_json::json!([[]]),
+        ] {
+            assert_eq!(round(&v), v);
+        }
+        assert_eq!(round(&Vec::<String>::new()), Vec::<String>::new());
     }
 
     #[test]

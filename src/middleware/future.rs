@@ -231,6 +231,16 @@ fn write_back<B: Default>(
 
 /// `Vary: Cookie` and `Cache-Control: private`: a response that depends on a session must
 /// not be served to another user from a shared cache.
+///
+/// The handler's `Cache-Control` is merged, never weakened (RFC 9111 §5.2.2):
+/// - with `no-store` or a bare `private` it is left exactly as it is (nothing is stored, or
+///   only by the browser);
+/// - otherwise `private` is added to the handler's directives, and only those that would let a
+///   shared cache store the response are dropped: `public`, `s-maxage`, and the qualified
+///   `private="…"` (which lets a shared cache keep the rest of the response). `no-cache`,
+///   `max-age=0`, `must-revalidate` and the like stay. Several header lines become one;
+/// - a value that is not visible ASCII cannot be merged safely: it becomes
+///   `private, no-store`, which is stricter than anything it could have said.
 fn mark_private(headers: &mut HeaderMap) {
     let varies = headers.get_all(VARY).iter().any(|v| {
         v.to_str().is_ok_and(|v| {
@@ -241,16 +251,66 @@ fn mark_private(headers: &mut HeaderMap) {
     if !varies {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
     }
-    let private = headers.get_all(CACHE_CONTROL).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',').any(|t| {
-                let t = t.trim();
-                t.eq_ignore_ascii_case("private") || t.eq_ignore_ascii_case("no-store")
-            })
-        })
-    });
-    if !private {
-        // A `public` or `s-maxage` directive would let a shared cache store it: replace.
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    if let Some(merged) = merge_cache_control(headers) {
+        headers.insert(CACHE_CONTROL, merged);
     }
+}
+
+/// The `Cache-Control` value to set instead of the handler's, or `None` to keep the handler's.
+fn merge_cache_control(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut kept: Vec<&str> = Vec::new();
+    for value in headers.get_all(CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else {
+            return Some(HeaderValue::from_static("private, no-store"));
+        };
+        for directive in directives(value) {
+            let name = directive
+                .split_once('=')
+                .map_or(directive, |(n, _)| n)
+                .trim_end();
+            let qualified = directive.len() != name.len();
+            let is = |n: &str| name.eq_ignore_ascii_case(n);
+            if is("no-store") || (is("private") && !qualified) {
+                return None;
+            }
+            if !(is("public") || is("s-maxage") || is("private")) {
+                kept.push(directive);
+            }
+        }
+    }
+    kept.push("private");
+    // Pieces of visible-ASCII values joined by ", ": valid. Were it not, fail closed.
+    Some(
+        HeaderValue::from_str(&kept.join(", "))
+            .unwrap_or(HeaderValue::from_static("private, no-store")),
+    )
+}
+
+/// The comma-separated directives of one `Cache-Control` value, trimmed and non-empty; a comma
+/// inside a quoted string (`private="A, B"`) does not separate.
+fn directives(value: &str) -> impl Iterator<Item = &str> {
+    let mut rest = value;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        let (mut quoted, mut escaped, mut end) = (false, false, rest.len());
+        for (i, c) in rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let directive = rest[..end].trim();
+        rest = rest.get(end + 1..).unwrap_or("");
+        if !directive.is_empty() {
+            return Some(directive);
+        }
+    })
 }

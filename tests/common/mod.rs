@@ -7,6 +7,8 @@
 //! - [`http`]: a test configuration and a real hyper client with a cookie jar (`Browser`);
 //! - [`load`]: the one loopback server harness (`TestServer`) and a bounded load generator;
 //! - [`redis`]: a throwaway `redis-server` for the Redis tests (which skip without one);
+//! - [`browser`]: headless Chromium over WebDriver and an https server for it (the browser
+//!   test skips without Chromium);
 //! - [`outside`]: wire format v1 written again from the `RustCrypto` crates.
 //!
 //! Every integration-test file is its own crate and uses only part of this tree, so rustc
@@ -14,6 +16,7 @@
 //! the whole tree, so that no submodule and no test file has to repeat it.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http;
 pub mod load;
 pub mod outside;

@@ -34,7 +34,7 @@ fn binary_available() -> bool {
 
 /// The running test as `binary::path::to::test`: libtest runs each test on a thread named
 /// after it (a bench's `main` gives `binary::main`).
-fn current_test() -> String {
+pub fn current_test() -> String {
     let binary = env!("CARGO_CRATE_NAME");
     match std::thread::current().name() {
         Some(test) => format!("{binary}::{test}"),
