@@ -9,7 +9,7 @@ use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::de::{de_opt_time, de_state};
-use crate::error::ConfigError;
+use crate::error::{could_be_secret, shown, ConfigError};
 use crate::keys::{decode_secret, Algorithm, Key, KeyId, KeyState, SECRET_LEN};
 
 /// Largest `secret_file` read, in bytes: a base64 secret is 44, so anything bigger is a
@@ -93,10 +93,16 @@ impl fmt::Debug for KeyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyConfig")
             .field("id", &self.id)
-            .field("algorithm", &self.algorithm)
+            .field("algorithm", &shown(&self.algorithm))
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field("secret_env", &self.secret_env)
-            .field("secret_file", &self.secret_file)
+            .field("secret_env", &self.secret_env.as_deref().map(shown))
+            .field(
+                "secret_file",
+                &self
+                    .secret_file
+                    .as_deref()
+                    .map(|p| shown(&p.to_string_lossy()).into_owned()),
+            )
             .field("state", &self.state)
             .field("activate_at", &self.activate_at)
             .field("retired_at", &self.retired_at)
@@ -187,7 +193,7 @@ impl KeyConfig {
                 .parse()
                 .map_err(|_| ConfigError::UnknownAlgorithm {
                     id,
-                    name: self.algorithm.clone(),
+                    name: shown(&self.algorithm).into_owned(),
                 })?;
         let given: Vec<&str> = [
             ("`secret`", self.secret.is_some()),
@@ -305,11 +311,14 @@ impl KeyConfig {
         }
         if let Some(var) = &self.secret_env {
             let value = Zeroizing::new(env(var).ok_or_else(|| {
-                invalid(
-                    self.id,
-                    "secret_env",
-                    format!("environment variable `{var}` is not set"),
-                )
+                let message = if could_be_secret(var) {
+                    "environment variable `<redacted>` is not set; `secret_env` takes the name \
+                     of a variable holding the secret, not the secret itself"
+                        .to_owned()
+                } else {
+                    format!("environment variable `{var}` is not set")
+                };
+                invalid(self.id, "secret_env", message)
             })?);
             if value.trim().is_empty() {
                 return Err(invalid(
@@ -358,11 +367,7 @@ fn reword(e: ConfigError, field: &str, what: &str) -> ConfigError {
 /// Reads at most [`MAX_SECRET_FILE`] bytes into a buffer that is zeroized on drop (sized up
 /// front so that it never reallocates and leaves a copy behind).
 fn read_secret_file(id: u8, path: &Path) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
-    let io = |source| ConfigError::Io {
-        what: format!("`secret_file` of key {id}"),
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| ConfigError::io(format!("`secret_file` of key {id}"), path, source);
     let file = std::fs::File::open(path).map_err(io)?;
     let cap = usize::try_from(MAX_SECRET_FILE).unwrap_or(4096) + 64;
     let mut buf = Zeroizing::new(Vec::with_capacity(cap));

@@ -175,11 +175,7 @@ impl SessionConfig {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map(Zeroizing::new)
-            .map_err(|source| ConfigError::Io {
-                what: "config file".into(),
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(|source| ConfigError::io("config file", path, source))?;
         let mut config = Self::parse(&text, |line, col| {
             format!("{}:{line}:{col}", path.display())
         })?;

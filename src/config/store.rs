@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::error::ConfigError;
+use crate::error::{shown, ConfigError};
 
 /// Where sessions live.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -99,7 +99,7 @@ impl StoreConfig {
                 "url",
                 format!(
                     "`{}` is not a store; expected \"memory\" or \"redis://host:port/db\"",
-                    redact_url(&self.url)
+                    shown(&redact_url(&self.url))
                 ),
             ))
         }

@@ -92,7 +92,8 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// The name was not one of the supported algorithms.
+/// The name was not one of the supported algorithms. It holds the name given, or
+/// `<redacted>` when that could be a secret pasted in the wrong place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownAlgorithm(pub String);
 
@@ -114,7 +115,7 @@ impl FromStr for Algorithm {
         Algorithm::ALL
             .into_iter()
             .find(|a| a.name() == s)
-            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+            .ok_or_else(|| UnknownAlgorithm(crate::error::shown(s).into_owned()))
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`http`]: a test configuration and a real hyper client with a cookie jar (`Browser`);
 //! - [`load`]: the one loopback server harness (`TestServer`) and a bounded load generator;
 //! - [`redis`]: a throwaway `redis-server` for the Redis tests (which skip without one);
-//! - [`outside`]: wire format v1 written again from the `RustCrypto` crates.
+//! - [`outside`]: wire format v1 written again from the `RustCrypto` crates;
+//! - [`plant`]: a value planted in every configuration field, and the errors that come back.
 //!
 //! Every integration-test file is its own crate and uses only part of this tree, so rustc
 //! would warn about the rest as dead code (rust-lang/rust#46379). The one `allow` below covers
@@ -17,6 +18,7 @@
 pub mod http;
 pub mod load;
 pub mod outside;
+pub mod plant;
 pub mod redis;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
