@@ -51,6 +51,8 @@ mod rotation;
 mod store;
 
 pub use cookie::{CookieConfig, SameSite};
+pub(crate) use de::process_env;
+pub(crate) use env::CONFIG_VAR;
 pub use expiry::ExpiryConfig;
 pub use key::KeyConfig;
 pub use rotation::{KeyReport, KeyStatus, RotationReport};
@@ -327,7 +329,8 @@ impl SessionConfig {
         self.checked_ring(now).map(drop)
     }
 
-    fn checked_ring(&self, now: SystemTime) -> Result<KeyRing, ConfigError> {
+    /// Validates everything at `now` and returns the key ring.
+    pub(crate) fn checked_ring(&self, now: SystemTime) -> Result<KeyRing, ConfigError> {
         self.cookie.validate()?;
         self.expiry.validate_at(now)?;
         self.store.validate()?;

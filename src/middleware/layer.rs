@@ -108,8 +108,9 @@ impl SessionLayer {
         self.engine.store.is_some()
     }
 
-    /// A handle that swaps the key ring of this layer (and every service it made, and every
-    /// layer its builder methods made) while it serves.
+    /// A handle that swaps the key ring and expiry policy of this layer (and every service it
+    /// made, and every layer its builder methods made) while it serves; see
+    /// [`reload`](crate::reload) for what a reload may change.
     #[must_use]
     pub fn key_ring_handle(&self) -> KeyRingHandle {
         self.engine.keys.clone()

@@ -6,20 +6,19 @@ use std::time::SystemTime;
 use crate::config::SessionConfig;
 use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
 use crate::error::ConfigError;
-use crate::keys::KeyRing;
-use crate::reload::KeyRingHandle;
+use crate::reload::{KeyRingHandle, Live};
 use crate::seal::Sealer;
 use crate::store::SharedStore;
 use crate::time::{Clock, SystemClock};
 
-/// The cookie settings, the live key ring, the sealer (with the expiry policy), the clock,
-/// the store (server mode) and the oversize policy of one layer. A layer holds it in an
-/// `Arc`; builder methods clone it, change one field and make a new layer.
+/// The cookie settings, the live key ring and sealer (with the expiry policy, reloaded
+/// together), the clock, the store (server mode) and the oversize policy of one layer. A
+/// layer holds it in an `Arc`; builder methods clone it, change one field and make a new
+/// layer.
 #[derive(Clone)]
 pub(crate) struct Engine {
     pub cookie: CookieSettings,
     pub keys: KeyRingHandle,
-    pub sealer: Sealer,
     pub clock: Arc<dyn Clock>,
     /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
     pub store: Option<SharedStore>,
@@ -31,10 +30,10 @@ impl Engine {
     pub fn new(config: &SessionConfig, store: Option<SharedStore>) -> Result<Self, ConfigError> {
         let cookie = CookieSettings::new(&config.cookie);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
+            .max_len(cookie.max_value_len());
         Ok(Engine {
-            keys: KeyRingHandle::new(config.key_ring()?, clock.clone()),
-            sealer: Sealer::new(cookie.name.clone(), config.expiry.policy())
-                .max_len(cookie.max_value_len()),
+            keys: KeyRingHandle::new(config.key_ring()?, sealer, config, clock.clone()),
             cookie,
             clock,
             store,
@@ -55,8 +54,9 @@ impl Engine {
         self.clock.now()
     }
 
-    pub fn ring(&self) -> Arc<KeyRing> {
-        self.keys.current()
+    /// The key ring and sealer in use now (a request takes them once and keeps them).
+    pub fn live(&self) -> Arc<Live> {
+        self.keys.live()
     }
 
     /// Our candidate values in the request's `Cookie` headers: the one place either mode

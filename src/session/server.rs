@@ -22,10 +22,10 @@ impl Session {
         let mut inner = self.lock();
         inner.server.as_ref()?;
         let candidates = inner.take_candidates()?;
-        let (engine, ring) = (inner.engine.clone()?, inner.ring()?);
+        let live = inner.live()?;
         let now = inner.now();
         for value in &candidates.values {
-            match engine.sealer.open_id(&ring, value, now) {
+            match live.sealer.open_id(&live.ring, value, now) {
                 Ok((id, needs_reseal)) => {
                     inner.had_invalid = false;
                     inner.needs_reseal = needs_reseal;
@@ -46,13 +46,13 @@ impl Session {
 
 impl Inner {
     fn apply_record(&mut self, record: Option<Vec<u8>>) {
-        let Some(engine) = self.engine.clone() else {
+        let Some(live) = self.live() else {
             return;
         };
         let now = self.now();
         let checked = record
             .ok_or(None)
-            .and_then(|r| engine.sealer.decode_record(r, now).map_err(Some));
+            .and_then(|r| live.sealer.decode_record(r, now).map_err(Some));
         match checked {
             Ok((data, renew)) => {
                 self.data = data;
@@ -86,7 +86,7 @@ impl Inner {
     pub(super) fn outcome_server(&mut self) -> Result<Outcome, Error> {
         let present = self.present;
         let keep = Outcome::cookie(CookieOp::Keep, present);
-        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+        let (Some(engine), Some(live)) = (self.engine.clone(), self.live()) else {
             return Ok(keep);
         };
         let Some(store) = engine.store.clone() else {
@@ -118,10 +118,10 @@ impl Inner {
         let write = new_id || self.data.is_dirty() || self.needs_renewal;
         let id = *server.id.get_or_insert_with(new_session_id);
         let save = if write {
-            let record = engine.sealer.encode_record(&mut self.data, now)?;
+            let record = live.sealer.encode_record(&mut self.data, now)?;
             let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
                 Duration::from_secs(l.max_age())
-                    .saturating_add(engine.sealer.policy().skew)
+                    .saturating_add(live.sealer.policy().skew)
                     .min(MAX_TTL)
             });
             Some(Save {
@@ -134,7 +134,7 @@ impl Inner {
         };
         let cookie = if new_id || self.needs_reseal || self.needs_renewal {
             CookieOp::Set {
-                value: engine.sealer.seal_id(&ring, &id, now)?,
+                value: live.sealer.seal_id(&live.ring, &id, now)?,
                 lifetime: self.lifetime(now),
             }
         } else {

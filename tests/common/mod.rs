@@ -6,6 +6,7 @@
 //! - this file: keys, key rings, sealers, the clock, a typical session, base64 helpers;
 //! - [`http`]: a test configuration and a real hyper client with a cookie jar (`Browser`);
 //! - [`load`]: the one loopback server harness (`TestServer`) and a bounded load generator;
+//! - [`logs`]: `tracing` events captured as text;
 //! - [`redis`]: a throwaway `redis-server` for the Redis tests (which skip without one);
 //! - [`outside`]: wire format v1 written again from the `RustCrypto` crates;
 //! - [`plant`]: a value planted in every configuration field, and the errors that come back.
@@ -17,6 +18,7 @@
 
 pub mod http;
 pub mod load;
+pub mod logs;
 pub mod outside;
 pub mod plant;
 pub mod redis;
