@@ -3,7 +3,7 @@
 //!
 //! | limit | value | why |
 //! |---|---|---|
-//! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything |
+//! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything; `max_cookie_len × max_chunks` may not exceed it, and nothing longer is ever written |
 //! | [`MAX_CHUNKS`] | 16 | cookies one session may span (`cookie.max_chunks` is 1 to this) |
 //! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
 //! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
@@ -44,4 +44,11 @@ const _: () = assert!(
     "chunk counts are read as at most two digits"
 );
 const _: () = assert!(MIN_COOKIE_LEN < MAX_COOKIE_LEN);
+// The chunk settings may not hold more than `open` accepts (validation refuses a
+// `max_cookie_len × max_chunks` above `MAX_SEALED_LEN`): every `max_chunks` allowed must leave
+// some `max_cookie_len` allowed, and one cookie of the largest size must fit.
+const _: () = assert!(MIN_COOKIE_LEN * MAX_CHUNKS <= MAX_SEALED_LEN);
+const _: () = assert!(MAX_COOKIE_LEN <= MAX_SEALED_LEN);
+// The defaults (4096 × 4) fit, and so does 4096 × MAX_CHUNKS.
+const _: () = assert!(4096 * MAX_CHUNKS <= MAX_SEALED_LEN);
 const _: () = assert!(MAX_CANDIDATES >= 1);

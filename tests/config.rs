@@ -665,6 +665,34 @@ fn chunk_and_length_limits_are_bounded() {
     }
 }
 
+/// S5 (issue 12): the chunks may not hold more than `open` accepts (`limits::MAX_SEALED_LEN`),
+/// or the largest sessions written would be rejected on the next request.
+#[test]
+fn chunk_settings_beyond_what_open_accepts_are_refused() {
+    for (len, chunks, ok) in [
+        (8192, 16, false),
+        (8192, 9, false),
+        (4097, 16, false),
+        (8192, 8, true),
+        (4096, 16, true),
+    ] {
+        let mut c = one_key();
+        c.cookie.max_cookie_len = len;
+        c.cookie.max_chunks = chunks;
+        match c.validate_at(now()) {
+            Ok(()) => assert!(ok, "{len} x {chunks} accepted"),
+            Err(e) => {
+                assert!(!ok, "{len} x {chunks}: {e}");
+                let e = e.to_string();
+                assert!(e.starts_with("cookie.max_chunks: "), "{e}");
+                assert!(e.contains("65536"), "{e}");
+                let fewer = 65536 / len;
+                assert!(e.contains(&format!("lower `max_chunks` to {fewer}")), "{e}");
+            }
+        }
+    }
+}
+
 #[test]
 fn expiry_settings_are_checked() {
     let err = cookie_error(|c| {
