@@ -8,6 +8,7 @@
 //! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
 //! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
 //! | [`MAX_AGE_SECS`] | 400 days | the longest `Max-Age` sent and store TTL given |
+//! | [`MEMORY_STORE_CAPACITY`] | 100,000 records | the default bound of a `MemoryStore` |
 //!
 //! ```
 //! use sealed_session::limits;
@@ -38,6 +39,13 @@ pub const MAX_CANDIDATES: usize = 4;
 /// The longest `Max-Age` sent, in seconds, and the longest TTL a store record gets: RFC
 /// 6265bis §5.6.2 has user agents cap `Max-Age` at 400 days, so an id cookie never outlives it.
 pub const MAX_AGE_SECS: u64 = 400 * 24 * 3600;
+
+/// The records a [`MemoryStore`](crate::store::MemoryStore) holds unless told otherwise
+/// (`[store] capacity`, or `MemoryStore::capacity`): past it, new sessions are answered 503
+/// while existing ones keep working. At a few hundred bytes per record (a typical session
+/// and its key) that is some tens of MB, so that clients creating sessions at will cannot
+/// grow the process without bound until the records expire.
+pub const MEMORY_STORE_CAPACITY: usize = 100_000;
 
 const _: () = assert!(
     MAX_CHUNKS < 100,

@@ -93,7 +93,7 @@ pub use store::{SessionMode, StoreConfig};
 /// mode = "client"           # or "server": the cookie carries a sealed id, data in the store
 /// url = "memory"            # server mode: "memory" or "redis://127.0.0.1:6379/0"
 /// prefix = "sealed-session:"  # Redis key prefix
-/// # capacity = 100000       # memory store bound (records)
+/// # capacity = 100000       # memory store bound (live records; this is the default)
 ///
 /// [[keys]]
 /// id = 2
