@@ -1,13 +1,17 @@
 //! Configuration: TOML and environment forms, secret sources, validation errors (each with its
 //! message), rotation reports, and that no secret ever shows in `Debug` or an error.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sealed_session::config::{KeyConfig, KeyStatus, SameSite};
 use sealed_session::keys::{Algorithm, KeyId, KeyState};
-use sealed_session::{ConfigError, SessionConfig};
+use sealed_session::{ConfigError, SessionConfig, SessionLayer};
+
+use common::logs::capture;
 
 /// 32 bytes of 0x01, 0x02, 0x03 as base64.
 const S1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -1127,4 +1131,61 @@ fn a_secret_in_the_wrong_place_is_not_echoed() {
     assert!(!err.contains("AQEB"), "{err}");
     let err = env_error(&[("SEALED_SESSION_SECURE", S1)]);
     assert!(!err.contains("AQEB"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warnings at layer build
+
+/// S10 (issue 12): each insecure setting is warned about once, when the layer is built (by
+/// `new` or `connect`), naming the setting; secure settings warn about nothing, and builder
+/// methods on a built layer do not warn again.
+#[test]
+fn insecure_settings_are_warned_once_at_layer_build() {
+    let (layer, logs) = capture(|| SessionLayer::new(one_key()).unwrap());
+    assert_eq!(logs.at("WARN"), Vec::<String>::new(), "secure defaults");
+    let (_, logs) = capture(|| {
+        layer
+            .clone()
+            .oversize_policy(sealed_session::middleware::OversizePolicy::default())
+    });
+    assert!(logs.at("WARN").is_empty());
+
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "[cookie]\nsecure = false\nhost_prefix = false\n",
+            &["cookie.secure", "cookie.host_prefix"],
+        ),
+        ("[cookie]\nhost_prefix = false\n", &["cookie.host_prefix"]),
+        ("[cookie]\nhttp_only = false\n", &["cookie.http_only"]),
+    ];
+    for (toml, settings) in cases {
+        let text = format!("{toml}[[keys]]\nid = 1\nsecret = \"{S1}\"\n");
+        let built = |connect: bool| {
+            let config = SessionConfig::from_toml_str(&text).unwrap();
+            let ((), logs) = capture(|| {
+                if connect {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    rt.block_on(SessionLayer::connect(config)).unwrap();
+                } else {
+                    SessionLayer::new(config).unwrap();
+                }
+            });
+            logs.at("WARN")
+        };
+        for connect in [false, true] {
+            let warnings = built(connect);
+            assert_eq!(warnings.len(), settings.len(), "{toml}: {warnings:?}");
+            for setting in settings {
+                let n = warnings.iter().filter(|w| w.contains(setting)).count();
+                assert_eq!(n, 1, "{toml}: {setting} in {warnings:?}");
+            }
+        }
+    }
+
+    let (_, logs) = capture(|| SessionLayer::new(SessionConfig::ephemeral()).unwrap());
+    let warnings = logs.at("WARN");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("ephemeral"), "{warnings:?}");
 }

@@ -10,7 +10,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::de::{de_opt_time, de_state};
 use crate::error::{could_be_secret, shown, ConfigError};
-use crate::keys::{decode_secret, Algorithm, Key, KeyId, KeyState, SECRET_LEN};
+use crate::keys::{decode_secret, generate_secret, Algorithm, Key, KeyId, KeyState, SECRET_LEN};
 
 /// Largest `secret_file` read, in bytes: a base64 secret is 44, so anything bigger is a
 /// wrong path.
@@ -75,6 +75,10 @@ pub struct KeyConfig {
     /// when the key becomes safe to remove.
     #[serde(default, deserialize_with = "de_opt_time")]
     pub retired_at: Option<SystemTime>,
+    /// Made by [`SessionConfig::ephemeral`](crate::SessionConfig::ephemeral): a random secret
+    /// that lives as long as the process (the layer warns about it).
+    #[serde(skip)]
+    ephemeral: bool,
 }
 
 fn default_algorithm() -> String {
@@ -106,6 +110,7 @@ impl fmt::Debug for KeyConfig {
             .field("state", &self.state)
             .field("activate_at", &self.activate_at)
             .field("retired_at", &self.retired_at)
+            .field("ephemeral", &self.ephemeral)
             .finish()
     }
 }
@@ -133,7 +138,30 @@ impl KeyConfig {
             state: KeyState::Primary,
             activate_at: None,
             retired_at: None,
+            ephemeral: false,
         }
+    }
+
+    /// A primary key with a fresh random secret that lives as long as the process.
+    pub(crate) fn ephemeral(id: u8) -> Self {
+        let mut key = Self::new(id, generate_secret());
+        key.ephemeral = true;
+        key
+    }
+
+    /// Whether this key was made by [`SessionConfig::ephemeral`](crate::SessionConfig::ephemeral):
+    /// its secret is random and lives as long as the process, so sessions do not survive a
+    /// restart and instances do not share them. [`SessionLayer`](crate::SessionLayer) warns
+    /// about such a key when it is built.
+    ///
+    /// ```
+    /// let config = sealed_session::SessionConfig::ephemeral();
+    /// assert!(config.keys[0].is_ephemeral());
+    /// assert!(!sealed_session::config::KeyConfig::from_secret_env(1, "KEY").is_ephemeral());
+    /// ```
+    #[must_use]
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
     }
 
     /// A primary `xaes-256-gcm` key with its secret inline (base64).

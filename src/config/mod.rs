@@ -40,7 +40,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
-use crate::keys::{generate_secret, KeyRing};
+use crate::keys::KeyRing;
 
 mod cookie;
 mod de;
@@ -293,8 +293,9 @@ impl SessionConfig {
     }
 
     /// The defaults plus one fresh random primary key (id 0), for development: sessions do
-    /// not survive a restart and instances do not share the key. Say so on stderr when you
-    /// use it.
+    /// not survive a restart and instances do not share the key. The key is marked
+    /// ([`KeyConfig::is_ephemeral`]) and [`SessionLayer`](crate::SessionLayer) logs a warning
+    /// when it is built with it.
     ///
     /// ```
     /// let config = sealed_session::SessionConfig::ephemeral();
@@ -305,7 +306,7 @@ impl SessionConfig {
     #[must_use]
     pub fn ephemeral() -> Self {
         SessionConfig {
-            keys: vec![KeyConfig::new(0, generate_secret())],
+            keys: vec![KeyConfig::ephemeral(0)],
             ..Self::default()
         }
     }
