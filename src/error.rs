@@ -53,7 +53,7 @@ pub enum Expiry {
 /// Why a sealed value was rejected.
 ///
 /// Checks run in this order, and the first failure is reported: length cap, base64, version,
-/// key id, authentication tag, payload, expiry. Expiry is only looked at after the tag verified,
+/// key id, authentication tag, payload, key retirement, expiry. Expiry is only looked at after the tag verified,
 /// so an attacker learns nothing from timing about a forged value's timestamps.
 ///
 /// ```
@@ -75,6 +75,9 @@ pub enum RejectReason {
     Unauthenticated,
     /// Authentic, but past one of its timeouts.
     Expired(Expiry),
+    /// Authentic under a decrypt-only key, but created after that key's `retired_at` (plus
+    /// the skew): only a leaked copy of the key could have sealed it.
+    RetiredKey,
 }
 
 impl fmt::Display for RejectReason {
@@ -88,6 +91,7 @@ impl fmt::Display for RejectReason {
             Self::Expired(Expiry::Idle) => "session expired (idle timeout)",
             Self::Expired(Expiry::Absolute) => "session expired (absolute timeout)",
             Self::Expired(Expiry::Revoked) => "session revoked (created before `not_before`)",
+            Self::RetiredKey => "created after its key was retired (`retired_at`)",
         })
     }
 }
@@ -112,6 +116,7 @@ impl RejectReason {
             Self::Expired(Expiry::Idle) => "expired_idle",
             Self::Expired(Expiry::Absolute) => "expired_absolute",
             Self::Expired(Expiry::Revoked) => "revoked",
+            Self::RetiredKey => "retired_key",
         }
     }
 }

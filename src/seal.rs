@@ -38,7 +38,7 @@ use base64::Engine as _;
 use crate::codec;
 use crate::data::SessionData;
 use crate::error::{DataError, Error, Expiry, RejectReason};
-use crate::keys::{KeyId, KeyRing};
+use crate::keys::{Key, KeyId, KeyRing, KeyState};
 use crate::limits::MAX_SEALED_LEN;
 use crate::time::{unix_seconds, ExpiryPolicy};
 
@@ -275,7 +275,9 @@ impl Sealer {
         Ok((data, renew))
     }
 
-    /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, then expiry.
+    /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, key
+    /// retirement (a decrypt-only key with `retired_at` opens only values created by then plus
+    /// the skew), then expiry.
     ///
     /// # Errors
     /// The [`RejectReason`] of the first failed check.
@@ -290,6 +292,7 @@ impl Sealer {
         let (buf, plaintext) = opened.into_parts();
         // The decrypted buffer becomes the session's backing store: no copy per entry.
         let data = SessionData::decode_payload_in(buf, plaintext).ok_or(RejectReason::Malformed)?;
+        check_retirement(ring, key_id, &data, self.policy.skew)?;
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
             data,
@@ -297,6 +300,26 @@ impl Sealer {
             needs_reseal: !is_primary,
             needs_renewal,
         })
+    }
+}
+
+/// A decrypt-only key retired at `r` opens only values created by `r + skew` (issue 12, S13):
+/// it sealed nothing after `r`, so a later `created_at` was sealed with a leaked copy of it.
+fn check_retirement(
+    ring: &KeyRing,
+    key_id: KeyId,
+    data: &SessionData,
+    skew: Duration,
+) -> Result<(), RejectReason> {
+    let retired = ring
+        .get(key_id)
+        .filter(|k| k.state() == KeyState::DecryptOnly)
+        .and_then(Key::retirement);
+    match (retired, data.created_at()) {
+        (Some(r), Some(created)) if created > unix_seconds(r).saturating_add(secs(skew)) => {
+            Err(RejectReason::RetiredKey)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -323,6 +323,17 @@ fn explain(reason: RejectReason, config: &SessionConfig, ring: &KeyRing, name: &
              this was opened as `{name}` (pass --name with the name it was sent under)",
             config.cookie.full_name()
         ),
+        RejectReason::RetiredKey => {
+            let key = key_id_of(value).and_then(|id| ring.get(id));
+            if let Some((id, at)) = key.and_then(|k| k.retirement().map(|at| (k.id(), at))) {
+                eprintln!(
+                    "hint: key {id} was retired at {}; a value created after that (plus the \
+                     skew) was sealed with a leaked copy of it, or by an instance that still \
+                     had it as primary (then `retired_at` is too early)",
+                    rfc3339(at)
+                );
+            }
+        }
         RejectReason::UnknownKey => {
             let ids: Vec<String> = ring.keys().map(|k| k.id().to_string()).collect();
             if let Some(key_id) = key_id_of(value) {

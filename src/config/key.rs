@@ -31,7 +31,7 @@ const MAX_SECRET_FILE: u64 = 4096;
 /// | `secret_file` | — | path of a file holding it (trailing whitespace ignored); relative paths are resolved against the configuration file's directory |
 /// | `state` | `"primary"` | or `"decrypt-only"`: opens values, never seals |
 /// | `activate_at` | none | RFC 3339 instant from which a primary key seals |
-/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::config::RotationReport)) |
+/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::config::RotationReport)); values created after it (plus the skew) are refused |
 ///
 /// The inline `secret` is zeroized when the `KeyConfig` is dropped, as are the strings read
 /// from `secret_env` and `secret_file` while building the key. `Debug` shows `<redacted>` in
@@ -72,7 +72,9 @@ pub struct KeyConfig {
     pub activate_at: Option<SystemTime>,
     /// RFC 3339 instant at which this key was demoted to decrypt-only (stopped sealing).
     /// Only for decrypt-only keys; it tells [`rotation_report`](crate::SessionConfig::rotation_report)
-    /// when the key becomes safe to remove.
+    /// when the key becomes safe to remove, and the key refuses values created after it
+    /// (plus the skew), which only a leaked copy of it could have sealed (see
+    /// [`Key::retired_at`]). Set it to when the **last** instance stopped sealing with it.
     #[serde(default, deserialize_with = "de_opt_time")]
     pub retired_at: Option<SystemTime>,
     /// Made by [`SessionConfig::ephemeral`](crate::SessionConfig::ephemeral): a random secret
@@ -325,6 +327,9 @@ impl KeyConfig {
         }
         if let Some(at) = self.activate_at {
             key = key.activate_at(at);
+        }
+        if let Some(at) = self.retired_at {
+            key = key.retired_at(at);
         }
         Ok(key)
     }

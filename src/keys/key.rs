@@ -211,6 +211,7 @@ pub struct Key {
     algorithm: Algorithm,
     state: KeyState,
     activate_at: Option<SystemTime>,
+    retired_at: Option<SystemTime>,
     pub(crate) cipher: Cipher,
 }
 
@@ -252,6 +253,7 @@ impl Key {
             algorithm,
             state: KeyState::Primary,
             activate_at: None,
+            retired_at: None,
             cipher,
         }
     }
@@ -282,6 +284,25 @@ impl Key {
         self
     }
 
+    /// Records when a decrypt-only key stopped sealing. From then on (plus the clock skew of
+    /// the [`ExpiryPolicy`](crate::time::ExpiryPolicy)) it opens only values created before:
+    /// a value it opens whose `created_at` is later was made with a leaked copy of it, and is
+    /// rejected as [`RejectReason::RetiredKey`](crate::RejectReason::RetiredKey). Ignored on a
+    /// primary key.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use sealed_session::keys::{Algorithm, Key, KeyId};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let key = Key::new(KeyId(1), Algorithm::default(), &[1; 32]).decrypt_only().retired_at(at);
+    /// assert_eq!(key.retirement(), Some(at));
+    /// ```
+    #[must_use]
+    pub fn retired_at(mut self, at: SystemTime) -> Self {
+        self.retired_at = Some(at);
+        self
+    }
+
     /// The key id.
     #[must_use]
     pub fn id(&self) -> KeyId {
@@ -305,6 +326,12 @@ impl Key {
     pub fn activation(&self) -> Option<SystemTime> {
         self.activate_at
     }
+
+    /// When a decrypt-only key stopped sealing (see [`retired_at`](Self::retired_at)).
+    #[must_use]
+    pub fn retirement(&self) -> Option<SystemTime> {
+        self.retired_at
+    }
 }
 
 impl fmt::Debug for Key {
@@ -314,6 +341,7 @@ impl fmt::Debug for Key {
             .field("algorithm", &self.algorithm)
             .field("state", &self.state)
             .field("activate_at", &self.activate_at)
+            .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
 }
