@@ -335,6 +335,55 @@ fn secret_file_is_read_and_trailing_newline_trimmed() {
     );
 }
 
+/// S14 (issue 12): a `secret_file` that its group or other users can read (or write) is
+/// warned about, once per build, naming the key, the path and the mode; 0600 and 0400 are not.
+#[cfg(unix)]
+#[test]
+fn a_secret_file_open_to_group_or_others_is_warned() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = temp_path("secret-mode");
+    std::fs::write(&path, format!("{S3}\n")).unwrap();
+    for (mode, warned) in [
+        (0o600, false),
+        (0o400, false),
+        (0o640, true),
+        (0o604, true),
+        (0o644, true),
+        (0o620, true),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (key, logs) = capture(|| KeyConfig::from_secret_file(3, &path).build());
+        key.unwrap();
+        let warnings = logs.at("WARN");
+        if warned {
+            assert_eq!(warnings.len(), 1, "{mode:o}: {warnings:?}");
+            let w = &warnings[0];
+            assert!(w.contains("secret_file"), "{w}");
+            assert!(w.contains(&format!("{mode:04o}")), "{w}");
+            assert!(w.contains(&path.display().to_string()), "{w}");
+        } else {
+            assert!(warnings.is_empty(), "{mode:o}: {warnings:?}");
+        }
+    }
+    // Building a layer reads the file once, so it warns once.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = SessionConfig {
+        keys: vec![KeyConfig::from_secret_file(3, &path)],
+        ..SessionConfig::default()
+    };
+    let (layer, logs) = capture(|| SessionLayer::new(config));
+    layer.unwrap();
+    let warnings = logs.at("WARN");
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("secret_file"))
+            .count(),
+        1,
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn secret_file_unreadable_is_an_io_error_naming_the_path() {
     let path = temp_path("no-such-secret");

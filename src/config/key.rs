@@ -397,11 +397,36 @@ fn reword(e: ConfigError, field: &str, what: &str) -> ConfigError {
     }
 }
 
+/// Warns when a secret file is open to its group or to other users (any read or write bit
+/// beyond the owner's): a secret is for the process that uses it. Only the mode bits are
+/// checked (unix); ACLs and the directory's permissions are the operator's to check.
+#[cfg(unix)]
+fn warn_if_shared(id: u8, path: &Path, file: &std::fs::File) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = file.metadata() else { return };
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o066 != 0 {
+        tracing::warn!(
+            key_id = id,
+            path = %path.display(),
+            mode = format_args!("{mode:04o}"),
+            "key {id}: `secret_file` {} is readable or writable by its group or other users \
+             (mode {mode:04o}); restrict it to the owner: `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_id: u8, _path: &Path, _file: &std::fs::File) {}
+
 /// Reads at most [`MAX_SECRET_FILE`] bytes into a buffer that is zeroized on drop (sized up
 /// front so that it never reallocates and leaves a copy behind).
 fn read_secret_file(id: u8, path: &Path) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
     let io = |source| ConfigError::io(format!("`secret_file` of key {id}"), path, source);
     let file = std::fs::File::open(path).map_err(io)?;
+    warn_if_shared(id, path, &file);
     let cap = usize::try_from(MAX_SECRET_FILE).unwrap_or(4096) + 64;
     let mut buf = Zeroizing::new(Vec::with_capacity(cap));
     file.take(MAX_SECRET_FILE + 1)

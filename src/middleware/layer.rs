@@ -1,6 +1,7 @@
 //! [`SessionLayer`]: configuration, validated once, shared by every service it makes.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tower_layer::Layer;
 
@@ -47,9 +48,10 @@ impl SessionLayer {
     // configuration from here on.
     #[allow(clippy::needless_pass_by_value)]
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
+        // Validates everything; each secret is read once.
+        let ring = config.checked_ring(SystemTime::now())?;
         let store = store::from_config(&config.store)?;
-        let engine = Engine::new(&config, store)?;
+        let engine = Engine::new(&config, ring, store);
         warn_insecure(&config);
         Ok(Self::from_engine(engine))
     }
@@ -60,9 +62,9 @@ impl SessionLayer {
     /// # Errors
     /// As [`SessionLayer::new`], plus [`Error::Store`] when Redis cannot be reached.
     pub async fn connect(config: SessionConfig) -> Result<Self, Error> {
-        config.validate()?;
+        let ring = config.checked_ring(SystemTime::now())?;
         let store = store::connect(&config.store).await?;
-        let engine = Engine::new(&config, store)?;
+        let engine = Engine::new(&config, ring, store);
         warn_insecure(&config);
         Ok(Self::from_engine(engine))
     }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use crate::config::SessionConfig;
 use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
-use crate::error::ConfigError;
+use crate::keys::KeyRing;
 use crate::reload::{KeyRingHandle, Live};
 use crate::seal::Sealer;
 use crate::store::SharedStore;
@@ -26,19 +26,19 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// The engine of a validated `config`, with the system clock.
-    pub fn new(config: &SessionConfig, store: Option<SharedStore>) -> Result<Self, ConfigError> {
+    /// The engine of a validated `config` and its key ring, with the system clock.
+    pub fn new(config: &SessionConfig, ring: KeyRing, store: Option<SharedStore>) -> Self {
         let cookie = CookieSettings::new(&config.cookie);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
             .max_len(cookie.max_value_len());
-        Ok(Engine {
-            keys: KeyRingHandle::new(config.key_ring()?, sealer, config, clock.clone()),
+        Engine {
+            keys: KeyRingHandle::new(ring, sealer, config, clock.clone()),
             cookie,
             clock,
             store,
             oversize: OversizePolicy::default(),
-        })
+        }
     }
 
     /// The same engine reading another clock (the key ring handle too).
