@@ -163,6 +163,13 @@ pub enum ConfigError {
         /// The decoded length.
         len: usize,
     },
+    /// The secret is one printed in documentation
+    /// ([`PUBLISHED_SECRETS`](crate::keys::PUBLISHED_SECRETS)): everyone knows it.
+    #[error("key {id}: this is the sample secret printed in sealed-session's documentation, which everyone can read; generate your own with `sealed-session keygen`")]
+    SampleSecret {
+        /// The key id.
+        id: u8,
+    },
     /// Two keys share an id.
     #[error("key id {id} appears twice; every key needs its own id (0-255)")]
     DuplicateKeyId {

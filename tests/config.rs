@@ -438,6 +438,42 @@ fn secret_file_with_a_bad_secret_names_the_field_not_the_secret() {
     assert!(!err.contains("AAAA"), "{err}");
 }
 
+/// S14 (issue 12): the sample secret the documentation printed (bytes 0 to 31) is known to
+/// everyone: refused from every source and in every base64 form, with an error that says what
+/// to do and does not quote it.
+#[test]
+fn the_documentation_sample_secret_is_refused() {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..32).collect();
+    let file = temp_path("sample-secret");
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        let sample = engine.encode(&bytes);
+        std::fs::write(&file, format!("{sample}\n")).unwrap();
+        let errors = [
+            KeyConfig::new(1, sample.as_str()).build().map(drop),
+            KeyConfig::from_secret_env(1, "KEY")
+                .build_with_env(|_| Some(sample.clone()))
+                .map(drop),
+            KeyConfig::from_secret_file(1, &file).build().map(drop),
+            env_config(&[(
+                "SEALED_SESSION_KEYS",
+                &format!("1:xaes-256-gcm:primary:{sample}"),
+            )])
+            .map(drop),
+            sealed_session::keys::Key::from_base64(KeyId(1), Algorithm::default(), &sample)
+                .map(drop),
+        ];
+        for (i, result) in errors.into_iter().enumerate() {
+            let err = result.expect_err(&format!("source {i} accepted the sample {sample}"));
+            let err = err.to_string();
+            assert!(err.contains("sample secret"), "{err}");
+            assert!(err.contains("sealed-session keygen"), "{err}");
+            assert!(!err.contains(&sample[..20]), "{err}");
+        }
+    }
+}
+
 #[test]
 fn inline_secret_short_or_malformed_is_a_typed_error() {
     let err = KeyConfig::new(1, SHORT).build().unwrap_err();

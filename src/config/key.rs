@@ -39,12 +39,14 @@ const MAX_SECRET_FILE: u64 = 4096;
 ///
 /// ```
 /// use sealed_session::config::KeyConfig;
-/// use sealed_session::keys::Algorithm;
-/// let key = KeyConfig::new(1, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+/// use sealed_session::keys::{generate_secret, Algorithm};
+/// // In production the secret comes from `sealed-session keygen`, kept in a file or variable.
+/// let secret = generate_secret();
+/// let key = KeyConfig::new(1, secret.as_str())
 ///     .algorithm(Algorithm::Aes256Gcm)
 ///     .decrypt_only();
 /// assert_eq!(key.build()?.algorithm(), Algorithm::Aes256Gcm);
-/// assert!(!format!("{key:?}").contains("AAEC"));
+/// assert!(!format!("{key:?}").contains(&secret));
 /// # Ok::<(), sealed_session::ConfigError>(())
 /// ```
 #[derive(Clone, Deserialize)]
@@ -296,7 +298,7 @@ impl KeyConfig {
     /// # Errors
     /// A [`ConfigError`] naming this key's id and the field at fault, never the secret:
     /// [`ConfigError::UnknownAlgorithm`]; [`ConfigError::SecretNotBase64`] or
-    /// [`ConfigError::SecretLength`] for an inline secret; [`ConfigError::Invalid`] for no
+    /// [`ConfigError::SecretLength`] or [`ConfigError::SampleSecret`] for an inline secret; [`ConfigError::Invalid`] for no
     /// or several secret sources, an unset variable, a secret from a variable or file that
     /// is not 32 bytes of base64, or `activate_at`/`retired_at` on the wrong state;
     /// [`ConfigError::Io`] naming the path of an unreadable `secret_file`.
@@ -309,8 +311,9 @@ impl KeyConfig {
     ///
     /// ```
     /// use sealed_session::config::KeyConfig;
+    /// let secret = sealed_session::keys::generate_secret();
     /// let key = KeyConfig::from_secret_env(3, "MY_SECRET").build_with_env(|name| {
-    ///     (name == "MY_SECRET").then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned())
+    ///     (name == "MY_SECRET").then(|| secret.clone())
     /// })?;
     /// assert_eq!(key.id().0, 3);
     /// # Ok::<(), sealed_session::ConfigError>(())
@@ -393,6 +396,14 @@ fn reword(e: ConfigError, field: &str, what: &str) -> ConfigError {
         ConfigError::SecretLength { id, len } => {
             invalid(id, field, format!("{what} decodes to {len} bytes; {HINT}"))
         }
+        ConfigError::SampleSecret { id } => invalid(
+            id,
+            field,
+            format!(
+                "{what} is the sample secret printed in sealed-session's documentation, which \
+                 everyone can read; generate your own with `sealed-session keygen --format secret`"
+            ),
+        ),
         other => other,
     }
 }

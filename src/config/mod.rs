@@ -15,7 +15,10 @@
 //! # Example
 //! ```
 //! use sealed_session::SessionConfig;
-//! let config = SessionConfig::from_toml_str(r#"
+//! // A secret as `sealed-session keygen --format secret` prints it (in production, keep it in
+//! // `secret_file` or `secret_env`, not in the file).
+//! let secret = sealed_session::keys::generate_secret();
+//! let config = SessionConfig::from_toml_str(&format!(r#"
 //!     [cookie]
 //!     name = "id"
 //!
@@ -25,8 +28,8 @@
 //!
 //!     [[keys]]
 //!     id = 1
-//!     secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-//! "#)?;
+//!     secret = "{secret}"
+//! "#))?;
 //! config.validate()?;
 //! assert_eq!(config.cookie.name, "id");
 //! assert_eq!(config.key_ring()?.keys().len(), 1);
@@ -263,10 +266,12 @@ impl SessionConfig {
     /// ```
     /// use std::collections::HashMap;
     /// use sealed_session::SessionConfig;
+    /// // What `sealed-session keygen --format env` prints.
+    /// let keys = format!("1:xaes-256-gcm:primary:{}", sealed_session::keys::generate_secret());
     /// let vars = HashMap::from([
     ///     ("SEALED_SESSION_COOKIE_NAME", "id"),
     ///     ("SEALED_SESSION_IDLE", "30m"),
-    ///     ("SEALED_SESSION_KEYS", "1:xaes-256-gcm:primary:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+    ///     ("SEALED_SESSION_KEYS", keys.as_str()),
     /// ]);
     /// let config = SessionConfig::from_env_map(|name| vars.get(name).map(|v| v.to_string()))?;
     /// config.validate()?;
