@@ -1,5 +1,6 @@
 //! The visit counter with key rotation: serves from a TOML configuration file and reloads its
-//! key ring on `SIGHUP`, so keys rotate without a restart and without logging anyone out.
+//! key ring and timeouts on `SIGHUP`, so keys rotate without a restart and without logging
+//! anyone out.
 //!
 //! ```text
 //! cargo run --features cli --bin sealed-session -- keygen --id 1 > session.toml
@@ -14,8 +15,19 @@
 mod support;
 
 use http::{Method, StatusCode};
-use sealed_session::reload::reload_on_sighup;
-use sealed_session::{Session, SessionConfig, SessionLayer};
+use sealed_session::reload::reload_on_sighup_with;
+use sealed_session::{ConfigError, Session, SessionConfig, SessionLayer};
+
+/// The configuration from `path`, adjusted for `--dev`: start-up and every reload build it
+/// the same way (a reload may not change the cookie settings).
+fn load(path: &str, dev: bool) -> Result<SessionConfig, ConfigError> {
+    let mut config = SessionConfig::from_file(path)?;
+    if dev {
+        config.cookie.secure = false;
+        config.cookie.host_prefix = false;
+    }
+    Ok(config)
+}
 
 #[tokio::main]
 async fn main() {
@@ -35,24 +47,23 @@ async fn main() {
         eprintln!("usage: key_rotation --config FILE [--dev] [--addr HOST:PORT]");
         std::process::exit(2)
     };
-    let mut config = SessionConfig::from_file(path).unwrap_or_else(|e| {
+    let dev = args.iter().any(|a| a == "--dev");
+    let config = load(path, dev).unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });
-    if args.iter().any(|a| a == "--dev") {
-        config.cookie.secure = false;
-        config.cookie.host_prefix = false;
-    }
     let layer = SessionLayer::new(config).unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });
-    let _reloader = reload_on_sighup(layer.key_ring_handle(), path).unwrap_or_else(|e| {
+    let reload_path = path.clone();
+    let reload = move || load(&reload_path, dev);
+    let _reloader = reload_on_sighup_with(layer.key_ring_handle(), reload).unwrap_or_else(|e| {
         eprintln!("cannot watch SIGHUP: {e}");
         std::process::exit(1)
     });
     eprintln!(
-        "pid {}: send SIGHUP to reload the key ring from {path}",
+        "pid {}: send SIGHUP to reload the key ring and timeouts from {path}",
         std::process::id()
     );
     support::serve(

@@ -11,8 +11,30 @@
 //!
 //! The root of the crate re-exports all of them; this module also holds [`Expiry`] and
 //! [`Result`].
+//!
+//! # What a configuration error may quote
+//! Errors quote what the operator wrote, so that a typo is easy to find, except where it could
+//! be a secret pasted into the wrong place. A secret is 32 random bytes in base64: 43
+//! characters of one alphabet (standard `A–Z a–z 0–9 + /` or URL-safe `A–Z a–z 0–9 - _`),
+//! then `=` if padded. In one alphabet at a time, a *run* of its characters is withheld
+//! (shown as `<redacted>`) when it is
+//!
+//! - 43 characters or longer: every 32-byte secret, standard or URL-safe, padded or not, is
+//!   such a run, so no error can ever show one whole; or
+//! - 22 characters or longer and mixes upper- and lower-case letters, as random base64 does:
+//!   a quoted run then holds at most 21 characters (126 bits) of anything random-looking,
+//!   while names such as `SEALED_SESSION_KEY_2` and paths such as `/run/secrets/session-key`
+//!   (one case per run) stay readable.
+//!
+//! A value is judged whole, with spaces and `=` continuing a run (a secret wrapped over two
+//! lines is still one run); a parser's message is judged run by run, and each quoted part of
+//! it as a value. `tests/decoder_props.rs` plants a secret in every field
+//! (`a_secret_pasted_into_any_field_is_never_echoed`, and a proptest over random secrets).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 /// Result type of this crate, defaulting to [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -31,7 +53,7 @@ pub enum Expiry {
 /// Why a sealed value was rejected.
 ///
 /// Checks run in this order, and the first failure is reported: length cap, base64, version,
-/// key id, authentication tag, payload, expiry. Expiry is only looked at after the tag verified,
+/// key id, authentication tag, payload, key retirement, expiry. Expiry is only looked at after the tag verified,
 /// so an attacker learns nothing from timing about a forged value's timestamps.
 ///
 /// ```
@@ -53,6 +75,9 @@ pub enum RejectReason {
     Unauthenticated,
     /// Authentic, but past one of its timeouts.
     Expired(Expiry),
+    /// Authentic under a decrypt-only key, but created after that key's `retired_at` (plus
+    /// the skew): only a leaked copy of the key could have sealed it.
+    RetiredKey,
 }
 
 impl fmt::Display for RejectReason {
@@ -66,6 +91,7 @@ impl fmt::Display for RejectReason {
             Self::Expired(Expiry::Idle) => "session expired (idle timeout)",
             Self::Expired(Expiry::Absolute) => "session expired (absolute timeout)",
             Self::Expired(Expiry::Revoked) => "session revoked (created before `not_before`)",
+            Self::RetiredKey => "created after its key was retired (`retired_at`)",
         })
     }
 }
@@ -90,6 +116,7 @@ impl RejectReason {
             Self::Expired(Expiry::Idle) => "expired_idle",
             Self::Expired(Expiry::Absolute) => "expired_absolute",
             Self::Expired(Expiry::Revoked) => "revoked",
+            Self::RetiredKey => "retired_key",
         }
     }
 }
@@ -160,6 +187,13 @@ pub enum ConfigError {
         /// The decoded length.
         len: usize,
     },
+    /// The secret is one printed in documentation
+    /// ([`PUBLISHED_SECRETS`](crate::keys::PUBLISHED_SECRETS)): everyone knows it.
+    #[error("key {id}: this is the sample secret printed in sealed-session's documentation, which everyone can read; generate your own with `sealed-session keygen`")]
+    SampleSecret {
+        /// The key id.
+        id: u8,
+    },
     /// Two keys share an id.
     #[error("key id {id} appears twice; every key needs its own id (0-255)")]
     DuplicateKeyId {
@@ -186,7 +220,7 @@ pub enum ConfigError {
     UnknownAlgorithm {
         /// The key id.
         id: u8,
-        /// The name given.
+        /// The name given, or `<redacted>` when it could be a secret.
         name: String,
     },
     /// Some other invalid setting.
@@ -202,12 +236,29 @@ pub enum ConfigError {
     Io {
         /// What the file was for.
         what: String,
-        /// The path.
+        /// The path, or `<redacted>` when it could be a secret pasted in its place.
         path: std::path::PathBuf,
         /// The OS error.
         #[source]
         source: std::io::Error,
     },
+}
+
+impl ConfigError {
+    /// [`ConfigError::Io`], with `path` replaced by `<redacted>` when it could be a pasted
+    /// secret (a file that cannot be read may well be one).
+    pub(crate) fn io(what: impl Into<String>, path: &Path, source: std::io::Error) -> Self {
+        let path = if could_be_secret(&path.to_string_lossy()) {
+            PathBuf::from(REDACTED)
+        } else {
+            path.to_owned()
+        };
+        ConfigError::Io {
+            what: what.into(),
+            path,
+            source,
+        }
+    }
 }
 
 /// The crate's error.
@@ -256,4 +307,180 @@ pub enum StoreError {
         /// The configured capacity.
         capacity: usize,
     },
+}
+
+// ---------------------------------------------------------------------------- redaction
+
+/// What replaces a withheld value.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// A run this long is a secret, whatever its letters: a 32-byte secret is 43 characters.
+const SECRET_RUN: usize = 43;
+
+/// A run this long that mixes upper- and lower-case letters looks random: withheld too.
+const MIXED_RUN: usize = 22;
+
+#[derive(Clone, Copy)]
+enum Alphabet {
+    Standard,
+    UrlSafe,
+}
+
+impl Alphabet {
+    fn has(self, c: char) -> bool {
+        c.is_ascii_alphanumeric()
+            || match self {
+                Alphabet::Standard => c == '+' || c == '/',
+                Alphabet::UrlSafe => c == '-' || c == '_',
+            }
+    }
+}
+
+/// The byte ranges of `text` that hold a run of `alphabet` withheld by the rule in the module
+/// docs; `join` says which other characters continue a run without counting.
+fn secret_runs(text: &str, alphabet: Alphabet, join: fn(char) -> bool) -> Vec<Range<usize>> {
+    struct Run {
+        start: usize,
+        end: usize,
+        count: usize,
+        upper: bool,
+        lower: bool,
+    }
+    fn flush(run: &mut Option<Run>, out: &mut Vec<Range<usize>>) {
+        if let Some(r) = run.take() {
+            if r.count >= SECRET_RUN || (r.count >= MIXED_RUN && r.upper && r.lower) {
+                out.push(r.start..r.end);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut run: Option<Run> = None;
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        if alphabet.has(c) {
+            let r = run.get_or_insert(Run {
+                start: i,
+                end,
+                count: 0,
+                upper: false,
+                lower: false,
+            });
+            r.count += 1;
+            r.end = end;
+            r.upper |= c.is_ascii_uppercase();
+            r.lower |= c.is_ascii_lowercase();
+        } else if let (Some(r), true) = (run.as_mut(), join(c)) {
+            if c == '=' {
+                r.end = end;
+            }
+        } else {
+            flush(&mut run, &mut out);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Whether an error must not quote `value`: it could be (or hold) a secret.
+pub(crate) fn could_be_secret(value: &str) -> bool {
+    let join = |c: char| c == '=' || c.is_whitespace();
+    [Alphabet::Standard, Alphabet::UrlSafe]
+        .into_iter()
+        .any(|a| !secret_runs(value, a, join).is_empty())
+}
+
+/// `value`, or `<redacted>` when it could be a secret.
+pub(crate) fn shown(value: &str) -> Cow<'_, str> {
+    if could_be_secret(value) {
+        Cow::Borrowed(REDACTED)
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// `message` (say, a parser's) with every quoted part (between backticks or double quotes)
+/// that could be a secret, and every run the rule withholds, replaced by `<redacted>`.
+pub(crate) fn redact(message: &str) -> String {
+    // Quoted parts first, judged as values.
+    let mut quoted = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let q = rest[open..].chars().next().unwrap_or('`');
+        let inner = &rest[open + 1..];
+        let Some(close) = inner.find(q) else { break };
+        quoted.push_str(&rest[..=open]);
+        quoted.push_str(&shown(&inner[..close]));
+        quoted.push(q);
+        rest = &inner[close + 1..];
+    }
+    quoted.push_str(rest);
+    // Then any run left, in either alphabet.
+    let mut ranges: Vec<Range<usize>> = [Alphabet::Standard, Alphabet::UrlSafe]
+        .into_iter()
+        .flat_map(|a| secret_runs(&quoted, a, |c| c == '='))
+        .collect();
+    if ranges.is_empty() {
+        return quoted;
+    }
+    ranges.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(quoted.len());
+    let mut at = 0;
+    for r in ranges {
+        if r.end <= at {
+            continue;
+        }
+        out.push_str(&quoted[at..r.start.max(at)]);
+        out.push_str(REDACTED);
+        at = r.end;
+    }
+    out.push_str(&quoted[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_secrets_are_withheld_in_every_form() {
+        // 32 bytes whose standard and URL-safe forms differ.
+        for secret in [
+            "R0Co3CrEszRPB+C4p/QqeQRK7mYnyv1I/ZoOUpWRCkg=",
+            "R0Co3CrEszRPB+C4p/QqeQRK7mYnyv1I/ZoOUpWRCkg",
+            "R0Co3CrEszRPB-C4p_QqeQRK7mYnyv1I_ZoOUpWRCkg=",
+            "R0Co3CrEszRPB-C4p_QqeQRK7mYnyv1I_ZoOUpWRCkg",
+            // Single-case secrets too: the 43-character rule does not look at letters.
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+        ] {
+            assert!(could_be_secret(secret), "{secret}");
+            assert!(could_be_secret(&format!("/run/{secret}.key")), "{secret}");
+            let message = redact(&format!("unknown `{secret}`; or {secret} bare"));
+            assert_eq!(message, "unknown `<redacted>`; or <redacted> bare");
+        }
+        // Wrapped over two lines: one run as a value, so a quoted one is withheld whole.
+        let wrapped = "R0Co3CrEszRPB+C4p/QqeQRK\n7mYnyv1I/ZoOUpWRCkg=";
+        assert!(could_be_secret(wrapped));
+        assert_eq!(redact(&format!("`{wrapped}`")), "`<redacted>`");
+    }
+
+    #[test]
+    fn names_and_paths_stay_readable() {
+        for value in [
+            "SEALED_SESSION_CLI_TEST_KEY",
+            "KEY_FOUR",
+            "/tmp/sealed-session-config-1234567/no-such-secret",
+            "/run/secrets/session-key-2",
+            "aes-128-cbc",
+            "1 fortnight",
+            "2026-12-01T00:00:00+02:00",
+            "redis://127.0.0.1:6379/0",
+        ] {
+            assert!(!could_be_secret(value), "{value}");
+        }
+        // A random-looking run of 22 is withheld, one of 21 is not.
+        assert!(could_be_secret("R0Co3CrEszRPB+C4p/QqeQ"));
+        assert!(!could_be_secret("R0Co3CrEszRPB+C4p/Qqe"));
+        let plain = "unknown field `secrt`, expected one of `id`, `algorithm`";
+        assert_eq!(redact(plain), plain);
+    }
 }

@@ -81,7 +81,7 @@
 //! extract      `Session` as an axum extractor (feature `axum`)
 //! middleware   SessionLayer / SessionService / ResponseFuture; Vary, Cache-Control
 //! session      Session handle and the layer's Engine; client mode, server mode, outcome
-//! reload       KeyRingHandle: the live key ring, reloaded from a file or on SIGHUP
+//! reload       KeyRingHandle: the live key ring and expiry policy, reloaded together
 //! store        SessionStore, MemoryStore, RedisStore; the store a configuration names
 //! cookies      find our cookie and its chunks; Set-Cookie, chunking, removal
 //! config       SessionConfig from TOML / environment; validation; rotation report
@@ -97,10 +97,10 @@
 //! [`SessionConfig`] and the error types. Everything else lives in the module named for it:
 //! [`middleware`] (the service, its future, [`OversizePolicy`](middleware::OversizePolicy)),
 //! [`config`] (the configuration sections and the rotation report), [`keys`] (keys and the
-//! key ring), [`reload`] (the live key ring), [`store`] (server-mode stores), [`seal`] and
-//! [`data`] (sealing a session without the middleware), [`session`] (typed values:
-//! [`Typed`](session::Typed), [`SessionValue`](session::SessionValue)), [`time`] (clocks,
-//! the expiry policy) and [`limits`].
+//! key ring), [`reload`] (the live key ring and expiry policy), [`store`] (server-mode
+//! stores), [`seal`] and [`data`] (sealing a session without the middleware), [`session`]
+//! (typed values: [`Typed`](session::Typed), [`SessionValue`](session::SessionValue)),
+//! [`time`] (clocks, the expiry policy) and [`limits`].
 //!
 //! # Features
 //! | feature | unlocks |

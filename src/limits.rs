@@ -3,13 +3,14 @@
 //!
 //! | limit | value | why |
 //! |---|---|---|
-//! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything |
+//! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything; `max_cookie_len × max_chunks` may not exceed it, and nothing longer is ever written |
 //! | [`MAX_CHUNKS`] | 16 | cookies one session may span (`cookie.max_chunks` is 1 to this) |
 //! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
 //! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
 //! | [`MAX_AGE_SECS`] | 400 days | the longest `Max-Age` sent and store TTL given |
 //! | [`MAX_RECORD_LEN`] | 1 MiB | the largest sealed server-mode record |
 //! | [`MAX_VALUE_DEPTH`] | 64 | how deep one session value may nest (arrays, maps, structs) |
+//! | [`MEMORY_STORE_CAPACITY`] | 100,000 records | the default bound of a `MemoryStore` |
 //!
 //! ```
 //! use sealed_session::limits;
@@ -49,9 +50,23 @@ pub const MAX_RECORD_LEN: usize = 1024 * 1024;
 /// refused on `insert` and on reading, so decoding never recurses without bound.
 pub const MAX_VALUE_DEPTH: usize = 64;
 
+/// The records a [`MemoryStore`](crate::store::MemoryStore) holds unless told otherwise
+/// (`[store] capacity`, or `MemoryStore::capacity`): past it, new sessions are answered 503
+/// while existing ones keep working. At a few hundred bytes per record (a typical session
+/// and its key) that is some tens of MB, so that clients creating sessions at will cannot
+/// grow the process without bound until the records expire.
+pub const MEMORY_STORE_CAPACITY: usize = 100_000;
+
 const _: () = assert!(
     MAX_CHUNKS < 100,
     "chunk counts are read as at most two digits"
 );
 const _: () = assert!(MIN_COOKIE_LEN < MAX_COOKIE_LEN);
+// The chunk settings may not hold more than `open` accepts (validation refuses a
+// `max_cookie_len × max_chunks` above `MAX_SEALED_LEN`): every `max_chunks` allowed must leave
+// some `max_cookie_len` allowed, and one cookie of the largest size must fit.
+const _: () = assert!(MIN_COOKIE_LEN * MAX_CHUNKS <= MAX_SEALED_LEN);
+const _: () = assert!(MAX_COOKIE_LEN <= MAX_SEALED_LEN);
+// The defaults (4096 × 4) fit, and so does 4096 × MAX_CHUNKS.
+const _: () = assert!(4096 * MAX_CHUNKS <= MAX_SEALED_LEN);
 const _: () = assert!(MAX_CANDIDATES >= 1);

@@ -1,14 +1,32 @@
-//! [`KeyRingHandle`]: the live key ring of a layer, swapped while it serves, and its reload
-//! from the configuration file (on demand, or on `SIGHUP` with [`reload_on_sighup`]).
+//! [`KeyRingHandle`]: the live key ring and expiry policy of a layer, swapped while it
+//! serves, and their reload from the configuration (on demand, or on `SIGHUP` with
+//! [`reload_on_sighup`]).
 //!
-//! A request keeps the ring it first used; the next requests use the new one. A reload builds
-//! and validates the new ring first and swaps it in only if it is valid: a bad file is
-//! reported (and, on `SIGHUP`, logged) and the current ring stays.
+//! # What a reload does
+//! A reload builds the **whole** configuration the way start-up does, validates it at the
+//! layer's clock, and then swaps the key ring **and** the expiry policy (timeouts, skew,
+//! renewal, `not_before`) in one atomic step: a request keeps the ring and policy it first
+//! used, the next requests use the new ones, and no request ever sees a new ring with an old
+//! policy. Raising `not_before` and reloading is therefore a mass logout, as it is at start-up.
 //!
-//! [`KeyRingHandle::reload_from_file`] reads the TOML file alone; it does not apply
-//! `SEALED_SESSION_*` variables. Only the key ring is reloaded: cookie attributes and timeouts
-//! are fixed for the life of the layer (changing them under live traffic would change what
-//! clients hold).
+//! - [`KeyRingHandle::reload_from_file`] (and [`reload_on_sighup`]) read the file, and apply
+//!   the `SEALED_SESSION_*` variables on top of it when `SEALED_SESSION_CONFIG` names that
+//!   file — exactly what [`SessionConfig::from_env`] did at start-up, so a key removed or a
+//!   setting changed through the environment stays so. A file that `SEALED_SESSION_CONFIG`
+//!   does not name is read alone, as [`SessionConfig::from_file`] reads it.
+//! - [`KeyRingHandle::reload_from_env`] is [`SessionConfig::from_env`];
+//!   [`KeyRingHandle::reload`] takes a configuration you built; [`reload_on_sighup_with`]
+//!   reloads whatever your own loader returns (for a configuration adjusted in code after
+//!   loading).
+//!
+//! Settings that cannot change while serving — the cookie's name and attributes, chunking,
+//! the mode and the store — are compared with those the layer was built with; a reload that
+//! changes one is refused with an error naming the setting (logged), and the current ring and
+//! policy stay. Restart to change them: clients hold cookies made with the current ones.
+//! Every refused reload (an invalid file, a bad key, a fixed setting) is logged at `error`
+//! and leaves the layer as it was.
+//!
+//! Tested in `tests/reload.rs`.
 //!
 //! # Example
 //! ```
@@ -19,6 +37,13 @@
 //! let handle = layer.key_ring_handle();
 //! handle.replace(KeyRing::new([Key::new(KeyId(9), Algorithm::default(), &[9; 32])])?);
 //! assert!(handle.current().get(KeyId(9)).is_some());
+//!
+//! // A configuration that changes the cookie is refused; the ring stays.
+//! let mut other = SessionConfig::ephemeral();
+//! other.cookie.name = "other".into();
+//! let err = handle.reload(&other).unwrap_err();
+//! assert!(err.to_string().starts_with("cookie.name: cannot change while the layer serves"));
+//! assert!(handle.current().get(KeyId(9)).is_some());
 //! # Ok::<(), sealed_session::ConfigError>(())
 //! ```
 
@@ -28,77 +53,233 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::config::SessionConfig;
+use crate::config::{self, CookieConfig, SessionConfig, StoreConfig};
 use crate::error::ConfigError;
 use crate::keys::KeyRing;
-use crate::time::Clock;
+use crate::seal::Sealer;
+use crate::time::{Clock, ExpiryPolicy};
 
-/// Swaps a layer's key ring atomically. Get it from
+/// What a layer's requests read from the live state: the key ring and the sealer (cookie
+/// name, length cap and expiry policy), swapped as one.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub ring: Arc<KeyRing>,
+    pub sealer: Sealer,
+}
+
+/// The settings a reload must not change, as the layer was built with them.
+struct Fixed {
+    cookie: CookieConfig,
+    store: StoreConfig,
+}
+
+impl Fixed {
+    /// The first setting `config` changes, as written in the configuration.
+    fn changed_by(&self, config: &SessionConfig) -> Option<&'static str> {
+        let (a, b) = (&self.cookie, &config.cookie);
+        let cookie = [
+            ("cookie.name", a.name == b.name),
+            ("cookie.host_prefix", a.host_prefix == b.host_prefix),
+            ("cookie.path", a.path == b.path),
+            ("cookie.domain", a.domain == b.domain),
+            ("cookie.secure", a.secure == b.secure),
+            ("cookie.http_only", a.http_only == b.http_only),
+            ("cookie.same_site", a.same_site == b.same_site),
+            (
+                "cookie.browser_session",
+                a.browser_session == b.browser_session,
+            ),
+            (
+                "cookie.max_cookie_len",
+                a.max_cookie_len == b.max_cookie_len,
+            ),
+            ("cookie.max_chunks", a.max_chunks == b.max_chunks),
+        ];
+        let (a, b) = (&self.store, &config.store);
+        let store = [
+            ("store.mode", a.mode == b.mode),
+            ("store.url", a.url == b.url),
+            ("store.prefix", a.prefix == b.prefix),
+            ("store.capacity", a.capacity == b.capacity),
+        ];
+        cookie
+            .into_iter()
+            .chain(store)
+            .find_map(|(setting, same)| (!same).then_some(setting))
+    }
+}
+
+/// Swaps a layer's key ring and expiry policy atomically. Get it from
 /// [`SessionLayer::key_ring_handle`](crate::SessionLayer::key_ring_handle); cloning is cheap
-/// and every clone (and every layer built from the same one) swaps the same ring.
+/// and every clone (and every layer built from the same one) swaps the same state.
 #[derive(Clone)]
 pub struct KeyRingHandle {
-    live: Arc<ArcSwap<KeyRing>>,
-    /// The layer's clock: a reloaded ring is validated at its time.
+    live: Arc<ArcSwap<Live>>,
+    fixed: Arc<Fixed>,
+    /// The layer's clock: a reloaded configuration is validated at its time.
     clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for KeyRingHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.live.load();
         f.debug_struct("KeyRingHandle")
-            .field("key_ring", &self.live.load())
+            .field("key_ring", &live.ring)
+            .field("policy", live.sealer.policy())
             .finish_non_exhaustive()
     }
 }
 
+/// Logs a refused reload; the layer keeps its state.
+fn refused(e: &ConfigError) {
+    tracing::error!(
+        error = %e,
+        "session configuration reload refused; keeping the current key ring and expiry policy"
+    );
+}
+
 impl KeyRingHandle {
-    pub(crate) fn new(ring: KeyRing, clock: Arc<dyn Clock>) -> Self {
+    /// The live state of a layer built from `config`, sealing with `sealer`.
+    pub(crate) fn new(
+        ring: KeyRing,
+        sealer: Sealer,
+        config: &SessionConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         KeyRingHandle {
-            live: Arc::new(ArcSwap::from_pointee(ring)),
+            live: Arc::new(ArcSwap::from_pointee(Live {
+                ring: Arc::new(ring),
+                sealer,
+            })),
+            fixed: Arc::new(Fixed {
+                cookie: config.cookie.clone(),
+                store: config.store.clone(),
+            }),
             clock,
         }
     }
 
-    /// The same live ring, validated against another clock on reload.
+    /// The same live state, validated against another clock on reload.
     pub(crate) fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
         KeyRingHandle {
             live: self.live.clone(),
+            fixed: self.fixed.clone(),
             clock,
         }
     }
 
-    /// Replaces the key ring.
+    /// The key ring and sealer in use now; a request loads it once and keeps it.
+    pub(crate) fn live(&self) -> Arc<Live> {
+        self.live.load_full()
+    }
+
+    /// Replaces the key ring; the expiry policy stays.
     pub fn replace(&self, ring: KeyRing) {
-        self.live.store(Arc::new(ring));
+        let ring = Arc::new(ring);
+        self.live.rcu(|live| Live {
+            ring: ring.clone(),
+            sealer: live.sealer.clone(),
+        });
         tracing::info!("session key ring replaced");
     }
 
-    /// Builds the key ring of `config` (validated at the layer's clock) and swaps it in. On
-    /// error the current ring stays.
+    /// Validates all of `config` at the layer's clock and swaps in its key ring and expiry
+    /// policy together. Refused, with the current state kept and the reason logged, when
+    /// `config` is invalid or changes a setting that cannot change live (see the
+    /// [module docs](self)).
     ///
     /// # Errors
-    /// The [`ConfigError`] of the new ring.
+    /// [`ConfigError::Invalid`] whose `field` is the cookie or store setting that changed,
+    /// or the first [`ConfigError`] of the configuration or its key ring.
     pub fn reload(&self, config: &SessionConfig) -> Result<(), ConfigError> {
-        let ring = config.key_ring_at(self.clock.now())?;
-        self.replace(ring);
+        self.apply(config).inspect_err(refused)
+    }
+
+    fn apply(&self, config: &SessionConfig) -> Result<(), ConfigError> {
+        if let Some(setting) = self.fixed.changed_by(config) {
+            return Err(ConfigError::Invalid {
+                field: setting.into(),
+                message: "cannot change while the layer serves (clients hold cookies made with \
+                          the current setting); restart to apply it"
+                    .into(),
+            });
+        }
+        let ring = Arc::new(config.checked_ring(self.clock.now())?);
+        let policy = config.expiry.policy();
+        self.live.rcu(|live| Live {
+            ring: ring.clone(),
+            sealer: Sealer::new(live.sealer.name(), policy).max_len(live.sealer.max_value_len()),
+        });
+        tracing::info!("session key ring and expiry policy reloaded");
         Ok(())
     }
 
-    /// Reads `path` (TOML), builds and validates its key ring, and swaps it in. On error the
-    /// current ring stays.
+    /// Reloads from the TOML file at `path`, with the `SEALED_SESSION_*` variables applied on
+    /// top when `SEALED_SESSION_CONFIG` names that file (as [`SessionConfig::from_env`] does
+    /// at start-up), else from the file alone; then as [`reload`](Self::reload).
     ///
     /// # Errors
-    /// The [`ConfigError`] of the file or its key ring.
+    /// The [`ConfigError`] of the file, a variable, or the configuration.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        let config = SessionConfig::from_file(path.as_ref())?;
-        self.reload(&config)
+        load_file(path.as_ref(), &config::process_env)
+            .inspect_err(refused)
+            .and_then(|config| self.reload(&config))
+    }
+
+    /// Reloads from [`SessionConfig::from_env`]; then as [`reload`](Self::reload).
+    ///
+    /// # Errors
+    /// As [`SessionConfig::from_env`] and [`reload`](Self::reload).
+    pub fn reload_from_env(&self) -> Result<(), ConfigError> {
+        self.reload_from_env_map(config::process_env)
+    }
+
+    /// Reloads from [`SessionConfig::from_env_map`]`(env)`; then as
+    /// [`reload`](Self::reload).
+    ///
+    /// # Errors
+    /// As [`SessionConfig::from_env_map`] and [`reload`](Self::reload).
+    pub fn reload_from_env_map(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        SessionConfig::from_env_map(env)
+            .inspect_err(refused)
+            .and_then(|config| self.reload(&config))
     }
 
     /// The ring in use now.
     #[must_use]
     pub fn current(&self) -> Arc<KeyRing> {
-        self.live.load_full()
+        self.live.load().ring.clone()
     }
+
+    /// The expiry policy in use now.
+    #[must_use]
+    pub fn policy(&self) -> ExpiryPolicy {
+        *self.live.load().sealer.policy()
+    }
+}
+
+/// The configuration start-up would build from `path`: with the variables of `env` on top
+/// when `SEALED_SESSION_CONFIG` names that file.
+fn load_file(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SessionConfig, ConfigError> {
+    let named = env(config::CONFIG_VAR).filter(|p| !p.trim().is_empty());
+    match named {
+        Some(named) if same_file(Path::new(named.trim()), path) => SessionConfig::from_env_map(env),
+        _ => SessionConfig::from_file(path),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// Stops the `SIGHUP` watcher when dropped.
@@ -119,9 +300,11 @@ impl Drop for SighupReloader {
     }
 }
 
-/// Reloads the key ring from `path` on every `SIGHUP` (unix), until the returned guard is
-/// dropped. Each reload is logged (`info` on success, `error` with the reason otherwise; the
-/// current ring then stays).
+/// Reloads the key ring and expiry policy from `path` on every `SIGHUP` (unix), until the
+/// returned guard is dropped, as [`KeyRingHandle::reload_from_file`] does (so the
+/// `SEALED_SESSION_*` variables apply when `SEALED_SESSION_CONFIG` names `path`). Each
+/// reload is logged (`info` on success, `error` with the reason otherwise; the current state
+/// then stays).
 ///
 /// ```no_run
 /// # fn f(layer: &sealed_session::SessionLayer) -> std::io::Result<()> {
@@ -137,23 +320,51 @@ pub fn reload_on_sighup(
     handle: KeyRingHandle,
     path: impl Into<PathBuf>,
 ) -> std::io::Result<SighupReloader> {
+    let path = path.into();
+    let env = config::process_env;
+    reload_on_sighup_with(handle, move || load_file(&path, &env))
+}
+
+/// Reloads from what `load` returns on every `SIGHUP` (unix), until the returned guard is
+/// dropped: for a configuration your program adjusts after loading it, so that a reload
+/// builds it the same way start-up did. Logged as [`reload_on_sighup`].
+///
+/// ```no_run
+/// # fn f(layer: &sealed_session::SessionLayer) -> std::io::Result<()> {
+/// use sealed_session::SessionConfig;
+/// let load = || {
+///     let mut config = SessionConfig::from_file("session.toml")?;
+///     config.expiry.idle = std::time::Duration::from_secs(15 * 60);
+///     Ok(config)
+/// };
+/// let _reloader = sealed_session::reload::reload_on_sighup_with(layer.key_ring_handle(), load)?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// The OS refused to install the signal handler.
+#[cfg(unix)]
+pub fn reload_on_sighup_with<F>(
+    handle: KeyRingHandle,
+    mut load: F,
+) -> std::io::Result<SighupReloader>
+where
+    F: FnMut() -> Result<SessionConfig, ConfigError> + Send + 'static,
+{
     use signal_hook::consts::SIGHUP;
     use signal_hook::iterator::Signals;
 
-    let path = path.into();
     let mut signals = Signals::new([SIGHUP])?;
     let close = signals.handle();
     let thread = std::thread::Builder::new()
         .name("sealed-session-sighup".into())
         .spawn(move || {
             for _ in signals.forever() {
-                match handle.reload_from_file(&path) {
-                    Ok(()) => tracing::info!(path = %path.display(), "key ring reloaded on SIGHUP"),
-                    Err(e) => tracing::error!(
-                        path = %path.display(),
-                        error = %e,
-                        "key ring reload failed; keeping the current ring"
-                    ),
+                let reloaded = load()
+                    .inspect_err(refused)
+                    .and_then(|config| handle.reload(&config));
+                if reloaded.is_ok() {
+                    tracing::info!("session configuration reloaded on SIGHUP");
                 }
             }
         })?;

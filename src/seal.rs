@@ -38,7 +38,7 @@ use base64::Engine as _;
 use crate::codec::{self, Purpose};
 use crate::data::{Format, SessionData};
 use crate::error::{DataError, Error, Expiry, RejectReason};
-use crate::keys::{KeyId, KeyRing};
+use crate::keys::{Key, KeyId, KeyRing, KeyState};
 use crate::limits::{MAX_RECORD_LEN, MAX_SEALED_LEN};
 use crate::time::{unix_seconds, ExpiryPolicy};
 
@@ -326,7 +326,9 @@ impl Sealer {
         Ok((data, renew))
     }
 
-    /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, then expiry.
+    /// Opens `value` at `now`: length cap, base64, version, key id, tag, payload, key
+    /// retirement (a decrypt-only key with `retired_at` opens only values created by then plus
+    /// the skew), then expiry.
     ///
     /// # Errors
     /// The [`RejectReason`] of the first failed check.
@@ -354,6 +356,7 @@ impl Sealer {
         // The decrypted buffer becomes the session's backing store: no copy per entry.
         let mut data = SessionData::decode_payload_in(format, buf, plaintext)
             .ok_or(RejectReason::Malformed)?;
+        check_retirement(ring, key_id, &data, self.policy.skew)?;
         self.expiry_now(&mut data);
         let needs_renewal = self.check_expiry(&data, now)?;
         Ok(OpenedSession {
@@ -374,6 +377,27 @@ fn payload_error(e: postcard::Error) -> Error {
         key: String::new(),
         source: crate::error::ValueError::from_reason(e.to_string()),
     })
+}
+
+/// A decrypt-only key retired at `r` opens only values written by `r + skew` (issue 12, S13):
+/// it sealed nothing after `r`, so a value written later was sealed with a leaked copy of it.
+/// Wire format v2 records the write; a v1 value is judged by its `created_at`.
+fn check_retirement(
+    ring: &KeyRing,
+    key_id: KeyId,
+    data: &SessionData,
+    skew: Duration,
+) -> Result<(), RejectReason> {
+    let retired = ring
+        .get(key_id)
+        .filter(|k| k.state() == KeyState::DecryptOnly)
+        .and_then(Key::retirement);
+    match (retired, data.written_at.or(data.created_at())) {
+        (Some(r), Some(written)) if written > unix_seconds(r).saturating_add(secs(skew)) => {
+            Err(RejectReason::RetiredKey)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The key id a sealed value names in its header, read without authenticating anything: for

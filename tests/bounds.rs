@@ -238,3 +238,74 @@ fn valid_crafted_payload_opens() {
     let opened = open_crafted_as(1, &p).unwrap();
     assert_eq!(opened.data.get::<u64>("k").unwrap(), Some(7));
 }
+
+/// S5 (issue 12): whatever the chunk settings, a session too large for `open` to accept is
+/// never answered with a 200 (which would silently empty the session on the next request):
+/// either the configuration is refused, or the write is a 500 and the old cookie stays.
+#[test]
+fn a_session_too_large_to_open_is_never_a_silent_200() {
+    fn call(
+        svc: &mut impl Service<Request<String>, Response = Response<String>, Error = Infallible>,
+        cookie: Option<&str>,
+        body: &str,
+    ) -> Response<String> {
+        let mut req = Request::new(body.to_owned());
+        if let Some(c) = cookie {
+            req.headers_mut()
+                .insert(header::COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        let mut fut = std::pin::pin!(svc.call(req));
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(res)) => res,
+            Poll::Ready(Err(e)) => match e {},
+            Poll::Pending => panic!("client mode never waits"),
+        }
+    }
+    for (len, chunks) in [(8192, 16), (8192, 8), (4096, 16)] {
+        let config = SessionConfig::from_toml_str(&format!(
+            "[cookie]\nname = \"s\"\nhost_prefix = false\nmax_cookie_len = {len}\n\
+             max_chunks = {chunks}\n[[keys]]\nid = 1\nsecret = \"{SECRET}\"\n"
+        ))
+        .unwrap();
+        let layer = match SessionLayer::new(config) {
+            Ok(layer) => layer,
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.starts_with("cookie.max_chunks:") && e.contains("65536"),
+                    "{e}"
+                );
+                continue;
+            }
+        };
+        let mut svc = layer.layer(tower::service_fn(|req: Request<String>| async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            if req.body() == "big" {
+                // 60 KB that seal to about 80,000 characters: more than `open` accepts.
+                let blob: Vec<u8> = (0..60_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+                session.insert("blob", &blob).unwrap();
+            }
+            let n: u64 = session.get("n").unwrap().unwrap_or(0) + 1;
+            session.insert("n", &n).unwrap();
+            Ok::<_, Infallible>(Response::new(n.to_string()))
+        }));
+        let first = call(&mut svc, None, "");
+        let cookie = first.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let big = call(&mut svc, Some(&cookie), "big");
+        assert_eq!(
+            big.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{len} x {chunks}: a session `open` would reject was answered {}",
+            big.status()
+        );
+        assert!(big.headers().get(header::SET_COOKIE).is_none());
+        // The session the client holds is intact.
+        assert_eq!(call(&mut svc, Some(&cookie), "").body(), "2");
+    }
+}

@@ -334,6 +334,7 @@ fn inspect_opens_a_value_sealed_by_the_library() {
         "__Host-session",
         "--at",
         &at(60),
+        "--value",
         &value,
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -349,6 +350,7 @@ fn inspect_opens_a_value_sealed_by_the_library() {
     );
     assert_eq!(out.stdout, expected);
     // The name defaults to the configuration's, `NAME=VALUE` is accepted, and `-` reads stdin.
+    // (Issue 12, S14: the value moved from a positional argument to `--value`.)
     let cookie = format!("__Host-session={value}\n");
     let piped = run_with_stdin(
         &[
@@ -357,12 +359,46 @@ fn inspect_opens_a_value_sealed_by_the_library() {
             config.to_str().unwrap(),
             "--at",
             &at(60),
+            "--value",
             "-",
         ],
         &cookie,
     );
     assert_eq!(piped.code, 0, "{}", piped.stderr);
     assert_eq!(piped.stdout, expected);
+}
+
+/// S14 (issue 12): the cookie value is a bearer credential, so `inspect` reads it from
+/// standard input by default; `--value` takes it on the command line, where `ps` and the
+/// shell history show it, and the help says so.
+#[test]
+fn inspect_reads_the_value_from_stdin_by_default() {
+    let config = config_file("stdin.toml");
+    let path = config.to_str().unwrap();
+    let value = seal(&config, "__Host-session");
+    let piped = run_with_stdin(
+        &["inspect", "--config", path, "--at", &at(60)],
+        &format!("{value}\n"),
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(piped.stdout.contains("entries: 2"), "{}", piped.stdout);
+    let argument = run(&[
+        "inspect",
+        "--config",
+        path,
+        "--at",
+        &at(60),
+        "--value",
+        &value,
+    ]);
+    assert_eq!(argument.code, 0, "{}", argument.stderr);
+    assert_eq!(argument.stdout, piped.stdout);
+    let help = run(&["inspect", "--help"]);
+    assert!(
+        help.stdout.contains("standard input") && help.stdout.contains("`ps`"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[test]
@@ -379,6 +415,7 @@ fn inspect_reports_a_tampered_value_as_tampered() {
         config.to_str().unwrap(),
         "--at",
         &at(60),
+        "--value",
         &tampered,
     ]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
@@ -405,6 +442,7 @@ fn inspect_explains_other_rejections() {
         "session",
         "--at",
         &at(60),
+        "--value",
         &value,
     ]);
     assert_eq!(renamed.code, 3);
@@ -421,7 +459,15 @@ fn inspect_explains_other_rejections() {
         renamed.stderr
     );
     // Idle for two days.
-    let expired = run(&["inspect", "--config", path, "--at", &at(2 * 86_400), &value]);
+    let expired = run(&[
+        "inspect",
+        "--config",
+        path,
+        "--at",
+        &at(2 * 86_400),
+        "--value",
+        &value,
+    ]);
     assert_eq!(expired.code, 3);
     assert!(
         expired
@@ -436,7 +482,15 @@ fn inspect_explains_other_rejections() {
         &format!("[[keys]]\nid = 9\nsecret = \"{S2}\"\n"),
     );
     let foreign = seal(&other, "__Host-session");
-    let unknown = run(&["inspect", "--config", path, "--at", &at(60), &foreign]);
+    let unknown = run(&[
+        "inspect",
+        "--config",
+        path,
+        "--at",
+        &at(60),
+        "--value",
+        &foreign,
+    ]);
     assert_eq!(unknown.code, 3);
     assert!(
         unknown.stdout.contains("rejected (unknown_key)"),
@@ -451,7 +505,15 @@ fn inspect_explains_other_rejections() {
         unknown.stderr
     );
     // Not a sealed value at all.
-    let garbage = run(&["inspect", "--config", path, "--at", &at(60), "hello"]);
+    let garbage = run(&[
+        "inspect",
+        "--config",
+        path,
+        "--at",
+        &at(60),
+        "--value",
+        "hello",
+    ]);
     assert_eq!(garbage.code, 3);
     assert!(
         garbage.stdout.contains("rejected (malformed)"),
@@ -474,6 +536,7 @@ fn inspect_flags_a_value_under_a_non_primary_key() {
         rotated.to_str().unwrap(),
         "--at",
         &at(60),
+        "--value",
         &value,
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);

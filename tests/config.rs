@@ -1,13 +1,17 @@
 //! Configuration: TOML and environment forms, secret sources, validation errors (each with its
 //! message), rotation reports, and that no secret ever shows in `Debug` or an error.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sealed_session::config::{KeyConfig, KeyStatus, SameSite};
 use sealed_session::keys::{Algorithm, KeyId, KeyState};
-use sealed_session::{ConfigError, SessionConfig};
+use sealed_session::{ConfigError, SessionConfig, SessionLayer};
+
+use common::logs::capture;
 
 /// 32 bytes of 0x01, 0x02, 0x03 as base64.
 const S1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -331,6 +335,55 @@ fn secret_file_is_read_and_trailing_newline_trimmed() {
     );
 }
 
+/// S14 (issue 12): a `secret_file` that its group or other users can read (or write) is
+/// warned about, once per build, naming the key, the path and the mode; 0600 and 0400 are not.
+#[cfg(unix)]
+#[test]
+fn a_secret_file_open_to_group_or_others_is_warned() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = temp_path("secret-mode");
+    std::fs::write(&path, format!("{S3}\n")).unwrap();
+    for (mode, warned) in [
+        (0o600, false),
+        (0o400, false),
+        (0o640, true),
+        (0o604, true),
+        (0o644, true),
+        (0o620, true),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (key, logs) = capture(|| KeyConfig::from_secret_file(3, &path).build());
+        key.unwrap();
+        let warnings = logs.at("WARN");
+        if warned {
+            assert_eq!(warnings.len(), 1, "{mode:o}: {warnings:?}");
+            let w = &warnings[0];
+            assert!(w.contains("secret_file"), "{w}");
+            assert!(w.contains(&format!("{mode:04o}")), "{w}");
+            assert!(w.contains(&path.display().to_string()), "{w}");
+        } else {
+            assert!(warnings.is_empty(), "{mode:o}: {warnings:?}");
+        }
+    }
+    // Building a layer reads the file once, so it warns once.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = SessionConfig {
+        keys: vec![KeyConfig::from_secret_file(3, &path)],
+        ..SessionConfig::default()
+    };
+    let (layer, logs) = capture(|| SessionLayer::new(config));
+    layer.unwrap();
+    let warnings = logs.at("WARN");
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("secret_file"))
+            .count(),
+        1,
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn secret_file_unreadable_is_an_io_error_naming_the_path() {
     let path = temp_path("no-such-secret");
@@ -383,6 +436,42 @@ fn secret_file_with_a_bad_secret_names_the_field_not_the_secret() {
         .to_string();
     assert!(err.contains("is larger than 4096 bytes"), "{err}");
     assert!(!err.contains("AAAA"), "{err}");
+}
+
+/// S14 (issue 12): the sample secret the documentation printed (bytes 0 to 31) is known to
+/// everyone: refused from every source and in every base64 form, with an error that says what
+/// to do and does not quote it.
+#[test]
+fn the_documentation_sample_secret_is_refused() {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..32).collect();
+    let file = temp_path("sample-secret");
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        let sample = engine.encode(&bytes);
+        std::fs::write(&file, format!("{sample}\n")).unwrap();
+        let errors = [
+            KeyConfig::new(1, sample.as_str()).build().map(drop),
+            KeyConfig::from_secret_env(1, "KEY")
+                .build_with_env(|_| Some(sample.clone()))
+                .map(drop),
+            KeyConfig::from_secret_file(1, &file).build().map(drop),
+            env_config(&[(
+                "SEALED_SESSION_KEYS",
+                &format!("1:xaes-256-gcm:primary:{sample}"),
+            )])
+            .map(drop),
+            sealed_session::keys::Key::from_base64(KeyId(1), Algorithm::default(), &sample)
+                .map(drop),
+        ];
+        for (i, result) in errors.into_iter().enumerate() {
+            let err = result.expect_err(&format!("source {i} accepted the sample {sample}"));
+            let err = err.to_string();
+            assert!(err.contains("sample secret"), "{err}");
+            assert!(err.contains("sealed-session keygen"), "{err}");
+            assert!(!err.contains(&sample[..20]), "{err}");
+        }
+    }
 }
 
 #[test]
@@ -660,6 +749,34 @@ fn chunk_and_length_limits_are_bounded() {
                 assert!(e.to_string().starts_with(&format!(
                     "cookie.max_cookie_len: is {len}; expected 256 to 8192 bytes"
                 )));
+            }
+        }
+    }
+}
+
+/// S5 (issue 12): the chunks may not hold more than `open` accepts (`limits::MAX_SEALED_LEN`),
+/// or the largest sessions written would be rejected on the next request.
+#[test]
+fn chunk_settings_beyond_what_open_accepts_are_refused() {
+    for (len, chunks, ok) in [
+        (8192, 16, false),
+        (8192, 9, false),
+        (4097, 16, false),
+        (8192, 8, true),
+        (4096, 16, true),
+    ] {
+        let mut c = one_key();
+        c.cookie.max_cookie_len = len;
+        c.cookie.max_chunks = chunks;
+        match c.validate_at(now()) {
+            Ok(()) => assert!(ok, "{len} x {chunks} accepted"),
+            Err(e) => {
+                assert!(!ok, "{len} x {chunks}: {e}");
+                let e = e.to_string();
+                assert!(e.starts_with("cookie.max_chunks: "), "{e}");
+                assert!(e.contains("65536"), "{e}");
+                let fewer = 65536 / len;
+                assert!(e.contains(&format!("lower `max_chunks` to {fewer}")), "{e}");
             }
         }
     }
@@ -1099,4 +1216,61 @@ fn a_secret_in_the_wrong_place_is_not_echoed() {
     assert!(!err.contains("AQEB"), "{err}");
     let err = env_error(&[("SEALED_SESSION_SECURE", S1)]);
     assert!(!err.contains("AQEB"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warnings at layer build
+
+/// S10 (issue 12): each insecure setting is warned about once, when the layer is built (by
+/// `new` or `connect`), naming the setting; secure settings warn about nothing, and builder
+/// methods on a built layer do not warn again.
+#[test]
+fn insecure_settings_are_warned_once_at_layer_build() {
+    let (layer, logs) = capture(|| SessionLayer::new(one_key()).unwrap());
+    assert_eq!(logs.at("WARN"), Vec::<String>::new(), "secure defaults");
+    let (_, logs) = capture(|| {
+        layer
+            .clone()
+            .oversize_policy(sealed_session::middleware::OversizePolicy::default())
+    });
+    assert!(logs.at("WARN").is_empty());
+
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "[cookie]\nsecure = false\nhost_prefix = false\n",
+            &["cookie.secure", "cookie.host_prefix"],
+        ),
+        ("[cookie]\nhost_prefix = false\n", &["cookie.host_prefix"]),
+        ("[cookie]\nhttp_only = false\n", &["cookie.http_only"]),
+    ];
+    for (toml, settings) in cases {
+        let text = format!("{toml}[[keys]]\nid = 1\nsecret = \"{S1}\"\n");
+        let built = |connect: bool| {
+            let config = SessionConfig::from_toml_str(&text).unwrap();
+            let ((), logs) = capture(|| {
+                if connect {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    rt.block_on(SessionLayer::connect(config)).unwrap();
+                } else {
+                    SessionLayer::new(config).unwrap();
+                }
+            });
+            logs.at("WARN")
+        };
+        for connect in [false, true] {
+            let warnings = built(connect);
+            assert_eq!(warnings.len(), settings.len(), "{toml}: {warnings:?}");
+            for setting in settings {
+                let n = warnings.iter().filter(|w| w.contains(setting)).count();
+                assert_eq!(n, 1, "{toml}: {setting} in {warnings:?}");
+            }
+        }
+    }
+
+    let (_, logs) = capture(|| SessionLayer::new(SessionConfig::ephemeral()).unwrap());
+    let warnings = logs.at("WARN");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("ephemeral"), "{warnings:?}");
 }

@@ -9,7 +9,8 @@ use sealed_session::config::{SameSite, SessionMode};
 use sealed_session::keys::KeyId;
 use sealed_session::SessionConfig;
 
-const SECRET: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// A fixed secret (not the documentation's sample, which is refused).
+const SECRET: &str = "R0Co3CrEszRPB+C4p/QqeQRK7mYnyv1I/ZoOUpWRCkg=";
 
 /// The configuration with only `var = value` set.
 fn with(var: &str, value: &str) -> SessionConfig {

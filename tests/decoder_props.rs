@@ -20,6 +20,7 @@ use sealed_session::{Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
 
 use common::outside::seal_outside;
+use common::plant::{assert_not_echoed, encodings, errors_with, PLANTED};
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -115,6 +116,23 @@ proptest! {
         }
     }
 
+    /// S1 (issue 12): a secret — any 32 bytes, in any of the four base64 forms, with what
+    /// a careless paste puts around it — planted in any string field, TOML or environment,
+    /// never reaches an error (`Display` or `Debug`).
+    #[test]
+    fn planted_secret_in_any_string_field_never_reaches_an_error(
+        bytes in proptest::array::uniform32(any::<u8>()),
+        form in 0usize..4,
+        before in prop_oneof![Just(""), Just(" "), Just("/run/secrets/"), Just("x"), Just("base64:")],
+        after in prop_oneof![Just(""), Just(" "), Just("\t"), Just(".key"), Just("-")],
+    ) {
+        let secret = encodings(&bytes)[form].clone();
+        let planted = format!("{before}{secret}{after}");
+        for (place, text) in errors_with(&planted) {
+            assert_not_echoed(&place, &text, &secret);
+        }
+    }
+
     #[test]
     fn structured_toml_never_panics(
         id in 0u32..300,
@@ -131,6 +149,30 @@ proptest! {
         if let Ok(config) = SessionConfig::from_toml_str(&text) {
             let _ = config.validate();
             let _ = config.key_ring();
+        }
+    }
+}
+
+/// S1 (issue 12), the proven cases and every other field: a real secret pasted into
+/// `secret_env`, `secret_file`, `algorithm` (or any other setting or variable) is never
+/// echoed by the error, in any of its four base64 forms.
+#[test]
+fn a_secret_pasted_into_any_field_is_never_echoed() {
+    for secret in encodings(&PLANTED) {
+        let errors = errors_with(&secret);
+        // The three proven leaks are among the places checked.
+        for place in [
+            "TOML keys.secret_env",
+            "TOML keys.secret_file",
+            "TOML keys.algorithm",
+        ] {
+            assert!(
+                errors.iter().any(|(p, _)| p == place),
+                "{place} gave no error"
+            );
+        }
+        for (place, text) in &errors {
+            assert_not_echoed(place, text, &secret);
         }
     }
 }

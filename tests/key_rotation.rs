@@ -404,3 +404,51 @@ fn config_errors_never_quote_a_secret() {
         "{shown}"
     );
 }
+
+/// S13 (issue 12): a decrypt-only key with `retired_at` refuses values created after
+/// `retired_at + skew` — a leaked retired key cannot mint fresh sessions — while the values
+/// it sealed before keep opening (and are re-sealed under the primary).
+#[test]
+fn a_retired_key_refuses_cookies_created_after_its_retirement() {
+    use base64::Engine as _;
+    use sealed_session::config::KeyConfig;
+    use sealed_session::SessionConfig;
+
+    let b64 = |bytes: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let retired = 10 * HOUR;
+    let config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(2, b64(&secret(Algorithm::Aes256Gcm))),
+            KeyConfig::new(1, b64(&secret(Algorithm::Xaes256Gcm)))
+                .decrypt_only()
+                .retired_at(at(retired)),
+        ],
+        ..SessionConfig::default()
+    };
+    let ring = config.key_ring_at(at(retired)).unwrap();
+    // Key 1 as whoever leaked it holds it: able to seal.
+    let leaked = KeyRing::new_at([key(1, Algorithm::Xaes256Gcm)], t0()).unwrap();
+    let sealer = sealer(); // skew 60 s
+    for (created, opens) in [
+        (retired - HOUR, true),
+        (retired, true),
+        (retired + 60, true),
+        (retired + 61, false),
+        (retired + 24 * HOUR, false),
+    ] {
+        let value = sealer
+            .seal(&leaked, &typical_session(), at(created))
+            .unwrap();
+        match sealer.open(&ring, &value, at(created + 1)) {
+            Ok(opened) => {
+                assert!(opens, "created {created}: a value of a retired key opened");
+                assert!(opened.needs_reseal);
+            }
+            Err(reason) => {
+                assert!(!opens, "created {created}: {reason}");
+                assert_eq!(reason, RejectReason::RetiredKey);
+                assert_eq!(reason.as_str(), "retired_key");
+            }
+        }
+    }
+}

@@ -1,7 +1,13 @@
 //! The README's first hour, as a newcomer meets it: its `session.toml` is the one in
 //! `examples/`, and it validates as written once `SESSION_KEY_1` holds a key (the README's
-//! Rust code blocks are doctests through `src/lib.rs`).
+//! Rust code blocks are doctests through `src/lib.rs`); and no secret the documentation
+//! prints can be used as a key.
 
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use sealed_session::keys::{Algorithm, Key, KeyId};
 use sealed_session::SessionConfig;
 
 /// The first TOML code block of the README after `## Configure`.
@@ -34,4 +40,76 @@ fn the_readme_sample_validates_with_its_key_in_the_environment() {
         .expect("builds");
     assert_eq!(key.id(), sealed_session::keys::KeyId(1));
     assert_eq!(config.cookie.full_name(), "__Host-session");
+}
+
+/// The published documentation: the Markdown files, the examples, and the rustdoc comments
+/// (`///`, `//!`) of `src/`.
+fn documentation() -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = ["README.md", "SECURITY.md", "CHANGELOG.md", "BENCHMARKS.md"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    for dir in ["docs", "examples", "src"] {
+        walk(&root.join(dir), &mut files);
+    }
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let text = if path.extension().is_some_and(|e| e == "rs")
+                && path.starts_with(root.join("src"))
+            {
+                text.lines()
+                    .filter(|l| {
+                        let l = l.trim_start();
+                        l.starts_with("///") || l.starts_with("//!")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                text
+            };
+            Some((path, text))
+        })
+        .collect()
+}
+
+/// S14 (issue 12): a secret printed in the documentation is known to everyone. Every
+/// 32-byte base64 secret the docs show must be refused as a key (the sample is), so a reader
+/// who pastes one gets an error instead of a key anyone can forge with.
+#[test]
+fn no_secret_printed_in_the_docs_is_accepted() {
+    let mut seen = 0;
+    for (path, text) in documentation() {
+        let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_=".contains(c)));
+        for token in tokens {
+            let bare = token.trim_end_matches('=');
+            let decoded = STANDARD_NO_PAD
+                .decode(bare)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(bare));
+            if decoded.is_ok_and(|b| b.len() == 32) {
+                seen += 1;
+                assert!(
+                    Key::from_base64(KeyId(0), Algorithm::default(), token).is_err(),
+                    "{} prints a usable secret: {token}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        seen > 0,
+        "the documentation shows the sample secret somewhere"
+    );
 }

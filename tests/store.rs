@@ -235,6 +235,31 @@ async fn store_failure_is_a_503_never_an_empty_session() {
     assert!(r.set_cookies().is_empty());
 }
 
+/// S9 (issue 12): a `MemoryStore` is bounded without any setting (100,000 records), so
+/// anonymous clients cannot grow it at will until the records expire.
+#[tokio::test]
+async fn memory_store_is_bounded_by_default() {
+    for store in [MemoryStore::new(), MemoryStore::default()] {
+        let one_hour = Duration::from_hours(1);
+        for i in 0..100_000u32 {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            store
+                .save(&RecordKey::of_id(&id), b"r", one_hour)
+                .await
+                .unwrap();
+        }
+        let err = store
+            .save(&RecordKey::of_id(&[0xff; 16]), b"r", one_hour)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Full { capacity: 100_000 }),
+            "{err:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn full_memory_store_answers_503_and_keeps_existing_sessions() {
     let store = MemoryStore::new().capacity(1);

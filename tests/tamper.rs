@@ -35,7 +35,8 @@ fn sealed_variants(alg: Algorithm) -> (KeyRing, Vec<String>) {
     let values: Vec<String> = (0..3)
         .map(|k| {
             let mut data = typical_session();
-            data.insert("filler", &vec![0u8; k]).expect("encodes");
+            // A string (one header byte, then k bytes): consecutive encoded lengths.
+            data.insert("filler", &"x".repeat(k)).expect("encodes");
             sealer().seal(&ring, &data, t0()).expect("seals")
         })
         .collect();

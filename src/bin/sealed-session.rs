@@ -4,8 +4,12 @@
 //! ```text
 //! sealed-session keygen [--id N] [--algorithm A] [--state S] [--format toml|env|secret]
 //! sealed-session check-config FILE [--at TIME]
-//! sealed-session inspect --config FILE [--name NAME] [--at TIME] VALUE
+//! sealed-session inspect --config FILE [--name NAME] [--at TIME] [--value VALUE] < VALUE
 //! ```
+//!
+//! `inspect` reads the cookie value from standard input unless `--value` gives it: a session
+//! cookie is a bearer credential, and a command line is visible to other users (`ps`) and
+//! kept in shell history.
 //!
 //! Exit status: 0 on success, 1 for an invalid configuration or unreadable input, 2 for a
 //! usage error, 3 when `inspect` rejects the value. Only `keygen` ever prints a secret.
@@ -62,6 +66,10 @@ enum Command {
         at: Option<SystemTime>,
     },
     /// Open a session cookie value and print what it holds, or why it is rejected.
+    ///
+    /// The value is read from standard input (`NAME=VALUE` is accepted too; for a session
+    /// split into chunks, join the chunk values in order), e.g. `sealed-session inspect
+    /// --config session.toml < cookie.txt`.
     Inspect {
         /// The TOML configuration file whose keys and timeouts apply.
         #[arg(long)]
@@ -73,9 +81,11 @@ enum Command {
         /// Open as of this instant (RFC 3339, UTC) instead of now.
         #[arg(long, value_parser = parse_time)]
         at: Option<SystemTime>,
-        /// The cookie value (`NAME=VALUE` is accepted too); `-` reads it from stdin. For a
-        /// session split into chunks, join the chunk values in order.
-        value: String,
+        /// The cookie value on the command line instead of standard input (the default).
+        /// Avoid it for real cookies: a command line is visible to other users (`ps`) and kept
+        /// in shell history. `-` reads standard input.
+        #[arg(long)]
+        value: Option<String>,
     },
 }
 
@@ -146,7 +156,12 @@ fn main() -> ExitCode {
             name,
             at,
             value,
-        } => inspect(&config, name, at.unwrap_or_else(SystemTime::now), &value),
+        } => inspect(
+            &config,
+            name,
+            at.unwrap_or_else(SystemTime::now),
+            value.as_deref(),
+        ),
     }
 }
 
@@ -232,13 +247,15 @@ fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn read_value(value: &str) -> Result<Zeroizing<String>, std::io::Error> {
-    if value == "-" {
-        let mut buf = Zeroizing::new(String::new());
-        std::io::stdin().read_to_string(&mut buf)?;
-        Ok(buf)
-    } else {
-        Ok(Zeroizing::new(value.to_owned()))
+/// The value from `--value`, or from standard input (the default, and for `--value -`).
+fn read_value(value: Option<&str>) -> Result<Zeroizing<String>, std::io::Error> {
+    match value {
+        Some(v) if v != "-" => Ok(Zeroizing::new(v.to_owned())),
+        _ => {
+            let mut buf = Zeroizing::new(String::new());
+            std::io::stdin().read_to_string(&mut buf)?;
+            Ok(buf)
+        }
     }
 }
 
@@ -246,7 +263,7 @@ fn inspect(
     config_path: &std::path::Path,
     name: Option<String>,
     now: SystemTime,
-    value: &str,
+    value: Option<&str>,
 ) -> ExitCode {
     let shown = config_path.display();
     let config = match SessionConfig::from_file(config_path) {
@@ -323,6 +340,17 @@ fn explain(reason: RejectReason, config: &SessionConfig, ring: &KeyRing, name: &
              this was opened as `{name}` (pass --name with the name it was sent under)",
             config.cookie.full_name()
         ),
+        RejectReason::RetiredKey => {
+            let key = key_id_of(value).and_then(|id| ring.get(id));
+            if let Some((id, at)) = key.and_then(|k| k.retirement().map(|at| (k.id(), at))) {
+                eprintln!(
+                    "hint: key {id} was retired at {}; a value created after that (plus the \
+                     skew) was sealed with a leaked copy of it, or by an instance that still \
+                     had it as primary (then `retired_at` is too early)",
+                    rfc3339(at)
+                );
+            }
+        }
         RejectReason::UnknownKey => {
             let ids: Vec<String> = ring.keys().map(|k| k.id().to_string()).collect();
             if let Some(key_id) = key_id_of(value) {

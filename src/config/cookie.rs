@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 
-use crate::limits::{MAX_CHUNKS, MAX_COOKIE_LEN, MIN_COOKIE_LEN};
+use crate::limits::{MAX_CHUNKS, MAX_COOKIE_LEN, MAX_SEALED_LEN, MIN_COOKIE_LEN};
 
 /// `SameSite` attribute values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -45,6 +45,10 @@ impl SameSite {
 /// | `browser_session` | `false` | no `Max-Age`: the browser drops it on close (expiry inside still applies) |
 /// | `max_cookie_len` | `4096` | bytes of one whole `Set-Cookie` line (name, value, attributes), 256–8192 |
 /// | `max_chunks` | `4` | at most this many cookies per session (1–16) |
+///
+/// `max_cookie_len × max_chunks` may not exceed [`MAX_SEALED_LEN`] (65536): a session that
+/// filled more chunks than that would be refused by `open` on the next request. So 8192-byte
+/// cookies allow at most 8 chunks, and 16 chunks at most 4096-byte cookies.
 // Each bool is one cookie attribute as written in the configuration; an enum would not read
 // better in TOML.
 #[allow(clippy::struct_excessive_bools)]
@@ -199,6 +203,22 @@ impl CookieConfig {
                     "is {}; expected {MIN_COOKIE_LEN} to {MAX_COOKIE_LEN} bytes (browsers keep \
                      at least 4096 per cookie, RFC 6265bis §5.7)",
                     self.max_cookie_len
+                ),
+            ));
+        }
+        let total = self.max_cookie_len * self.max_chunks;
+        if total > MAX_SEALED_LEN {
+            return Err(invalid(
+                "max_chunks",
+                format!(
+                    "{} chunks of {} bytes hold {total} bytes, more than the {MAX_SEALED_LEN} a \
+                     sealed value may have (`limits::MAX_SEALED_LEN`), so the largest sessions \
+                     written would be rejected on the next request; lower `max_chunks` to {} or \
+                     `max_cookie_len` to {}",
+                    self.max_chunks,
+                    self.max_cookie_len,
+                    MAX_SEALED_LEN / self.max_cookie_len,
+                    MAX_SEALED_LEN / self.max_chunks,
                 ),
             ));
         }

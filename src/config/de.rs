@@ -9,8 +9,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::value::{Datetime, Offset};
-use zeroize::Zeroize as _;
 
+use crate::error::{could_be_secret, shown};
 use crate::keys::KeyState;
 
 /// Reads a variable of the process environment. A value that is not UTF-8 reads as U+FFFD,
@@ -19,45 +19,32 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
     std::env::var_os(name).map(|v| v.into_string().unwrap_or_else(|_| "\u{FFFD}".to_owned()))
 }
 
-/// Replaces every run of 40 or more base64 characters in `message` with `<redacted>`: a
-/// 32-byte secret is 43 or 44 of them, so a secret written in the wrong place (say
-/// `id = "<secret>"`) is not echoed by a parser's error message.
-pub(crate) fn redact(message: &str) -> String {
-    const MIN_RUN: usize = 40;
-    fn flush(run: &mut String, out: &mut String) {
-        if run.len() >= MIN_RUN {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(run);
-        }
-        run.zeroize();
-        run.clear();
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut run = String::with_capacity(message.len());
-    for c in message.chars() {
-        if c.is_ascii_alphanumeric() || "+/=_-".contains(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
+/// Withholds what could be a secret in a parser's message (see [`crate::error`] for the rule).
+pub(crate) use crate::error::redact;
 
 /// Parses a human duration such as `30m`, `12h`, `7days` or `1h 30m`.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim()).map_err(|e| {
-        format!("`{s}` is not a duration ({e}); write e.g. \"30m\", \"12h\", \"7days\"")
+        if could_be_secret(s) {
+            "the value (not shown: it could be a secret) is not a duration; write e.g. \"30m\", \
+             \"12h\", \"7days\""
+                .to_owned()
+        } else {
+            format!("`{s}` is not a duration ({e}); write e.g. \"30m\", \"12h\", \"7days\"")
+        }
     })
 }
 
 /// Parses an RFC 3339 instant with an explicit offset (`Z` or `±hh:mm`).
 pub(crate) fn parse_time(s: &str) -> Result<SystemTime, String> {
     let dt: Datetime = s.trim().parse().map_err(|e| {
-        format!("`{s}` is not an RFC 3339 time ({e}); write e.g. \"2026-12-01T00:00:00Z\"")
+        if could_be_secret(s) {
+            "the value (not shown: it could be a secret) is not an RFC 3339 time; write e.g. \
+             \"2026-12-01T00:00:00Z\""
+                .to_owned()
+        } else {
+            format!("`{s}` is not an RFC 3339 time ({e}); write e.g. \"2026-12-01T00:00:00Z\"")
+        }
     })?;
     to_system_time(&dt)
 }
@@ -181,7 +168,8 @@ pub(super) fn de_state<'de, D: Deserializer<'de>>(d: D) -> Result<KeyState, D::E
     let s = String::deserialize(d)?;
     parse_state(&s).ok_or_else(|| {
         de::Error::custom(format!(
-            "unknown key state `{s}`; expected \"primary\" or \"decrypt-only\""
+            "unknown key state `{}`; expected \"primary\" or \"decrypt-only\"",
+            shown(&s)
         ))
     })
 }
@@ -213,6 +201,19 @@ mod tests {
         assert!(parse_time("tomorrow")
             .unwrap_err()
             .contains("not an RFC 3339 time"));
+    }
+
+    #[test]
+    fn values_that_could_be_secrets_are_not_quoted() {
+        let secret = "R0Co3CrEszRPB+C4p/QqeQRK7mYnyv1I/ZoOUpWRCkg=";
+        for message in [
+            parse_duration(secret).unwrap_err(),
+            parse_time(secret).unwrap_err(),
+        ] {
+            assert!(!message.contains("R0Co"), "{message}");
+            assert!(message.contains("not shown"), "{message}");
+        }
+        assert!(parse_duration("soon").unwrap_err().contains("`soon`"));
     }
 
     #[test]

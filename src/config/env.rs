@@ -225,6 +225,12 @@ pub(crate) fn parse_keys(spec: &str) -> Result<Vec<KeyConfig>, ConfigError> {
                     "the secret decodes to {len} bytes; expected 32 random bytes as base64 \
                  (`sealed-session keygen --format env` prints an entry)"
                 )),
+                ConfigError::SampleSecret { .. } => err(
+                    "the secret is the sample secret printed in sealed-session's documentation, \
+                     which everyone can read; generate your own with `sealed-session keygen \
+                     --format env`"
+                        .into(),
+                ),
                 _ => err(
                     "the secret is not valid base64; expected 32 random bytes as base64 \
                       (`sealed-session keygen --format env` prints an entry)"

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::de::{de_opt_time, de_state};
-use crate::error::ConfigError;
-use crate::keys::{decode_secret, Algorithm, Key, KeyId, KeyState, SECRET_LEN};
+use crate::error::{could_be_secret, shown, ConfigError};
+use crate::keys::{decode_secret, generate_secret, Algorithm, Key, KeyId, KeyState, SECRET_LEN};
 
 /// Largest `secret_file` read, in bytes: a base64 secret is 44, so anything bigger is a
 /// wrong path.
@@ -31,7 +31,7 @@ const MAX_SECRET_FILE: u64 = 4096;
 /// | `secret_file` | — | path of a file holding it (trailing whitespace ignored); relative paths are resolved against the configuration file's directory |
 /// | `state` | `"primary"` | or `"decrypt-only"`: opens values, never seals |
 /// | `activate_at` | none | RFC 3339 instant from which a primary key seals |
-/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::config::RotationReport)) |
+/// | `retired_at` | none | RFC 3339 instant at which a decrypt-only key stopped sealing (see [`RotationReport`](crate::config::RotationReport)); values created after it (plus the skew) are refused |
 ///
 /// The inline `secret` is zeroized when the `KeyConfig` is dropped, as are the strings read
 /// from `secret_env` and `secret_file` while building the key. `Debug` shows `<redacted>` in
@@ -39,12 +39,14 @@ const MAX_SECRET_FILE: u64 = 4096;
 ///
 /// ```
 /// use sealed_session::config::KeyConfig;
-/// use sealed_session::keys::Algorithm;
-/// let key = KeyConfig::new(1, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+/// use sealed_session::keys::{generate_secret, Algorithm};
+/// // In production the secret comes from `sealed-session keygen`, kept in a file or variable.
+/// let secret = generate_secret();
+/// let key = KeyConfig::new(1, secret.as_str())
 ///     .algorithm(Algorithm::Aes256Gcm)
 ///     .decrypt_only();
 /// assert_eq!(key.build()?.algorithm(), Algorithm::Aes256Gcm);
-/// assert!(!format!("{key:?}").contains("AAEC"));
+/// assert!(!format!("{key:?}").contains(&secret));
 /// # Ok::<(), sealed_session::ConfigError>(())
 /// ```
 #[derive(Clone, Deserialize)]
@@ -72,9 +74,15 @@ pub struct KeyConfig {
     pub activate_at: Option<SystemTime>,
     /// RFC 3339 instant at which this key was demoted to decrypt-only (stopped sealing).
     /// Only for decrypt-only keys; it tells [`rotation_report`](crate::SessionConfig::rotation_report)
-    /// when the key becomes safe to remove.
+    /// when the key becomes safe to remove, and the key refuses values created after it
+    /// (plus the skew), which only a leaked copy of it could have sealed (see
+    /// [`Key::retired_at`]). Set it to when the **last** instance stopped sealing with it.
     #[serde(default, deserialize_with = "de_opt_time")]
     pub retired_at: Option<SystemTime>,
+    /// Made by [`SessionConfig::ephemeral`](crate::SessionConfig::ephemeral): a random secret
+    /// that lives as long as the process (the layer warns about it).
+    #[serde(skip)]
+    ephemeral: bool,
 }
 
 fn default_algorithm() -> String {
@@ -93,13 +101,20 @@ impl fmt::Debug for KeyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyConfig")
             .field("id", &self.id)
-            .field("algorithm", &self.algorithm)
+            .field("algorithm", &shown(&self.algorithm))
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field("secret_env", &self.secret_env)
-            .field("secret_file", &self.secret_file)
+            .field("secret_env", &self.secret_env.as_deref().map(shown))
+            .field(
+                "secret_file",
+                &self
+                    .secret_file
+                    .as_deref()
+                    .map(|p| shown(&p.to_string_lossy()).into_owned()),
+            )
             .field("state", &self.state)
             .field("activate_at", &self.activate_at)
             .field("retired_at", &self.retired_at)
+            .field("ephemeral", &self.ephemeral)
             .finish()
     }
 }
@@ -127,7 +142,30 @@ impl KeyConfig {
             state: KeyState::Primary,
             activate_at: None,
             retired_at: None,
+            ephemeral: false,
         }
+    }
+
+    /// A primary key with a fresh random secret that lives as long as the process.
+    pub(crate) fn ephemeral(id: u8) -> Self {
+        let mut key = Self::new(id, generate_secret());
+        key.ephemeral = true;
+        key
+    }
+
+    /// Whether this key was made by [`SessionConfig::ephemeral`](crate::SessionConfig::ephemeral):
+    /// its secret is random and lives as long as the process, so sessions do not survive a
+    /// restart and instances do not share them. [`SessionLayer`](crate::SessionLayer) warns
+    /// about such a key when it is built.
+    ///
+    /// ```
+    /// let config = sealed_session::SessionConfig::ephemeral();
+    /// assert!(config.keys[0].is_ephemeral());
+    /// assert!(!sealed_session::config::KeyConfig::from_secret_env(1, "KEY").is_ephemeral());
+    /// ```
+    #[must_use]
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
     }
 
     /// A primary `xaes-256-gcm` key with its secret inline (base64).
@@ -187,7 +225,7 @@ impl KeyConfig {
                 .parse()
                 .map_err(|_| ConfigError::UnknownAlgorithm {
                     id,
-                    name: self.algorithm.clone(),
+                    name: shown(&self.algorithm).into_owned(),
                 })?;
         let given: Vec<&str> = [
             ("`secret`", self.secret.is_some()),
@@ -260,7 +298,7 @@ impl KeyConfig {
     /// # Errors
     /// A [`ConfigError`] naming this key's id and the field at fault, never the secret:
     /// [`ConfigError::UnknownAlgorithm`]; [`ConfigError::SecretNotBase64`] or
-    /// [`ConfigError::SecretLength`] for an inline secret; [`ConfigError::Invalid`] for no
+    /// [`ConfigError::SecretLength`] or [`ConfigError::SampleSecret`] for an inline secret; [`ConfigError::Invalid`] for no
     /// or several secret sources, an unset variable, a secret from a variable or file that
     /// is not 32 bytes of base64, or `activate_at`/`retired_at` on the wrong state;
     /// [`ConfigError::Io`] naming the path of an unreadable `secret_file`.
@@ -273,8 +311,9 @@ impl KeyConfig {
     ///
     /// ```
     /// use sealed_session::config::KeyConfig;
+    /// let secret = sealed_session::keys::generate_secret();
     /// let key = KeyConfig::from_secret_env(3, "MY_SECRET").build_with_env(|name| {
-    ///     (name == "MY_SECRET").then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned())
+    ///     (name == "MY_SECRET").then(|| secret.clone())
     /// })?;
     /// assert_eq!(key.id().0, 3);
     /// # Ok::<(), sealed_session::ConfigError>(())
@@ -292,6 +331,9 @@ impl KeyConfig {
         if let Some(at) = self.activate_at {
             key = key.activate_at(at);
         }
+        if let Some(at) = self.retired_at {
+            key = key.retired_at(at);
+        }
         Ok(key)
     }
 
@@ -305,11 +347,14 @@ impl KeyConfig {
         }
         if let Some(var) = &self.secret_env {
             let value = Zeroizing::new(env(var).ok_or_else(|| {
-                invalid(
-                    self.id,
-                    "secret_env",
-                    format!("environment variable `{var}` is not set"),
-                )
+                let message = if could_be_secret(var) {
+                    "environment variable `<redacted>` is not set; `secret_env` takes the name \
+                     of a variable holding the secret, not the secret itself"
+                        .to_owned()
+                } else {
+                    format!("environment variable `{var}` is not set")
+                };
+                invalid(self.id, "secret_env", message)
             })?);
             if value.trim().is_empty() {
                 return Err(invalid(
@@ -351,19 +396,48 @@ fn reword(e: ConfigError, field: &str, what: &str) -> ConfigError {
         ConfigError::SecretLength { id, len } => {
             invalid(id, field, format!("{what} decodes to {len} bytes; {HINT}"))
         }
+        ConfigError::SampleSecret { id } => invalid(
+            id,
+            field,
+            format!(
+                "{what} is the sample secret printed in sealed-session's documentation, which \
+                 everyone can read; generate your own with `sealed-session keygen --format secret`"
+            ),
+        ),
         other => other,
     }
 }
 
+/// Warns when a secret file is open to its group or to other users (any read or write bit
+/// beyond the owner's): a secret is for the process that uses it. Only the mode bits are
+/// checked (unix); ACLs and the directory's permissions are the operator's to check.
+#[cfg(unix)]
+fn warn_if_shared(id: u8, path: &Path, file: &std::fs::File) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = file.metadata() else { return };
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o066 != 0 {
+        tracing::warn!(
+            key_id = id,
+            path = %path.display(),
+            mode = format_args!("{mode:04o}"),
+            "key {id}: `secret_file` {} is readable or writable by its group or other users \
+             (mode {mode:04o}); restrict it to the owner: `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_id: u8, _path: &Path, _file: &std::fs::File) {}
+
 /// Reads at most [`MAX_SECRET_FILE`] bytes into a buffer that is zeroized on drop (sized up
 /// front so that it never reallocates and leaves a copy behind).
 fn read_secret_file(id: u8, path: &Path) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
-    let io = |source| ConfigError::Io {
-        what: format!("`secret_file` of key {id}"),
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| ConfigError::io(format!("`secret_file` of key {id}"), path, source);
     let file = std::fs::File::open(path).map_err(io)?;
+    warn_if_shared(id, path, &file);
     let cap = usize::try_from(MAX_SECRET_FILE).unwrap_or(4096) + 64;
     let mut buf = Zeroizing::new(Vec::with_capacity(cap));
     file.take(MAX_SECRET_FILE + 1)

@@ -15,7 +15,10 @@
 //! # Example
 //! ```
 //! use sealed_session::SessionConfig;
-//! let config = SessionConfig::from_toml_str(r#"
+//! // A secret as `sealed-session keygen --format secret` prints it (in production, keep it in
+//! // `secret_file` or `secret_env`, not in the file).
+//! let secret = sealed_session::keys::generate_secret();
+//! let config = SessionConfig::from_toml_str(&format!(r#"
 //!     [cookie]
 //!     name = "id"
 //!
@@ -25,8 +28,8 @@
 //!
 //!     [[keys]]
 //!     id = 1
-//!     secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-//! "#)?;
+//!     secret = "{secret}"
+//! "#))?;
 //! config.validate()?;
 //! assert_eq!(config.cookie.name, "id");
 //! assert_eq!(config.key_ring()?.keys().len(), 1);
@@ -40,7 +43,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
-use crate::keys::{generate_secret, KeyRing};
+use crate::keys::KeyRing;
 
 mod cookie;
 mod de;
@@ -51,6 +54,8 @@ mod rotation;
 mod store;
 
 pub use cookie::{CookieConfig, SameSite};
+pub(crate) use de::process_env;
+pub(crate) use env::CONFIG_VAR;
 pub use expiry::ExpiryConfig;
 pub use key::KeyConfig;
 pub use rotation::{KeyReport, KeyStatus, RotationReport};
@@ -91,7 +96,7 @@ pub use store::{SessionMode, StoreConfig};
 /// mode = "client"           # or "server": the cookie carries a sealed id, data in the store
 /// url = "memory"            # server mode: "memory" or "redis://127.0.0.1:6379/0"
 /// prefix = "sealed-session:"  # Redis key prefix
-/// # capacity = 100000       # memory store bound (records)
+/// # capacity = 100000       # memory store bound (live records; this is the default)
 ///
 /// [[keys]]
 /// id = 2
@@ -175,11 +180,7 @@ impl SessionConfig {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map(Zeroizing::new)
-            .map_err(|source| ConfigError::Io {
-                what: "config file".into(),
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(|source| ConfigError::io("config file", path, source))?;
         let mut config = Self::parse(&text, |line, col| {
             format!("{}:{line}:{col}", path.display())
         })?;
@@ -265,10 +266,12 @@ impl SessionConfig {
     /// ```
     /// use std::collections::HashMap;
     /// use sealed_session::SessionConfig;
+    /// // What `sealed-session keygen --format env` prints.
+    /// let keys = format!("1:xaes-256-gcm:primary:{}", sealed_session::keys::generate_secret());
     /// let vars = HashMap::from([
     ///     ("SEALED_SESSION_COOKIE_NAME", "id"),
     ///     ("SEALED_SESSION_IDLE", "30m"),
-    ///     ("SEALED_SESSION_KEYS", "1:xaes-256-gcm:primary:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+    ///     ("SEALED_SESSION_KEYS", keys.as_str()),
     /// ]);
     /// let config = SessionConfig::from_env_map(|name| vars.get(name).map(|v| v.to_string()))?;
     /// config.validate()?;
@@ -295,8 +298,9 @@ impl SessionConfig {
     }
 
     /// The defaults plus one fresh random primary key (id 0), for development: sessions do
-    /// not survive a restart and instances do not share the key. Say so on stderr when you
-    /// use it.
+    /// not survive a restart and instances do not share the key. The key is marked
+    /// ([`KeyConfig::is_ephemeral`]) and [`SessionLayer`](crate::SessionLayer) logs a warning
+    /// when it is built with it.
     ///
     /// ```
     /// let config = sealed_session::SessionConfig::ephemeral();
@@ -307,7 +311,7 @@ impl SessionConfig {
     #[must_use]
     pub fn ephemeral() -> Self {
         SessionConfig {
-            keys: vec![KeyConfig::new(0, generate_secret())],
+            keys: vec![KeyConfig::ephemeral(0)],
             ..Self::default()
         }
     }
@@ -331,7 +335,8 @@ impl SessionConfig {
         self.checked_ring(now).map(drop)
     }
 
-    fn checked_ring(&self, now: SystemTime) -> Result<KeyRing, ConfigError> {
+    /// Validates everything at `now` and returns the key ring.
+    pub(crate) fn checked_ring(&self, now: SystemTime) -> Result<KeyRing, ConfigError> {
         self.cookie.validate()?;
         self.expiry.validate_at(now)?;
         self.store.validate()?;

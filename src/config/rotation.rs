@@ -75,14 +75,14 @@ pub struct KeyReport {
 /// use std::time::{Duration, UNIX_EPOCH};
 /// use sealed_session::SessionConfig;
 /// use sealed_session::config::{KeyConfig, KeyStatus};
-/// use sealed_session::keys::KeyId;
+/// use sealed_session::keys::{generate_secret, KeyId};
 ///
 /// let day = Duration::from_secs(86_400);
 /// let t0 = UNIX_EPOCH + 20_000 * day;
 /// let mut config = SessionConfig::default(); // absolute timeout 7 days, skew 60 s
 /// config.keys = vec![
-///     KeyConfig::new(1, "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").decrypt_only().retired_at(t0),
-///     KeyConfig::new(2, "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="),
+///     KeyConfig::new(1, generate_secret()).decrypt_only().retired_at(t0),
+///     KeyConfig::new(2, generate_secret()),
 /// ];
 /// let report = config.rotation_report(t0 + day)?;
 /// assert_eq!(report.primary, KeyId(2));

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::error::ConfigError;
+use crate::error::{shown, ConfigError};
 
 /// Where sessions live.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -24,7 +24,7 @@ pub enum SessionMode {
 /// | `mode` | `"client"` | or `"server"` |
 /// | `url` | `"memory"` | server mode only: `"memory"`, or `"redis://host:port/db"` (feature `redis`) |
 /// | `prefix` | `"sealed-session:"` | Redis key prefix |
-/// | `capacity` | none | `MemoryStore` capacity bound (records) |
+/// | `capacity` | `100000` | `MemoryStore` bound (live records; [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY)) |
 ///
 /// `Debug` hides a password in the URL.
 #[derive(Clone, Deserialize)]
@@ -36,7 +36,8 @@ pub struct StoreConfig {
     pub url: String,
     /// Key prefix (Redis).
     pub prefix: String,
-    /// Capacity bound (memory).
+    /// Bound on live records (memory store); `None`: the default,
+    /// [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY).
     pub capacity: Option<usize>,
 }
 
@@ -99,7 +100,7 @@ impl StoreConfig {
                 "url",
                 format!(
                     "`{}` is not a store; expected \"memory\" or \"redis://host:port/db\"",
-                    redact_url(&self.url)
+                    shown(&redact_url(&self.url))
                 ),
             ))
         }
@@ -113,7 +114,7 @@ impl StoreConfig {
         if self.capacity == Some(0) {
             return Err(invalid(
                 "capacity",
-                "is 0; give at least 1, or leave it out for no bound",
+                "is 0; give at least 1, or leave it out for the default bound (100000 records)",
             ));
         }
         if kind == StoreKind::Redis && self.prefix.is_empty() {

@@ -5,7 +5,7 @@ use http::HeaderValue;
 
 use super::{Candidates, ChunkSet, RawCookies};
 use crate::config::{CookieConfig, SameSite};
-use crate::limits::{MAX_AGE_SECS, MAX_CHUNKS};
+use crate::limits::{MAX_AGE_SECS, MAX_CHUNKS, MAX_SEALED_LEN};
 
 /// Cookie attributes, resolved once from [`CookieConfig`].
 #[derive(Clone, Debug)]
@@ -98,9 +98,11 @@ impl CookieSettings {
         )
     }
 
-    /// The longest sealed value (characters) worth opening: everything that fits the chunks.
+    /// The longest sealed value (characters) worth opening: everything that fits the chunks,
+    /// and never more than `open` accepts ([`MAX_SEALED_LEN`]). [`set`](Self::set) never writes
+    /// a longer one.
     pub(crate) fn max_value_len(&self) -> usize {
-        self.max_line * self.max_chunks
+        (self.max_line * self.max_chunks).min(MAX_SEALED_LEN)
     }
 
     fn chunk_name_len(&self, i: usize) -> usize {
@@ -173,14 +175,22 @@ impl CookieSettings {
             self.max_line
                 .saturating_sub(self.chunk_name_len(i) + 1 + attrs)
         };
+        let capacity = |chunks: usize| (0..chunks).map(room).sum::<usize>().saturating_sub(3);
+        // What `open` would refuse on the next request is never written (issue 12, S5):
+        // validation keeps the chunks within `MAX_SEALED_LEN`, and this holds without it.
+        if value.len() > MAX_SEALED_LEN {
+            return Err(TooLarge {
+                needed: value.len(),
+                max: capacity(self.max_chunks).min(MAX_SEALED_LEN),
+            });
+        }
         let n = if value.len() <= room(0) {
             1
         } else {
             // Each part after the first loses its own name length; the first loses `n.`.
             let mut n = 2;
             loop {
-                let capacity: usize = (0..n).map(room).sum::<usize>().saturating_sub(3);
-                if capacity >= value.len() || n >= self.max_chunks {
+                if capacity(n) >= value.len() || n >= self.max_chunks {
                     break;
                 }
                 n += 1;
@@ -207,13 +217,9 @@ impl CookieSettings {
             lines.push(Self::line(b));
         }
         if !rest.is_empty() {
-            let capacity: usize = (0..self.max_chunks)
-                .map(room)
-                .sum::<usize>()
-                .saturating_sub(3);
             return Err(TooLarge {
                 needed: value.len(),
-                max: capacity,
+                max: capacity(self.max_chunks),
             });
         }
         self.remove_into(present.at_or_above(n), &mut lines);
@@ -330,6 +336,23 @@ mod tests {
             }
             assert_eq!(s.attrs_len(None), s.render_attrs_len(None));
         }
+    }
+
+    /// S5 (issue 12): settings that chunk more than `open` accepts (validation refuses them,
+    /// but the write side does not rely on it) still never write such a value.
+    #[test]
+    fn set_refuses_a_value_open_would_reject() {
+        use crate::limits::MAX_SEALED_LEN;
+        let s = settings(8192, 16);
+        assert_eq!(s.max_value_len(), MAX_SEALED_LEN);
+        assert!(s
+            .set(&"x".repeat(MAX_SEALED_LEN), None, ChunkSet::default())
+            .is_ok());
+        let err = s
+            .set(&"x".repeat(MAX_SEALED_LEN + 1), None, ChunkSet::default())
+            .unwrap_err();
+        assert_eq!(err.needed, MAX_SEALED_LEN + 1);
+        assert!(err.max <= MAX_SEALED_LEN);
     }
 
     #[test]

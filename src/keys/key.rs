@@ -92,7 +92,8 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// The name was not one of the supported algorithms.
+/// The name was not one of the supported algorithms. It holds the name given, or
+/// `<redacted>` when that could be a secret pasted in the wrong place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownAlgorithm(pub String);
 
@@ -114,7 +115,7 @@ impl FromStr for Algorithm {
         Algorithm::ALL
             .into_iter()
             .find(|a| a.name() == s)
-            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+            .ok_or_else(|| UnknownAlgorithm(crate::error::shown(s).into_owned()))
     }
 }
 
@@ -197,11 +198,11 @@ impl Cipher {
 /// cipher state on drop. `Debug` shows the id, algorithm and state only.
 ///
 /// ```
-/// use sealed_session::keys::{Algorithm, Key, KeyId};
-/// let key = Key::from_base64(KeyId(1), Algorithm::Aes256Gcm, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")?
-///     .decrypt_only();
+/// use sealed_session::keys::{generate_secret, Algorithm, Key, KeyId};
+/// let secret = generate_secret();
+/// let key = Key::from_base64(KeyId(1), Algorithm::Aes256Gcm, &secret)?.decrypt_only();
 /// assert!(format!("{key:?}").contains("DecryptOnly"));
-/// assert!(!format!("{key:?}").contains("AAEC"));
+/// assert!(!format!("{key:?}").contains(&secret[..8]));
 /// # Ok::<(), sealed_session::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -210,6 +211,7 @@ pub struct Key {
     algorithm: Algorithm,
     state: KeyState,
     activate_at: Option<SystemTime>,
+    retired_at: Option<SystemTime>,
     pub(crate) cipher: Cipher,
 }
 
@@ -251,16 +253,18 @@ impl Key {
             algorithm,
             state: KeyState::Primary,
             activate_at: None,
+            retired_at: None,
             cipher,
         }
     }
 
     /// Builds a primary key from a base64 secret (standard or URL-safe alphabet, padding
-    /// optional) that must decode to exactly 32 bytes.
+    /// optional) that must decode to exactly 32 bytes and must not be a secret published in
+    /// documentation ([`PUBLISHED_SECRETS`]).
     ///
     /// # Errors
-    /// [`ConfigError::SecretNotBase64`] or [`ConfigError::SecretLength`]; neither quotes the
-    /// secret.
+    /// [`ConfigError::SecretNotBase64`], [`ConfigError::SecretLength`] or
+    /// [`ConfigError::SampleSecret`]; none quotes the secret.
     pub fn from_base64(id: KeyId, algorithm: Algorithm, secret: &str) -> Result<Self, ConfigError> {
         let secret = decode_secret(id, secret)?;
         Ok(Self::new(id, algorithm, &secret))
@@ -278,6 +282,25 @@ impl Key {
     #[must_use]
     pub fn activate_at(mut self, at: SystemTime) -> Self {
         self.activate_at = Some(at);
+        self
+    }
+
+    /// Records when a decrypt-only key stopped sealing. From then on (plus the clock skew of
+    /// the [`ExpiryPolicy`](crate::time::ExpiryPolicy)) it opens only values created before:
+    /// a value it opens whose `created_at` is later was made with a leaked copy of it, and is
+    /// rejected as [`RejectReason::RetiredKey`](crate::RejectReason::RetiredKey). Ignored on a
+    /// primary key.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use sealed_session::keys::{Algorithm, Key, KeyId};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let key = Key::new(KeyId(1), Algorithm::default(), &[1; 32]).decrypt_only().retired_at(at);
+    /// assert_eq!(key.retirement(), Some(at));
+    /// ```
+    #[must_use]
+    pub fn retired_at(mut self, at: SystemTime) -> Self {
+        self.retired_at = Some(at);
         self
     }
 
@@ -304,6 +327,12 @@ impl Key {
     pub fn activation(&self) -> Option<SystemTime> {
         self.activate_at
     }
+
+    /// When a decrypt-only key stopped sealing (see [`retired_at`](Self::retired_at)).
+    #[must_use]
+    pub fn retirement(&self) -> Option<SystemTime> {
+        self.retired_at
+    }
 }
 
 impl fmt::Debug for Key {
@@ -313,11 +342,31 @@ impl fmt::Debug for Key {
             .field("algorithm", &self.algorithm)
             .field("state", &self.state)
             .field("activate_at", &self.activate_at)
+            .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
 }
 
-/// Decodes a base64 secret into exactly 32 bytes, zeroizing every intermediate buffer.
+/// Secrets printed in documentation, known to everyone, and refused wherever a secret is
+/// given as base64 (configuration, `SEALED_SESSION_KEYS`, [`Key::from_base64`]): the bytes 0
+/// to 31, which earlier versions of this crate's documentation showed in every example as
+/// `AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=`. `tests/readme.rs` checks that no other
+/// secret the documentation prints is usable.
+pub const PUBLISHED_SECRETS: [[u8; SECRET_LEN]; 1] = [[
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+    26, 27, 28, 29, 30, 31,
+]];
+
+/// Whether `secret` is one of [`PUBLISHED_SECRETS`] (without an early exit on the first
+/// differing byte).
+fn is_published(secret: &[u8]) -> bool {
+    PUBLISHED_SECRETS.iter().any(|p| {
+        p.len() == secret.len() && p.iter().zip(secret).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
+}
+
+/// Decodes a base64 secret into exactly 32 bytes, zeroizing every intermediate buffer, and
+/// refuses a published one.
 pub(crate) fn decode_secret(
     id: KeyId,
     secret: &str,
@@ -328,7 +377,9 @@ pub(crate) fn decode_secret(
         .decode(trimmed)
         .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
         .map_err(|_| ConfigError::SecretNotBase64 { id: id.0 })?;
-    let result = if bytes.len() == SECRET_LEN {
+    let result = if bytes.len() == SECRET_LEN && is_published(&bytes) {
+        Err(ConfigError::SampleSecret { id: id.0 })
+    } else if bytes.len() == SECRET_LEN {
         let mut out = Zeroizing::new([0u8; SECRET_LEN]);
         out.copy_from_slice(&bytes);
         Ok(out)

@@ -20,5 +20,8 @@ mod key;
 mod ring;
 
 pub(crate) use key::{decode_secret, TAG_LEN};
-pub use key::{generate_secret, Algorithm, Key, KeyId, KeyState, UnknownAlgorithm, SECRET_LEN};
+pub use key::{
+    generate_secret, Algorithm, Key, KeyId, KeyState, UnknownAlgorithm, PUBLISHED_SECRETS,
+    SECRET_LEN,
+};
 pub use ring::KeyRing;

@@ -1,6 +1,7 @@
 //! [`SessionLayer`]: configuration, validated once, shared by every service it makes.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tower_layer::Layer;
 
@@ -36,6 +37,10 @@ impl SessionLayer {
     /// Validates `config` and builds the layer: client mode, or server mode with the memory
     /// store. For a Redis store use [`SessionLayer::connect`].
     ///
+    /// Logs a `tracing` warning, once, for each insecure setting it is built with:
+    /// `cookie.secure = false`, `cookie.host_prefix = false`, `cookie.http_only = false`, and
+    /// a key from [`SessionConfig::ephemeral`].
+    ///
     /// # Errors
     /// The first [`ConfigError`] in the configuration or its key ring; a Redis store URL is
     /// an error here (it needs a connection: use [`SessionLayer::connect`]).
@@ -43,9 +48,12 @@ impl SessionLayer {
     // configuration from here on.
     #[allow(clippy::needless_pass_by_value)]
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
+        // Validates everything; each secret is read once.
+        let ring = config.checked_ring(SystemTime::now())?;
         let store = store::from_config(&config.store)?;
-        Ok(Self::from_engine(Engine::new(&config, store)?))
+        let engine = Engine::new(&config, ring, store);
+        warn_insecure(&config);
+        Ok(Self::from_engine(engine))
     }
 
     /// Validates `config`, connects to its store if it names Redis (feature `redis`), and
@@ -54,9 +62,11 @@ impl SessionLayer {
     /// # Errors
     /// As [`SessionLayer::new`], plus [`Error::Store`] when Redis cannot be reached.
     pub async fn connect(config: SessionConfig) -> Result<Self, Error> {
-        config.validate()?;
+        let ring = config.checked_ring(SystemTime::now())?;
         let store = store::connect(&config.store).await?;
-        Ok(Self::from_engine(Engine::new(&config, store)?))
+        let engine = Engine::new(&config, ring, store);
+        warn_insecure(&config);
+        Ok(Self::from_engine(engine))
     }
 
     fn from_engine(engine: Engine) -> Self {
@@ -108,8 +118,9 @@ impl SessionLayer {
         self.engine.store.is_some()
     }
 
-    /// A handle that swaps the key ring of this layer (and every service it made, and every
-    /// layer its builder methods made) while it serves.
+    /// A handle that swaps the key ring and expiry policy of this layer (and every service it
+    /// made, and every layer its builder methods made) while it serves; see
+    /// [`reload`](crate::reload) for what a reload may change.
     #[must_use]
     pub fn key_ring_handle(&self) -> KeyRingHandle {
         self.engine.keys.clone()
@@ -119,6 +130,43 @@ impl SessionLayer {
     #[must_use]
     pub fn cookie_name(&self) -> &str {
         &self.engine.cookie.name
+    }
+}
+
+/// One `tracing` warning per insecure setting, when a layer is built (not on reloads, which
+/// cannot change these, nor on builder methods).
+fn warn_insecure(config: &SessionConfig) {
+    let cookie = &config.cookie;
+    if !cookie.secure {
+        tracing::warn!(
+            setting = "cookie.secure",
+            "session cookie without `Secure` (`cookie.secure = false`): browsers send it over \
+             plain http, where anyone on the path can read and replay it; for local development \
+             only"
+        );
+    }
+    if !cookie.host_prefix {
+        tracing::warn!(
+            setting = "cookie.host_prefix",
+            "session cookie without the `__Host-` prefix (`cookie.host_prefix = false`): a \
+             sibling subdomain can set or shadow it (cookie tossing)"
+        );
+    }
+    if !cookie.http_only {
+        tracing::warn!(
+            setting = "cookie.http_only",
+            "session cookie without `HttpOnly` (`cookie.http_only = false`): scripts on the page, \
+             and any XSS, can read it"
+        );
+    }
+    for key in config.keys.iter().filter(|k| k.is_ephemeral()) {
+        tracing::warn!(
+            setting = "keys",
+            key_id = key.id,
+            "key {} is ephemeral (`SessionConfig::ephemeral`): sessions do not survive a restart \
+             and instances do not share them; for development only",
+            key.id
+        );
     }
 }
 

@@ -32,8 +32,8 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let mut config = SessionConfig::default();
-//! config.keys.push(toml::from_str(r#"id = 1
-//!     secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=""#).unwrap());
+//! let secret = sealed_session::keys::generate_secret(); // `sealed-session keygen` in production
+//! config.keys.push(toml::from_str(&format!("id = 1\nsecret = \"{secret}\"")).unwrap());
 //! let layer = SessionLayer::new(config).unwrap();
 //! let mut svc = layer.layer(service_fn(|req: Request<String>| async move {
 //!     let session = req.extensions().get::<Session>().unwrap();

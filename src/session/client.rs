@@ -8,12 +8,12 @@ impl Inner {
     /// Opens the first candidate that authenticates and is live; every other one is traced
     /// with its reason. At most [`MAX_CANDIDATES`](crate::limits::MAX_CANDIDATES) opens.
     pub(super) fn open(&mut self, candidates: &Candidates) {
-        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+        let Some(live) = self.live() else {
             return;
         };
         let now = self.now();
         for value in &candidates.values {
-            match engine.sealer.open(&ring, value, now) {
+            match live.sealer.open(&live.ring, value, now) {
                 Ok(opened) => {
                     self.data = opened.data;
                     self.had_valid = true;
@@ -38,9 +38,9 @@ impl Inner {
     pub(super) fn outcome_client(&mut self) -> Result<Outcome, Error> {
         let present = self.present;
         let keep = Outcome::cookie(CookieOp::Keep, present);
-        let Some(engine) = self.engine.clone() else {
+        if self.engine.is_none() {
             return Ok(keep);
-        };
+        }
         if self.data.is_empty() {
             // Empty sessions are never sent; a cookie that came in is removed.
             let op = if self.had_cookie() {
@@ -53,11 +53,11 @@ impl Inner {
         if !(self.data.is_dirty() || self.needs_reseal || self.needs_renewal) {
             return Ok(keep);
         }
-        let Some(ring) = self.ring() else {
+        let Some(live) = self.live() else {
             return Ok(keep);
         };
         let now = self.now();
-        let value = engine.sealer.seal_data(&ring, &mut self.data, now)?;
+        let value = live.sealer.seal_data(&live.ring, &mut self.data, now)?;
         let lifetime = self.lifetime(now);
         Ok(Outcome::cookie(CookieOp::Set { value, lifetime }, present))
     }

@@ -5,21 +5,20 @@ use std::time::SystemTime;
 
 use crate::config::SessionConfig;
 use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
-use crate::error::ConfigError;
 use crate::keys::KeyRing;
-use crate::reload::KeyRingHandle;
+use crate::reload::{KeyRingHandle, Live};
 use crate::seal::Sealer;
 use crate::store::SharedStore;
 use crate::time::{Clock, SystemClock};
 
-/// The cookie settings, the live key ring, the sealer (with the expiry policy), the clock,
-/// the store (server mode) and the oversize policy of one layer. A layer holds it in an
-/// `Arc`; builder methods clone it, change one field and make a new layer.
+/// The cookie settings, the live key ring and sealer (with the expiry policy, reloaded
+/// together), the clock, the store (server mode) and the oversize policy of one layer. A
+/// layer holds it in an `Arc`; builder methods clone it, change one field and make a new
+/// layer.
 #[derive(Clone)]
 pub(crate) struct Engine {
     pub cookie: CookieSettings,
     pub keys: KeyRingHandle,
-    pub sealer: Sealer,
     pub clock: Arc<dyn Clock>,
     /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
     pub store: Option<SharedStore>,
@@ -27,19 +26,19 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// The engine of a validated `config`, with the system clock.
-    pub fn new(config: &SessionConfig, store: Option<SharedStore>) -> Result<Self, ConfigError> {
+    /// The engine of a validated `config` and its key ring, with the system clock.
+    pub fn new(config: &SessionConfig, ring: KeyRing, store: Option<SharedStore>) -> Self {
         let cookie = CookieSettings::new(&config.cookie);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Ok(Engine {
-            keys: KeyRingHandle::new(config.key_ring()?, clock.clone()),
-            sealer: Sealer::new(cookie.name.clone(), config.expiry.policy())
-                .max_len(cookie.max_value_len()),
+        let sealer = Sealer::new(cookie.name.clone(), config.expiry.policy())
+            .max_len(cookie.max_value_len());
+        Engine {
+            keys: KeyRingHandle::new(ring, sealer, config, clock.clone()),
             cookie,
             clock,
             store,
             oversize: OversizePolicy::default(),
-        })
+        }
     }
 
     /// The same engine reading another clock (the key ring handle too).
@@ -55,8 +54,9 @@ impl Engine {
         self.clock.now()
     }
 
-    pub fn ring(&self) -> Arc<KeyRing> {
-        self.keys.current()
+    /// The key ring and sealer in use now (a request takes them once and keeps them).
+    pub fn live(&self) -> Arc<Live> {
+        self.keys.live()
     }
 
     /// Our candidate values in the request's `Cookie` headers: the one place either mode

@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::cookies::{Candidates, ChunkSet, Lifetime, RawCookies};
 use crate::data::SessionData;
 use crate::error::{DataError, Error, RejectReason};
-use crate::keys::KeyRing;
+use crate::reload::Live;
 use crate::seal::SessionId;
 use crate::store::RecordKey;
 use crate::time::unix_seconds;
@@ -70,9 +70,9 @@ enum Load {
 #[allow(clippy::struct_excessive_bools)]
 struct Inner {
     engine: Option<Arc<Engine>>,
-    /// The key ring this request uses from first access on (a reload mid-request does not
-    /// change it).
-    ring: Option<Arc<KeyRing>>,
+    /// The key ring and sealer (expiry policy) this request uses from first access on (a
+    /// reload mid-request changes neither).
+    live: Option<Arc<Live>>,
     load: Load,
     data: SessionData,
     /// The handler read or wrote the session (the response gets `Vary: Cookie`).
@@ -127,7 +127,7 @@ impl Session {
         Session {
             inner: Arc::new(Mutex::new(Inner {
                 engine,
-                ring: None,
+                live: None,
                 load,
                 data: SessionData::new(),
                 accessed: false,
@@ -269,11 +269,11 @@ impl Inner {
             .map_or_else(SystemTime::now, |e| e.now())
     }
 
-    fn ring(&mut self) -> Option<Arc<KeyRing>> {
-        if self.ring.is_none() {
-            self.ring = self.engine.as_ref().map(|e| e.ring());
+    fn live(&mut self) -> Option<Arc<Live>> {
+        if self.live.is_none() {
+            self.live = self.engine.as_ref().map(|e| e.live());
         }
-        self.ring.clone()
+        self.live.clone()
     }
 
     /// The first time only: parses the request's cookies (the one place either mode does),

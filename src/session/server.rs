@@ -22,10 +22,10 @@ impl Session {
         let mut inner = self.lock();
         inner.server.as_ref()?;
         let candidates = inner.take_candidates()?;
-        let (engine, ring) = (inner.engine.clone()?, inner.ring()?);
+        let live = inner.live()?;
         let now = inner.now();
         for value in &candidates.values {
-            match engine.sealer.open_id(&ring, value, now) {
+            match live.sealer.open_id(&live.ring, value, now) {
                 Ok((id, needs_reseal)) => {
                     inner.had_invalid = false;
                     inner.needs_reseal = needs_reseal;
@@ -46,7 +46,7 @@ impl Session {
 
 impl Inner {
     fn apply_record(&mut self, record: Option<Vec<u8>>) {
-        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+        let Some(live) = self.live() else {
             return;
         };
         let Some(id) = self.server.as_ref().and_then(|s| s.id) else {
@@ -55,9 +55,8 @@ impl Inner {
         let key = RecordKey::of_id(&id);
         let now = self.now();
         let checked = record.ok_or(None).and_then(|r| {
-            engine
-                .sealer
-                .open_record(&ring, key.as_bytes(), &r, now)
+            live.sealer
+                .open_record(&live.ring, key.as_bytes(), &r, now)
                 .map_err(Some)
         });
         match checked {
@@ -93,7 +92,7 @@ impl Inner {
     pub(super) fn outcome_server(&mut self) -> Result<Outcome, Error> {
         let present = self.present;
         let keep = Outcome::cookie(CookieOp::Keep, present);
-        let (Some(engine), Some(ring)) = (self.engine.clone(), self.ring()) else {
+        let (Some(engine), Some(live)) = (self.engine.clone(), self.live()) else {
             return Ok(keep);
         };
         let Some(store) = engine.store.clone() else {
@@ -129,12 +128,12 @@ impl Inner {
         };
         let save = if write {
             let key = RecordKey::of_id(&id);
-            let record = engine
-                .sealer
-                .seal_record(&ring, key.as_bytes(), &mut self.data, now)?;
+            let record =
+                live.sealer
+                    .seal_record(&live.ring, key.as_bytes(), &mut self.data, now)?;
             let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
                 Duration::from_secs(l.max_age())
-                    .saturating_add(engine.sealer.policy().skew)
+                    .saturating_add(live.sealer.policy().skew)
                     .min(MAX_TTL)
             });
             Some(Save { key, record, ttl })
@@ -143,7 +142,7 @@ impl Inner {
         };
         let cookie = if new_id || self.needs_reseal || self.needs_renewal {
             CookieOp::Set {
-                value: engine.sealer.seal_id(&ring, &id, now)?,
+                value: live.sealer.seal_id(&live.ring, &id, now)?,
                 lifetime: self.lifetime(now),
             }
         } else {

@@ -42,6 +42,7 @@ pub(crate) async fn connect(config: &StoreConfig) -> Result<Option<SharedStore>,
     Ok(from_config(config)?)
 }
 
+/// A memory store bounded by `capacity`, or by the default bound when it is not set.
 fn memory_from_config(config: &StoreConfig) -> MemoryStore {
     let store = MemoryStore::new();
     match config.capacity {

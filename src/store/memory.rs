@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{RecordKey, SessionStore, StoreFuture};
 use crate::error::StoreError;
+use crate::limits::MEMORY_STORE_CAPACITY;
 use crate::time::{Clock, SystemClock};
 
 /// Sweep expired records at most once per this many saves.
@@ -26,17 +27,23 @@ struct Inner {
 /// 1024 saves (and whenever the capacity bound is reached). Records live only as long as the
 /// process and are not shared between instances: for a fleet, use `RedisStore`.
 ///
+/// It is bounded by default: at most [`MEMORY_STORE_CAPACITY`] (100,000) live records; set
+/// another bound with [`capacity`](Self::capacity) (or `[store] capacity`). There is no
+/// unbounded mode: anonymous clients create records at will, so a bound is always wanted;
+/// `capacity(usize::MAX)` is the way to say "as many as memory holds", knowingly.
+///
 /// Cloning shares the same records.
 ///
 /// ```
 /// use sealed_session::store::MemoryStore;
-/// let store = MemoryStore::new().capacity(100_000);
-/// assert_eq!(store.len(), 0);
+/// assert_eq!(MemoryStore::new().capacity_bound(), sealed_session::limits::MEMORY_STORE_CAPACITY);
+/// let store = MemoryStore::new().capacity(10_000);
+/// assert_eq!((store.len(), store.capacity_bound()), (0, 10_000));
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
-    capacity: Option<usize>,
+    capacity: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -56,22 +63,29 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store without a capacity bound.
+    /// An empty store bounded at [`MEMORY_STORE_CAPACITY`] records.
     #[must_use]
     pub fn new() -> Self {
         MemoryStore {
             inner: Arc::default(),
-            capacity: None,
+            capacity: MEMORY_STORE_CAPACITY,
             clock: Arc::new(SystemClock),
         }
     }
 
     /// Refuses new records (with [`StoreError::Full`], answered as a 503) once `capacity`
-    /// live records are held. Existing sessions keep working.
+    /// live records are held (default [`MEMORY_STORE_CAPACITY`]). Existing sessions keep
+    /// working.
     #[must_use]
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = Some(capacity);
+        self.capacity = capacity;
         self
+    }
+
+    /// The most live records held.
+    #[must_use]
+    pub fn capacity_bound(&self) -> usize {
+        self.capacity
     }
 
     /// Uses `clock` for expiry (tests).
@@ -118,8 +132,7 @@ impl MemoryStore {
         let mut inner = self.lock();
         inner.saves_since_sweep += 1;
         let full = |inner: &Inner| {
-            self.capacity
-                .is_some_and(|c| inner.records.len() >= c && !inner.records.contains_key(key))
+            inner.records.len() >= self.capacity && !inner.records.contains_key(key)
         };
         if inner.saves_since_sweep >= SWEEP_EVERY || full(&inner) {
             inner.records.retain(|_, r| r.deadline > now);
@@ -127,7 +140,7 @@ impl MemoryStore {
         }
         if full(&inner) {
             return Err(StoreError::Full {
-                capacity: self.capacity.unwrap_or_default(),
+                capacity: self.capacity,
             });
         }
         inner.records.insert(

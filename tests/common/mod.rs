@@ -6,10 +6,12 @@
 //! - this file: keys, key rings, sealers, the clock, a typical session, base64 helpers;
 //! - [`http`]: a test configuration and a real hyper client with a cookie jar (`Browser`);
 //! - [`load`]: the one loopback server harness (`TestServer`) and a bounded load generator;
+//! - [`logs`]: `tracing` events captured as text;
 //! - [`redis`]: a throwaway `redis-server` for the Redis tests (which skip without one);
 //! - [`browser`]: headless Chromium over WebDriver and an https server for it (the browser
 //!   test skips without Chromium);
-//! - [`outside`]: wire format v1 written again from the `RustCrypto` crates.
+//! - [`outside`]: the wire format written again from the `RustCrypto` crates;
+//! - [`plant`]: a value planted in every configuration field, and the errors that come back.
 //!
 //! Every integration-test file is its own crate and uses only part of this tree, so rustc
 //! would warn about the rest as dead code (rust-lang/rust#46379). The one `allow` below covers
@@ -19,7 +21,9 @@
 pub mod browser;
 pub mod http;
 pub mod load;
+pub mod logs;
 pub mod outside;
+pub mod plant;
 pub mod redis;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

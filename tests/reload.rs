@@ -1,0 +1,246 @@
+//! Reloading a live layer (issue 12, S2): a reload builds the whole configuration the way
+//! start-up does (the file, plus the `SEALED_SESSION_*` variables when `SEALED_SESSION_CONFIG`
+//! names that file), swaps the key ring and the expiry policy together, and refuses settings
+//! that cannot change while serving.
+//!
+//! One test here sets process environment variables; every other test reloads files that no
+//! variable names, so they do not depend on it.
+
+mod common;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use http::{header, HeaderValue, Request, Response};
+use sealed_session::keys::KeyId;
+use sealed_session::time::ManualClock;
+use sealed_session::{Session, SessionConfig, SessionLayer};
+use tower::{Layer, Service};
+
+use common::http::{KEY1, KEY2};
+use common::logs::capture;
+use common::T0;
+
+/// A fresh path in the temp directory, unique to this process.
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sealed-session-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// RFC 3339 for `T0 + secs`.
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(common::at(secs)).to_string()
+}
+
+/// The visit counter behind `layer`, called directly (client mode never waits): returns the
+/// count and the cookie to send next.
+struct Counter<S>(S);
+
+impl<S> Counter<S>
+where
+    S: Service<Request<()>, Response = Response<String>, Error = Infallible>,
+{
+    fn visit(&mut self, cookie: Option<&str>) -> (u64, Option<String>) {
+        let mut req = Request::new(());
+        if let Some(c) = cookie {
+            req.headers_mut()
+                .insert(header::COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        let mut fut = std::pin::pin!(self.0.call(req));
+        let res = match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(res)) => res,
+            Poll::Ready(Err(e)) => match e {},
+            Poll::Pending => panic!("client mode never waits"),
+        };
+        let next = res
+            .headers()
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+        (res.body().parse().unwrap(), next)
+    }
+}
+
+fn counter(
+    layer: &SessionLayer,
+) -> Counter<impl Service<Request<()>, Response = Response<String>, Error = Infallible>> {
+    Counter(
+        layer.layer(tower::service_fn(|req: Request<()>| async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            let n: u64 = session.get("n").unwrap().unwrap_or(0) + 1;
+            session.insert("n", &n).unwrap();
+            Ok::<_, Infallible>(Response::new(n.to_string()))
+        })),
+    )
+}
+
+fn key(id: u8, secret: &str, state: &str) -> String {
+    format!("[[keys]]\nid = {id}\nsecret = \"{secret}\"\nstate = \"{state}\"\n")
+}
+
+#[test]
+fn reload_from_file_applies_a_raised_not_before_to_cookies_already_issued() {
+    let file = temp_path("not-before.toml");
+    std::fs::write(&file, key(1, KEY1, "primary")).unwrap();
+    let clock = ManualClock::at_unix(T0);
+    let layer = SessionLayer::new(SessionConfig::from_file(&file).unwrap())
+        .unwrap()
+        .clock(clock.clone());
+    let mut app = counter(&layer);
+    let (n, cookie) = app.visit(None);
+    assert_eq!(n, 1);
+    let cookie = cookie.unwrap();
+    assert_eq!(app.visit(Some(&cookie)).0, 2);
+
+    // The documented mass logout: every session created before now is rejected.
+    clock.advance(Duration::from_mins(10));
+    std::fs::write(
+        &file,
+        format!(
+            "[expiry]\nnot_before = \"{}\"\n{}",
+            rfc3339(300),
+            key(1, KEY1, "primary")
+        ),
+    )
+    .unwrap();
+    layer.key_ring_handle().reload_from_file(&file).unwrap();
+    assert_eq!(
+        app.visit(Some(&cookie)).0,
+        1,
+        "a cookie created before `not_before` still opens after the reload"
+    );
+    // As a layer started from the same file would.
+    let fresh = SessionLayer::new(SessionConfig::from_file(&file).unwrap())
+        .unwrap()
+        .clock(clock.clone());
+    assert_eq!(counter(&fresh).visit(Some(&cookie)).0, 1);
+}
+
+#[test]
+fn reload_from_file_keeps_keys_removed_through_the_environment() {
+    // The file still lists key 1; the operator removed it (say, leaked) through the
+    // environment, which overrides the file at start-up.
+    let file = temp_path("env-overrides.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{}{}",
+            key(1, KEY1, "primary"),
+            key(2, KEY2, "decrypt-only")
+        ),
+    )
+    .unwrap();
+    std::env::set_var("SEALED_SESSION_CONFIG", &file);
+    std::env::set_var(
+        "SEALED_SESSION_KEYS",
+        format!("2:xaes-256-gcm:primary:{KEY2}"),
+    );
+    let config = SessionConfig::from_env();
+    std::env::remove_var("SEALED_SESSION_CONFIG");
+    let layer = SessionLayer::new(config.unwrap()).unwrap();
+    // A cookie minted with the removed key.
+    let leaked =
+        SessionLayer::new(SessionConfig::from_toml_str(&key(1, KEY1, "primary")).unwrap()).unwrap();
+    let minted = counter(&leaked).visit(None).1.unwrap();
+    let mut app = counter(&layer);
+    assert_eq!(app.visit(Some(&minted)).0, 1);
+
+    std::env::set_var("SEALED_SESSION_CONFIG", &file);
+    let reloaded = layer.key_ring_handle().reload_from_file(&file);
+    std::env::remove_var("SEALED_SESSION_CONFIG");
+    std::env::remove_var("SEALED_SESSION_KEYS");
+    reloaded.unwrap();
+    assert!(
+        layer.key_ring_handle().current().get(KeyId(1)).is_none(),
+        "the key removed through the environment came back"
+    );
+    assert_eq!(app.visit(Some(&minted)).0, 1);
+}
+
+#[test]
+fn reload_refuses_to_change_the_cookie_or_the_store_and_keeps_the_current_state() {
+    let layer =
+        SessionLayer::new(SessionConfig::from_toml_str(&key(1, KEY1, "primary")).unwrap()).unwrap();
+    let handle = layer.key_ring_handle();
+    let mut app = counter(&layer);
+    let cookie = app.visit(None).1.unwrap();
+    let keys = format!(
+        "{}{}",
+        key(2, KEY2, "primary"),
+        key(1, KEY1, "decrypt-only")
+    );
+    for (change, setting) in [
+        ("[cookie]\nname = \"other\"\n", "cookie.name"),
+        ("[cookie]\nhttp_only = false\n", "cookie.http_only"),
+        ("[cookie]\nmax_chunks = 2\n", "cookie.max_chunks"),
+        ("[store]\nmode = \"server\"\n", "store.mode"),
+    ] {
+        let config = SessionConfig::from_toml_str(&format!("{change}{keys}")).unwrap();
+        let (result, logs) = capture(|| handle.reload(&config));
+        let err = result.expect_err(setting).to_string();
+        assert!(err.starts_with(setting), "{err}");
+        let errors = logs.at("ERROR");
+        assert!(
+            errors.len() == 1 && errors[0].contains(setting),
+            "{setting}: {errors:?}"
+        );
+        // The current ring (and policy) stay.
+        assert!(handle.current().get(KeyId(2)).is_none(), "{setting}");
+        assert_eq!(app.visit(Some(&cookie)).0, 2);
+    }
+    // Keys and timeouts may change.
+    let config = SessionConfig::from_toml_str(&format!("[expiry]\nidle = \"1h\"\n{keys}")).unwrap();
+    handle.reload(&config).unwrap();
+    assert!(handle.current().get(KeyId(2)).is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_expiry_policy_with_the_key_ring() {
+    let file = temp_path("sighup.toml");
+    std::fs::write(&file, key(1, KEY1, "primary")).unwrap();
+    let clock = ManualClock::at_unix(T0);
+    let layer = SessionLayer::new(SessionConfig::from_file(&file).unwrap())
+        .unwrap()
+        .clock(clock.clone());
+    let handle = layer.key_ring_handle();
+    let _reloader = sealed_session::reload::reload_on_sighup(handle.clone(), &file).unwrap();
+    let mut app = counter(&layer);
+    let cookie = app.visit(None).1.unwrap();
+
+    clock.advance(Duration::from_mins(10));
+    std::fs::write(
+        &file,
+        format!(
+            "[expiry]\nnot_before = \"{}\"\n{}{}",
+            rfc3339(300),
+            key(2, KEY2, "primary"),
+            key(1, KEY1, "decrypt-only")
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The reload runs on the watcher's thread: wait for the new ring, bounded.
+    for _ in 0..200 {
+        if handle.current().get(KeyId(2)).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        handle.current().get(KeyId(2)).is_some(),
+        "no reload on SIGHUP"
+    );
+    assert_eq!(
+        app.visit(Some(&cookie)).0,
+        1,
+        "the key ring was reloaded on SIGHUP but not `not_before`"
+    );
+}
