@@ -47,15 +47,42 @@ impl IntoResponse for MissingSessionLayer {
     }
 }
 
+/// Why the [`Session`] extractor refused: no layer around the route (a 500 that says so), or
+/// the server-mode store failed while loading the record (a 503, logged).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionLayer`](crate::SessionLayer) wraps the route.
+    #[error(transparent)]
+    MissingLayer(#[from] MissingSessionLayer),
+    /// The store failed while loading the session (server mode, lazy loading).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SessionRejection::MissingLayer(e) => e.into_response(),
+            SessionRejection::Store(e) => e.into_response(),
+        }
+    }
+}
+
+/// The request's session. In server mode with [`LoadPolicy::Lazy`](crate::config::LoadPolicy)
+/// this is where its record is loaded: a route that never takes a `Session` makes no store
+/// call.
 impl<S: Send + Sync> FromRequestParts<S> for Session {
-    type Rejection = MissingSessionLayer;
+    type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
+        let session = parts
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or(MissingSessionLayer)
+            .ok_or(MissingSessionLayer)?;
+        session.load().await?;
+        Ok(session)
     }
 }
 
@@ -74,7 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 /// let _app: axum::Router = axum::Router::new().route("/theme", axum::routing::get(theme));
 /// ```
 impl<S: Send + Sync, T: SessionValue> FromRequestParts<S> for Typed<T> {
-    type Rejection = MissingSessionLayer;
+    type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;

@@ -210,6 +210,6 @@ pub use config::SessionConfig;
 pub use error::{ConfigError, DataError, Error, RejectReason, Result, StoreError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub use extract::MissingSessionLayer;
+pub use extract::{MissingSessionLayer, SessionRejection};
 pub use middleware::SessionLayer;
 pub use session::Session;

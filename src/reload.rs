@@ -101,6 +101,7 @@ impl Fixed {
             ("store.url", a.url == b.url),
             ("store.prefix", a.prefix == b.prefix),
             ("store.capacity", a.capacity == b.capacity),
+            ("store.load", a.load == b.load),
         ];
         cookie
             .into_iter()

@@ -7,7 +7,7 @@ use super::cookie::{CookieConfig, SameSite};
 use super::de::{parse_duration, parse_state, parse_time, redact};
 use super::expiry::ExpiryConfig;
 use super::key::KeyConfig;
-use super::store::{SessionMode, StoreConfig};
+use super::store::{LoadPolicy, SessionMode, StoreConfig};
 use crate::error::ConfigError;
 use crate::keys::{decode_secret, Algorithm, KeyId, KeyState};
 
@@ -137,6 +137,18 @@ pub(super) fn apply(
     }
     if let Some(v) = get("SEALED_SESSION_STORE_CAPACITY") {
         store.capacity = Some(parse_usize("SEALED_SESSION_STORE_CAPACITY", &v)?);
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_LOAD") {
+        store.load = match v.trim() {
+            "eager" => LoadPolicy::Eager,
+            "lazy" => LoadPolicy::Lazy,
+            _ => {
+                return Err(invalid(
+                    "SEALED_SESSION_STORE_LOAD",
+                    format!("{v:?} is not a load policy; expected `eager` or `lazy`"),
+                ))
+            }
+        };
     }
     if let Some(spec) = get(KEYS_VAR).map(Zeroizing::new) {
         *config.keys = parse_keys(&spec)?;

@@ -60,7 +60,7 @@ pub use expiry::ExpiryConfig;
 pub use key::KeyConfig;
 pub use rotation::{KeyReport, KeyStatus, RotationReport};
 pub(crate) use store::StoreKind;
-pub use store::{SessionMode, StoreConfig};
+pub use store::{LoadPolicy, SessionMode, StoreConfig};
 
 /// The whole configuration. Every field has a default; only `keys` must be given (or use
 /// [`SessionConfig::ephemeral`] for development).
@@ -97,6 +97,7 @@ pub use store::{SessionMode, StoreConfig};
 /// url = "memory"            # server mode: "memory" or "redis://127.0.0.1:6379/0"
 /// prefix = "sealed-session:"  # Redis key prefix
 /// # capacity = 100000       # memory store bound (live records; this is the default)
+/// load = "eager"            # server mode: "eager" (before the handler) or "lazy"
 ///
 /// [[keys]]
 /// id = 2
@@ -223,6 +224,7 @@ impl SessionConfig {
     /// | `SEALED_SESSION_STORE_URL` | `store.url` | `redis://127.0.0.1:6379/0` |
     /// | `SEALED_SESSION_STORE_PREFIX` | `store.prefix` | `myapp:session:` |
     /// | `SEALED_SESSION_STORE_CAPACITY` | `store.capacity` | `100000` |
+    /// | `SEALED_SESSION_STORE_LOAD` | `store.load` | `lazy` |
     /// | `SEALED_SESSION_KEYS` | `keys` (replaces every key of the file) | see below |
     ///
     /// Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); durations and

@@ -17,6 +17,22 @@ pub enum SessionMode {
     Server,
 }
 
+/// When a server-mode session's record is loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadPolicy {
+    /// Before the handler runs, whenever a valid id cookie arrives (default): every handler
+    /// style works unchanged, and a route that ignores the session still pays the store
+    /// round trip.
+    #[default]
+    Eager,
+    /// When the handler asks for it: the axum `Session` extractor loads it, a tower handler
+    /// calls [`Session::load`](crate::Session::load) first. A route that never takes the
+    /// session makes no store call and opens no cookie. A session used without being loaded
+    /// reads as empty and is never written back (an error is logged).
+    Lazy,
+}
+
 /// Mode and store. Defaults: client mode; in server mode, the in-process `MemoryStore`.
 ///
 /// | field | default | |
@@ -25,6 +41,7 @@ pub enum SessionMode {
 /// | `url` | `"memory"` | server mode only: `"memory"`, or `"redis://host:port/db"` (feature `redis`) |
 /// | `prefix` | `"sealed-session:"` | Redis key prefix |
 /// | `capacity` | `100000` | `MemoryStore` bound (live records; [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY)) |
+/// | `load` | `"eager"` | server mode: `"eager"` (before the handler) or `"lazy"` (see [`LoadPolicy`]) |
 ///
 /// `Debug` hides a password in the URL.
 #[derive(Clone, Deserialize)]
@@ -39,6 +56,8 @@ pub struct StoreConfig {
     /// Bound on live records (memory store); `None`: the default,
     /// [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY).
     pub capacity: Option<usize>,
+    /// When a server-mode record is loaded.
+    pub load: LoadPolicy,
 }
 
 impl Default for StoreConfig {
@@ -48,6 +67,7 @@ impl Default for StoreConfig {
             url: "memory".into(),
             prefix: "sealed-session:".into(),
             capacity: None,
+            load: LoadPolicy::Eager,
         }
     }
 }
@@ -71,6 +91,7 @@ impl fmt::Debug for StoreConfig {
             .field("url", &redact_url(&self.url))
             .field("prefix", &self.prefix)
             .field("capacity", &self.capacity)
+            .field("load", &self.load)
             .finish()
     }
 }

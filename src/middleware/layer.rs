@@ -7,7 +7,7 @@ use tower_layer::Layer;
 
 use super::service::SessionService;
 use super::OversizePolicy;
-use crate::config::SessionConfig;
+use crate::config::{LoadPolicy, SessionConfig};
 use crate::error::{ConfigError, Error};
 use crate::reload::KeyRingHandle;
 use crate::session::Engine;
@@ -94,13 +94,20 @@ impl SessionLayer {
         self.with(|e| e.oversize = policy)
     }
 
+    /// Sets when a server-mode record is loaded (default [`LoadPolicy::Eager`]; also
+    /// `[store] load` in the configuration).
+    #[must_use]
+    pub fn load_policy(self, policy: LoadPolicy) -> Self {
+        self.with(|e| e.load = policy)
+    }
+
     /// Switches to server mode with `store`: the cookie carries a sealed random id and the
     /// session lives in the store. Handler code does not change.
     ///
-    /// Unlike client mode, the record is loaded before the handler runs whenever a valid id
-    /// cookie arrives (a store round trip), and written before the response leaves. A store
-    /// error answers the request with a 503 and is logged; it is never taken for an empty
-    /// session.
+    /// By default the record is loaded before the handler runs whenever a valid id cookie
+    /// arrives (a store round trip; see [`load_policy`](Self::load_policy) to load it only
+    /// when the handler asks), and written before the response leaves. A store error answers
+    /// the request with a 503 and is logged; it is never taken for an empty session.
     #[must_use]
     pub fn server_store(self, store: impl SessionStore) -> Self {
         self.server_store_arc(Arc::new(store))

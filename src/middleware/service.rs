@@ -8,6 +8,7 @@ use http::{header::COOKIE, Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
+use crate::config::LoadPolicy;
 use crate::cookies::RawCookies;
 use crate::session::{Engine, Session};
 use crate::store::StoreFuture;
@@ -74,12 +75,18 @@ where
         let engine = self.engine.clone();
         // Server mode: the id is checked now (one AEAD open, no store call for a forged id),
         // and the record is loaded before the handler runs.
-        let load = self.engine.store.as_ref().and_then(|store| {
-            let key = session.open_id()?;
-            let store = store.clone();
-            let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
-            Some(load)
-        });
+        let eager = self.engine.load == LoadPolicy::Eager;
+        let load = self
+            .engine
+            .store
+            .as_ref()
+            .filter(|_| eager)
+            .and_then(|store| {
+                let key = session.open_id()?;
+                let store = store.clone();
+                let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
+                Some(load)
+            });
         match load {
             Some(load) => {
                 // The ready service goes into the future; a clone stays for the next call.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::config::SessionConfig;
+use crate::config::{LoadPolicy, SessionConfig};
 use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
 use crate::keys::KeyRing;
 use crate::reload::{KeyRingHandle, Live};
@@ -22,6 +22,8 @@ pub(crate) struct Engine {
     pub clock: Arc<dyn Clock>,
     /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
     pub store: Option<SharedStore>,
+    /// Server mode: when the record is loaded.
+    pub load: LoadPolicy,
     pub oversize: OversizePolicy,
 }
 
@@ -37,6 +39,7 @@ impl Engine {
             cookie,
             clock,
             store,
+            load: config.store.load,
             oversize: OversizePolicy::default(),
         }
     }

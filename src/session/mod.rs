@@ -56,6 +56,11 @@ struct ServerState {
     id: Option<SessionId>,
     /// Records to delete on the way out (after `cycle` or `flush`).
     delete: Vec<RecordKey>,
+    /// The record was loaded (or there was none to load).
+    loaded: bool,
+    /// The handler used the session before it was loaded (lazy loading without
+    /// [`Session::load`]): it read as empty, and nothing is written back.
+    used_unloaded: bool,
 }
 
 enum Load {
@@ -147,12 +152,27 @@ impl Session {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Locks, opens the cookie if not done yet, and marks the session accessed.
+    /// Locks, opens the cookie if not done yet (client mode), and marks the session accessed.
     fn loaded(&self) -> MutexGuard<'_, Inner> {
         let mut inner = self.lock();
         inner.accessed = true;
-        if let Some(candidates) = inner.take_candidates() {
-            inner.open(&candidates);
+        match &mut inner.server {
+            Some(server) if !server.loaded => {
+                if !server.used_unloaded {
+                    server.used_unloaded = true;
+                    tracing::error!(
+                        "server-mode session used before it was loaded (`[store] load = \"lazy\"`): \
+                         call `session.load().await` first (the axum `Session` extractor does); \
+                         it reads as empty and nothing is written back"
+                    );
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(candidates) = inner.take_candidates() {
+                    inner.open(&candidates);
+                }
+            }
         }
         inner
     }

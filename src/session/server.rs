@@ -1,7 +1,8 @@
 //! Server mode: the cookie carries a sealed random id; the session lives in the store under
 //! the id's [`RecordKey`]. The id is checked before any store call (one AEAD open, so a forged
-//! id never reaches the store), the record is loaded before the handler runs, and the store
-//! calls are made before the response leaves.
+//! id never reaches the store), the record is loaded before the handler runs (or, with
+//! [`LoadPolicy::Lazy`](crate::config::LoadPolicy), when the handler calls
+//! [`Session::load`]), and the store calls are made before the response leaves.
 
 use std::time::Duration;
 
@@ -16,26 +17,48 @@ use crate::store::RecordKey;
 const MAX_TTL: Duration = Duration::from_secs(MAX_AGE_SECS);
 
 impl Session {
-    /// Server mode: opens the id cookie now and returns the key of the record to load, if a
-    /// valid id arrived.
-    pub(crate) fn open_id(&self) -> Option<RecordKey> {
-        let mut inner = self.lock();
-        inner.server.as_ref()?;
-        let candidates = inner.take_candidates()?;
-        let live = inner.live()?;
-        let now = inner.now();
-        for value in &candidates.values {
-            match live.sealer.open_id(&live.ring, value, now) {
-                Ok((id, needs_reseal)) => {
-                    inner.had_invalid = false;
-                    inner.needs_reseal = needs_reseal;
-                    inner.server.as_mut()?.id = Some(id);
-                    return Some(RecordKey::of_id(&id));
-                }
-                Err(reason) => inner.rejected(reason),
+    /// Loads the session's record now if it is not loaded yet: what the axum `Session`
+    /// extractor does, and what a tower handler calls first in server mode with
+    /// [`LoadPolicy::Lazy`](crate::config::LoadPolicy). Without a store (client mode), or once
+    /// loaded, it does nothing.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let session = sealed_session::Session::detached();
+    /// session.load().await?;
+    /// # Ok::<(), sealed_session::StoreError>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// The store's error; the session stays unloaded (it reads as empty and is not written
+    /// back), and the request should be answered 503 (the axum extractor does).
+    pub async fn load(&self) -> Result<(), crate::error::StoreError> {
+        let (store, key) = {
+            let mut inner = self.lock();
+            match &inner.server {
+                Some(server) if !server.loaded => {}
+                _ => return Ok(()),
             }
+            let Some(store) = inner.engine.as_ref().and_then(|e| e.store.clone()) else {
+                return Ok(());
+            };
+            match inner.open_id() {
+                Some(key) => (store, key),
+                None => return Ok(()),
+            }
+        };
+        let record = store.load(&key).await?;
+        let mut inner = self.lock();
+        if inner.server.as_ref().is_some_and(|s| !s.loaded) {
+            inner.apply_record(record);
         }
-        None
+        Ok(())
+    }
+
+    /// Server mode: opens the id cookie now and returns the key of the record to load, if a
+    /// valid id arrived (otherwise the session is loaded: there is nothing to load).
+    pub(crate) fn open_id(&self) -> Option<RecordKey> {
+        self.lock().open_id()
     }
 
     /// Installs the record loaded for the id (`None`: there was none).
@@ -45,7 +68,39 @@ impl Session {
 }
 
 impl Inner {
+    fn open_id(&mut self) -> Option<RecordKey> {
+        let key = self.open_id_inner();
+        if key.is_none() {
+            if let Some(server) = &mut self.server {
+                server.loaded = true;
+            }
+        }
+        key
+    }
+
+    fn open_id_inner(&mut self) -> Option<RecordKey> {
+        self.server.as_ref()?;
+        let candidates = self.take_candidates()?;
+        let live = self.live()?;
+        let now = self.now();
+        for value in &candidates.values {
+            match live.sealer.open_id(&live.ring, value, now) {
+                Ok((id, needs_reseal)) => {
+                    self.had_invalid = false;
+                    self.needs_reseal = needs_reseal;
+                    self.server.as_mut()?.id = Some(id);
+                    return Some(RecordKey::of_id(&id));
+                }
+                Err(reason) => self.rejected(reason),
+            }
+        }
+        None
+    }
+
     fn apply_record(&mut self, record: Option<Vec<u8>>) {
+        if let Some(server) = &mut self.server {
+            server.loaded = true;
+        }
         let Some(live) = self.live() else {
             return;
         };
@@ -92,6 +147,15 @@ impl Inner {
     pub(super) fn outcome_server(&mut self) -> Result<Outcome, Error> {
         let present = self.present;
         let keep = Outcome::cookie(CookieOp::Keep, present);
+        if self
+            .server
+            .as_ref()
+            .is_some_and(|s| s.used_unloaded || !s.loaded)
+        {
+            // Used before it was loaded (lazy loading): what the handler saw was not the
+            // stored session, so nothing of it may overwrite the record or the cookie.
+            return Ok(keep);
+        }
         let (Some(engine), Some(live)) = (self.engine.clone(), self.live()) else {
             return Ok(keep);
         };

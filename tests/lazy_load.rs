@@ -1,0 +1,186 @@
+//! Server mode with `LoadPolicy::Lazy`: the record is loaded when the handler asks (the axum
+//! `Session` extractor, or `Session::load` in a tower handler), so a route that never takes
+//! the session makes no store call and opens no cookie. Store calls are counted.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use sealed_session::config::LoadPolicy;
+use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreError, StoreFuture};
+use sealed_session::{Session, SessionLayer};
+
+use common::http::{config, text, Body, Browser, TestServer};
+
+/// A memory store that counts its calls.
+#[derive(Clone, Default)]
+struct Counted {
+    inner: MemoryStore,
+    loads: Arc<AtomicUsize>,
+    saves: Arc<AtomicUsize>,
+}
+
+impl SessionStore for Counted {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key)
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        record: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.inner.save(key, record, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+}
+
+impl Counted {
+    fn calls(&self) -> (usize, usize) {
+        (
+            self.loads.load(Ordering::SeqCst),
+            self.saves.load(Ordering::SeqCst),
+        )
+    }
+}
+
+fn lazy(store: &Counted) -> SessionLayer {
+    SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone())
+        .load_policy(LoadPolicy::Lazy)
+}
+
+async fn count(session: Session) -> Result<String, sealed_session::Error> {
+    let n: u64 = session.get("n")?.unwrap_or(0) + 1;
+    session.insert("n", &n)?;
+    Ok(n.to_string())
+}
+
+#[tokio::test]
+async fn a_route_that_never_takes_the_session_makes_no_store_call() {
+    let store = Counted::default();
+    let app = Router::new()
+        .route("/", get(count))
+        .route("/static", get(|| async { "static" }))
+        .layer(lazy(&store));
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(
+        store.calls(),
+        (0, 1),
+        "no cookie yet: nothing to load, one save"
+    );
+    for _ in 0..5 {
+        let r = b.get("/static").await;
+        assert_eq!(r.body, "static");
+        assert!(r.set_cookies().is_empty());
+    }
+    assert_eq!(store.calls(), (0, 1), "the static route made store calls");
+    assert_eq!(b.get("/").await.body, "2");
+    assert_eq!(store.calls(), (1, 2));
+}
+
+#[tokio::test]
+async fn eager_loading_stays_the_default_and_loads_for_every_route() {
+    let store = Counted::default();
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone());
+    let app = Router::new()
+        .route("/", get(count))
+        .route("/static", get(|| async { "static" }))
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "1");
+    b.get("/static").await;
+    assert_eq!(store.calls(), (1, 1), "eager mode loads before any handler");
+}
+
+/// A tower handler loads first, then uses the session as usual.
+#[tokio::test]
+async fn a_tower_handler_loads_then_counts() {
+    async fn handler(req: Request<Incoming>) -> Response<Body> {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        if let Err(e) = session.load().await {
+            return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+        let n: u64 = session.get("n").unwrap().unwrap_or(0) + 1;
+        session.insert("n", &n).unwrap();
+        text(StatusCode::OK, n.to_string())
+    }
+    let store = Counted::default();
+    let srv = TestServer::start(lazy(&store), handler).await;
+    let mut b = Browser::new(&srv);
+    for n in 1..=3 {
+        assert_eq!(b.get("/").await.body, n.to_string());
+    }
+    assert_eq!(store.calls(), (2, 3));
+}
+
+/// A handler that forgets to load sees an empty session, and nothing it does is written back:
+/// the stored session survives.
+#[tokio::test]
+async fn a_session_used_before_it_is_loaded_is_never_written_back() {
+    async fn forgetful(req: Request<Incoming>) -> Response<Body> {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        let n: u64 = session.get("n").unwrap().unwrap_or(0);
+        session.insert("n", &1000u64).unwrap();
+        text(StatusCode::OK, n.to_string())
+    }
+    let store = Counted::default();
+    let layer = lazy(&store);
+    let writer = TestServer::serve(Router::new().route("/", get(count)).layer(layer.clone())).await;
+    let mut b = Browser::new(&writer);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(b.get("/").await.body, "2");
+    let forgetful = TestServer::start(layer, forgetful).await;
+    let mut f = Browser::with_base(format!("http://{}", forgetful.addr));
+    f.jar = b.jar.clone();
+    let r = f.get("/").await;
+    assert_eq!(r.body, "0", "an unloaded session reads as empty");
+    assert!(r.set_cookies().is_empty());
+    let saves = store.calls().1;
+    assert_eq!(saves, 2, "the unloaded session was written back");
+    assert_eq!(b.get("/").await.body, "3");
+}
+
+/// A store failure while the extractor loads is a 503, never an empty session.
+#[tokio::test]
+async fn a_store_failure_while_loading_is_a_503() {
+    #[derive(Clone)]
+    struct Broken;
+    impl SessionStore for Broken {
+        fn load<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+            Box::pin(async { Err(StoreError::Unavailable("down".into())) })
+        }
+        fn save<'a>(&'a self, _: &'a RecordKey, _: &'a [u8], _: Duration) -> StoreFuture<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+        fn delete<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(Broken)
+        .load_policy(LoadPolicy::Lazy);
+    let srv = TestServer::serve(Router::new().route("/", get(count)).layer(layer)).await;
+    let mut b = Browser::new(&srv);
+    // No cookie: nothing to load, a new session is written (saves succeed).
+    assert_eq!(b.get("/").await.body, "1");
+    // With the cookie the load fails: 503.
+    assert_eq!(b.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
