@@ -3,12 +3,14 @@
 //! `PrivateJar` with `serde_json`; and seal/open as the session grows.
 //!
 //! - `seal/<algorithm>/library`: `Sealer::seal` of a `SessionData` (entries already encoded).
-//! - `seal/<algorithm>/raw`: postcard of an equivalent plain struct, then the same AEAD crate
-//!   (key derived once with HKDF-SHA256, a random nonce from `rand::rng()`, in place, AAD =
-//!   cookie name), then base64url without padding.
+//! - `seal/<algorithm>/raw`: an equivalent plain struct encoded as the library encodes values
+//!   (MessagePack by `rmp-serde`, structs as maps of field names), then the same AEAD crate
+//!   (key derived once with HKDF-SHA256, a nonce from the OS by `getrandom::fill` as the
+//!   library draws it, in place, AAD = cookie name), then base64url without padding.
 //! - `open/<algorithm>/library`: `Sealer::open` (length cap, base64, header, key lookup, AEAD,
 //!   payload decode into `SessionData`, expiry checks).
-//! - `open/<algorithm>/raw`: base64url decode, AEAD open in place, postcard into the struct.
+//! - `open/<algorithm>/raw`: base64url decode, AEAD open in place, `rmp_serde::from_slice`
+//!   into the struct.
 //! - `seal/cookie-private-jar/serde_json`: what axum-extra's `PrivateCookieJar` and
 //!   actix-session's cookie store do per request: `serde_json` of the same struct, then
 //!   `CookieJar::private_mut(&key).add(..)` (AES-256-GCM, 12-byte nonce, standard base64) and
@@ -16,9 +18,10 @@
 //! - `open/cookie-private-jar/serde_json`: a new jar holding the incoming cookie,
 //!   `private(&key).get(..)`, then `serde_json` into the struct.
 //! - `scale_seal/<algorithm>/<bytes>` and `scale_open/<algorithm>/<bytes>` (`library`, `raw`):
-//!   a session holding one byte-string entry of 64, 256, 1024 or 3072 bytes. The raw struct
-//!   uses `serde_bytes` (postcard writes the same bytes as the library's `Vec<u8>` entry, with
-//!   a `memcpy`), so the floor is as low as it gets.
+//!   a session holding one byte-string entry of 64, 256, 1024 or 3072 bytes, a MessagePack
+//!   `bin` on both sides: the raw struct's field is `#[serde(with = "serde_bytes")]` and the
+//!   library entry is a `serde_bytes::Bytes` (a plain `Vec<u8>` would be an array of integers,
+//!   up to two bytes each), so both copy the bytes with a `memcpy`.
 //!
 //! Run: `cargo bench -p sealed-session-benches --bench codec` (the measured run used
 //! `-- --warm-up-time 1 --measurement-time 2`). Cookie value lengths are printed on stderr
@@ -32,7 +35,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use criterion::{criterion_main, Criterion, Throughput};
 use hkdf::Hkdf;
-use rand::Rng as _;
 use sealed_session::data::SessionData;
 use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
 use sealed_session::seal::Sealer;
@@ -41,49 +43,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+mod common;
+
+use common::{typical, typical_data, Typical};
+
 const COOKIE: &str = "session";
 const TAG_LEN: usize = 16;
 const SECRET: [u8; 32] = [0x42; 32];
 /// Data sizes of the scaling runs (bytes of session data).
 const SIZES: [usize; 4] = [64, 256, 1024, 3072];
-
-/// The typical session as a plain struct (what a hand-written pipeline would serialize).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Typical {
-    user_id: u64,
-    username: String,
-    roles: Vec<String>,
-    csrf_token: [u8; 32],
-    cart: Vec<(u32, u16)>,
-    theme: String,
-    last_seen: u64,
-}
-
-fn typical() -> Typical {
-    Typical {
-        user_id: 1_234_567,
-        username: "alice_01".to_owned(),
-        roles: vec!["admin".to_owned(), "editor".to_owned()],
-        csrf_token: [0x5a; 32],
-        cart: vec![(1001, 1), (1002, 2), (20_456, 1), (333_333, 3), (7, 12)],
-        theme: "dark".to_owned(),
-        last_seen: 1_700_000_000,
-    }
-}
-
-/// The same session as library entries.
-fn typical_data() -> SessionData {
-    let t = typical();
-    let mut data = SessionData::new();
-    data.insert("user_id", &t.user_id).expect("encodes");
-    data.insert("username", &t.username).expect("encodes");
-    data.insert("roles", &t.roles).expect("encodes");
-    data.insert("csrf_token", &t.csrf_token).expect("encodes");
-    data.insert("cart", &t.cart).expect("encodes");
-    data.insert("theme", &t.theme).expect("encodes");
-    data.insert("last_seen", &t.last_seen).expect("encodes");
-    data
-}
 
 /// A session holding `len` bytes of data, as a plain struct.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,10 +68,12 @@ fn blob(len: usize) -> Blob {
     }
 }
 
-/// The same session as one library entry (postcard writes the same bytes for `Vec<u8>`).
+/// The same session as one library entry, inserted as `serde_bytes::Bytes` so that it is a
+/// MessagePack `bin` like the raw struct's field (a `Vec<u8>` would be an array of integers).
 fn blob_data(len: usize) -> SessionData {
     let mut data = SessionData::new();
-    data.insert("data", &blob(len).data).expect("encodes");
+    data.insert("data", serde_bytes::Bytes::new(&blob(len).data))
+        .expect("encodes");
     data
 }
 
@@ -126,13 +96,13 @@ impl<C: AeadInOut + KeyInit> Raw<C> {
         }
     }
 
-    /// Seals `session`; `size_hint` is the expected postcard length (the buffer is sized once).
+    /// Seals `session`; `size_hint` is the expected encoded length (the buffer is sized once).
     fn seal<T: Serialize>(&self, session: &T, size_hint: usize) -> String {
         let n = self.nonce_len;
         let mut buf = Vec::with_capacity(n + size_hint + TAG_LEN);
         buf.resize(n, 0);
-        rand::rng().fill_bytes(&mut buf[..n]);
-        let mut buf = postcard::to_extend(session, buf).expect("encodes");
+        getrandom::fill(&mut buf[..n]).expect("the OS generator works");
+        encode(session, &mut buf);
         let (nonce, body) = buf.split_at_mut(n);
         let tag = self
             .cipher
@@ -159,8 +129,22 @@ impl<C: AeadInOut + KeyInit> Raw<C> {
                 (&*tag).try_into().ok()?,
             )
             .ok()?;
-        postcard::from_bytes(ciphertext).ok()
+        rmp_serde::from_slice(ciphertext).ok()
     }
+}
+
+/// Appends `value` as the library encodes a value: MessagePack, structs as maps of field names.
+fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) {
+    value
+        .serialize(&mut rmp_serde::Serializer::new(out).with_struct_map())
+        .expect("encodes");
+}
+
+/// The encoded length of `value` (the raw pipeline's buffer size hint).
+fn encoded_len<T: Serialize>(value: &T) -> usize {
+    let mut out = Vec::new();
+    encode(value, &mut out);
+    out.len()
 }
 
 /// The peer: `serde_json` in a `cookie` crate private cookie (AES-256-GCM).
@@ -213,7 +197,7 @@ fn bench_pair<C: AeadInOut + KeyInit>(c: &mut Criterion, alg: Algorithm) {
     let data = typical_data();
     let session = typical();
     let raw = Raw::<C>::new(alg);
-    let hint = postcard::to_allocvec(&session).expect("encodes").len();
+    let hint = encoded_len(&session);
 
     let lib_value = sealer.seal(&ring, &data, now()).expect("seals");
     let raw_value = raw.seal(&session, hint);
@@ -289,12 +273,16 @@ fn bench_scale<C: AeadInOut + KeyInit>(c: &mut Criterion, alg: Algorithm) {
     for len in SIZES {
         let data = blob_data(len);
         let session = blob(len);
-        let hint = postcard::to_allocvec(&session).expect("encodes").len();
+        let hint = encoded_len(&session);
         let lib_value = sealer.seal(&ring, &data, now()).expect("seals");
         let raw_value = raw.seal(&session, hint);
         let opened = sealer.open(&ring, &lib_value, now()).expect("opens");
         assert_eq!(
-            opened.data.get::<Vec<u8>>("data").expect("data"),
+            opened
+                .data
+                .get::<serde_bytes::ByteBuf>("data")
+                .expect("data")
+                .map(serde_bytes::ByteBuf::into_vec),
             Some(session.data.clone())
         );
         assert_eq!(raw.open(&raw_value).as_ref(), Some(&session));
