@@ -136,7 +136,11 @@ impl<C: AeadInOut + KeyInit> Raw<C> {
 /// Appends `value` as the library encodes a value: MessagePack, structs as maps of field names.
 fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) {
     value
-        .serialize(&mut rmp_serde::Serializer::new(out).with_struct_map())
+        .serialize(
+            &mut rmp_serde::Serializer::new(out)
+                .with_struct_map()
+                .with_bytes(rmp_serde::config::BytesMode::ForceAll),
+        )
         .expect("encodes");
 }
 

@@ -130,7 +130,11 @@ impl Format for MsgpackNamed {
     type Reader<'a> = RmpReader<'a>;
     fn put<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
         value
-            .serialize(&mut rmp_serde::Serializer::new(out).with_struct_map())
+            .serialize(
+                &mut rmp_serde::Serializer::new(out)
+                    .with_struct_map()
+                    .with_bytes(rmp_serde::config::BytesMode::ForceAll),
+            )
             .expect("encodes");
     }
     fn reader(bytes: &[u8]) -> RmpReader<'_> {
