@@ -35,8 +35,8 @@
 use std::fmt;
 use std::io::Cursor;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::error::ValueError;
 use crate::limits::MAX_VALUE_DEPTH;
@@ -53,8 +53,16 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     let mut se = rmp_serde::Serializer::new(&mut *out)
         .with_struct_map()
         .with_bytes(rmp_serde::config::BytesMode::ForceAll);
-    se.unstable_set_max_depth(MAX_VALUE_DEPTH);
-    let written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
+    // A bound on the way in too (rmp-serde's own), so a runaway value stops early.
+    se.unstable_set_max_depth(MAX_VALUE_DEPTH + 8);
+    let mut written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
+    // What is written must frame on the way out: `skip` (and so `open`) is the authority on
+    // depth, and costs one walk over the new bytes, no allocation.
+    if written.is_ok() && skip(&out[start..]) != Some(out.len() - start) {
+        written = Err(ValueError::from_reason(format!(
+            "the value nests deeper than {MAX_VALUE_DEPTH} levels"
+        )));
+    }
     if written.is_err() {
         out.truncate(start);
     }
@@ -66,7 +74,10 @@ fn deserializer(
     bytes: &[u8],
 ) -> rmp_serde::Deserializer<rmp_serde::decode::ReadReader<Cursor<&[u8]>>> {
     let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
-    de.set_max_depth(MAX_VALUE_DEPTH);
+    // `skip` bounds the nesting of what `open` accepts at `MAX_VALUE_DEPTH`; rmp-serde counts
+    // some levels twice (a newtype, an enum variant), so its own bound is looser, and still a
+    // bound on the recursion.
+    de.set_max_depth(2 * MAX_VALUE_DEPTH);
     de
 }
 
@@ -93,10 +104,69 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError>
 
 /// The length of the one MessagePack value at the start of `bytes` (`None`: not a whole,
 /// well-formed value within the depth bound).
+///
+/// It walks markers and lengths with `rmp`'s readers, without decoding anything: no
+/// allocation, no copy, no UTF-8 check (a string is checked when it is read as one), and no
+/// recursion (a fixed stack of [`MAX_VALUE_DEPTH`] counters). A claimed length or element
+/// count beyond the input fails at once, before it is used.
+// One arm per marker family, as the MessagePack spec lists them, even where two families
+// happen to have the same sizes.
+#[allow(clippy::match_same_arms)]
 pub(crate) fn skip(bytes: &[u8]) -> Option<usize> {
-    let mut de = deserializer(bytes);
-    IgnoredAny::deserialize(&mut de).ok()?;
-    usize::try_from(de.position()).ok()
+    use rmp::decode::RmpRead as _;
+    use rmp::Marker as M;
+
+    let mut rd = bytes;
+    // `pending[d]`: values still to skip at depth `d`; depth 0 is the value itself.
+    let mut pending = [0u64; MAX_VALUE_DEPTH + 1];
+    pending[0] = 1;
+    let mut depth = 0;
+    loop {
+        while pending[depth] == 0 {
+            if depth == 0 {
+                return Some(bytes.len() - rd.len());
+            }
+            depth -= 1;
+        }
+        pending[depth] -= 1;
+        let len = |n: u32| usize::try_from(n).ok();
+        let (payload, children): (usize, u64) = match rmp::decode::read_marker(&mut rd).ok()? {
+            M::FixPos(_) | M::FixNeg(_) | M::Null | M::True | M::False => (0, 0),
+            M::U8 | M::I8 => (1, 0),
+            M::U16 | M::I16 => (2, 0),
+            M::U32 | M::I32 | M::F32 => (4, 0),
+            M::U64 | M::I64 | M::F64 => (8, 0),
+            M::FixStr(n) => (usize::from(n), 0),
+            M::Str8 | M::Bin8 => (usize::from(rd.read_data_u8().ok()?), 0),
+            M::Str16 | M::Bin16 => (usize::from(rd.read_data_u16().ok()?), 0),
+            M::Str32 | M::Bin32 => (len(rd.read_data_u32().ok()?)?, 0),
+            M::FixArray(n) => (0, u64::from(n)),
+            M::Array16 => (0, u64::from(rd.read_data_u16().ok()?)),
+            M::Array32 => (0, u64::from(rd.read_data_u32().ok()?)),
+            M::FixMap(n) => (0, 2 * u64::from(n)),
+            M::Map16 => (0, 2 * u64::from(rd.read_data_u16().ok()?)),
+            M::Map32 => (0, 2 * u64::from(rd.read_data_u32().ok()?)),
+            // An extension: its type byte, then its data.
+            M::FixExt1 => (2, 0),
+            M::FixExt2 => (3, 0),
+            M::FixExt4 => (5, 0),
+            M::FixExt8 => (9, 0),
+            M::FixExt16 => (17, 0),
+            M::Ext8 => (usize::from(rd.read_data_u8().ok()?) + 1, 0),
+            M::Ext16 => (usize::from(rd.read_data_u16().ok()?) + 1, 0),
+            M::Ext32 => (len(rd.read_data_u32().ok()?)?.checked_add(1)?, 0),
+            M::Reserved => return None,
+        };
+        rd = rd.get(payload..)?;
+        if children > 0 {
+            // Every element takes at least one byte.
+            if children > rd.len() as u64 || depth == MAX_VALUE_DEPTH {
+                return None;
+            }
+            depth += 1;
+            pending[depth] = children;
+        }
+    }
 }
 
 /// The postcard bytes of a value carried over from wire format v1, if it is one.
@@ -171,6 +241,7 @@ impl ValueError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     fn round<T: Serialize + DeserializeOwned>(v: &T) -> T {
         let mut out = Vec::new();
@@ -246,6 +317,32 @@ mod tests {
         bytes.push(0x00);
         assert!(skip(&bytes).is_none());
         assert!(decode::<serde::de::IgnoredAny>(&bytes).is_err());
+    }
+
+    /// The deepest value `insert` accepts is framed by `skip` (so a sealed session holding it
+    /// opens) and reads back; one level deeper is refused on insert.
+    #[test]
+    fn the_deepest_value_insert_accepts_opens_and_reads_back() {
+        let nested = |depth: usize| {
+            let mut v = serde_json::json!(1);
+            for _ in 0..depth {
+                v = serde_json::Value::Array(vec![v]);
+            }
+            v
+        };
+        let mut deepest = None;
+        for depth in 1..=MAX_VALUE_DEPTH + 2 {
+            let mut out = Vec::new();
+            if encode(&nested(depth), &mut out).is_ok() {
+                deepest = Some((depth, out));
+            }
+        }
+        let (depth, out) = deepest.expect("shallow values encode");
+        assert!(depth >= MAX_VALUE_DEPTH - 1, "only {depth} levels encode");
+        assert_eq!(skip(&out), Some(out.len()), "depth {depth}");
+        assert_eq!(decode::<serde_json::Value>(&out).unwrap(), nested(depth));
+        let mut deeper = Vec::new();
+        assert!(encode(&nested(depth + 1), &mut deeper).is_err());
     }
 
     #[test]
