@@ -212,7 +212,7 @@ fn write_back<B: Default>(
                 tracing::error!(
                     needed = too_large.needed,
                     max = too_large.max,
-                    "session does not fit in `max_chunks` cookies; store less in the session, raise `max_chunks`, or use server mode"
+                    "session does not fit in the cookies (`max_chunks` × `max_cookie_len`, at most 64 KiB in all); store less in the session, raise `max_chunks` if below that, or use server mode"
                 );
                 if engine.oversize == OversizePolicy::Fail {
                     res = server_error();
