@@ -1,8 +1,9 @@
 //! Encrypted, authenticated cookie sessions for hyper, axum and any tower stack.
 //!
 //! A session is a small map of string keys to `serde` values (a visit count, a user id, a
-//! cart), encoded with postcard, sealed with an AEAD under a key ring, and kept in a cookie —
-//! or, in server mode, kept in a store behind a sealed id, with the same API. Keys rotate
+//! cart), encoded as MessagePack so it survives deploys that change its type, sealed with an
+//! AEAD under a key ring, and kept in a cookie — or, in server mode, kept in a store behind a
+//! sealed id, with the same API. Keys rotate
 //! through configuration without logging anyone out. See `SECURITY.md` for the threat model
 //! (by trust boundary: network, configuration, public API), the wire format, what is not
 //! protected, nonce limits and the key rotation runbook.
@@ -86,7 +87,7 @@
 //! cookies      find our cookie and its chunks; Set-Cookie, chunking, removal
 //! config       SessionConfig from TOML / environment; validation; rotation report
 //! seal         Sealer: SessionData ↔ one sealed value (cookies, server ids and records)
-//! data         SessionData: string keys → postcard values, timestamps
+//! data         SessionData: string keys → MessagePack values, timestamps
 //! codec        wire format v1: header, nonce, AEAD seal/open, base64url (crate-private)
 //! keys         Key, KeyId, KeyRing: HKDF, one cipher per key, primary schedule
 //! time, limits, error   clocks and the expiry policy; every bound; error types

@@ -188,7 +188,8 @@ impl Session {
     /// Stores `value` under `key`.
     ///
     /// # Errors
-    /// [`DataError::Encode`] if postcard cannot encode the type.
+    /// [`DataError::Encode`] if the value cannot be encoded (a failing `Serialize`, or a
+    /// value nested deeper than [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH)).
     pub fn insert<T: Serialize + ?Sized>(
         &self,
         key: impl Into<String>,

@@ -4,8 +4,9 @@
 //! ring exactly like a client-side session (so a forged or tampered id is rejected by the AEAD
 //! before any store round trip). Stores never see the raw id: records are keyed by
 //! [`RecordKey`], the SHA-256 of the id, so a leaked store dump cannot be replayed as cookies.
-//! The record is the same postcard payload a client-side cookie seals (entries, `created_at`,
-//! `expires_at`), stored in clear on the server, and the store expires it after its TTL.
+//! The record is the payload a client-side cookie seals (entries, `created_at`, the last
+//! write), sealed with the key ring and bound to its record key, so a store dump shows no
+//! value and a store write cannot forge or move a session; the store expires it after its TTL.
 //!
 //! A store error is never treated as an empty session (that would overwrite the user's data
 //! on the way out): the request is answered `503 Service Unavailable` and the error is logged.
