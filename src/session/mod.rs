@@ -13,6 +13,7 @@
 //! | `server.rs` | server mode: the sealed id, the record, the store calls |
 //! | `outcome.rs` | `Outcome`: what the response must do |
 //! | `typed.rs` | `Typed`: one key as the application's own type |
+//! | `flash.rs` | flash messages: `flash`, `take_flashes`, under the reserved key `_flash` |
 //!
 //! # Example
 //! ```
@@ -26,6 +27,7 @@
 
 mod client;
 mod engine;
+mod flash;
 mod outcome;
 mod server;
 mod typed;
@@ -46,6 +48,7 @@ use crate::store::RecordKey;
 use crate::time::unix_seconds;
 
 pub(crate) use engine::Engine;
+pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
 pub use typed::{SessionValue, Typed};
 
