@@ -229,11 +229,11 @@ fn golden_session_payload_v2() {
         .unwrap();
     assert_eq!(value, SESSION_VECTOR_V2);
     let opened = open(&ring, Purpose::Data, b"session", &value, at(T0), CAP).unwrap();
-    // created_at = T0, written_at = T0, no idle override, one entry.
+    // created_at = T0, written_at = T0, no expiry choice, one entry.
     let mut expected = Vec::new();
     expected.extend_from_slice(&[0x80, 0xe2, 0xcf, 0xaa, 0x06]); // varint(1_700_000_000)
     expected.extend_from_slice(&[0x80, 0xe2, 0xcf, 0xaa, 0x06]); // varint(1_700_000_000)
-    expected.push(0x00); // idle_secs: None
+    expected.push(0x00); // expiry choice: None
     expected.push(0x01); // one entry
     expected.push(11);
     expected.extend_from_slice(b"visit_count");

@@ -47,6 +47,7 @@ use crate::seal::SessionId;
 use crate::store::RecordKey;
 use crate::time::unix_seconds;
 
+pub use crate::data::SessionExpiry;
 pub(crate) use engine::Engine;
 pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
@@ -88,6 +89,9 @@ struct Inner {
     had_invalid: bool,
     needs_reseal: bool,
     needs_renewal: bool,
+    /// The handler changed the session's expiry choice (server mode re-sends the id cookie
+    /// with the new lifetime).
+    expiry_changed: bool,
     /// `Some` in server mode.
     server: Option<ServerState>,
 }
@@ -139,6 +143,7 @@ impl Session {
                 had_invalid: false,
                 needs_reseal: false,
                 needs_renewal: false,
+                expiry_changed: false,
                 server,
             })),
         }
@@ -240,9 +245,50 @@ impl Session {
     }
 
     /// Sets this session's idle timeout (`None`: back to the configured one). It travels
-    /// inside the sealed value.
+    /// inside the sealed value. The same as
+    /// [`set_session_expiry`](Self::set_session_expiry)`(idle.map(SessionExpiry::idle))`.
     pub fn set_expiry(&self, idle: Option<Duration>) {
-        self.loaded().data.set_idle_timeout(idle);
+        self.set_session_expiry(idle.map(SessionExpiry::idle));
+    }
+
+    /// Chooses how this session expires ("remember me"), in either mode; `None`: back to the
+    /// configured policy. Every choice is capped by the configured absolute timeout (counted
+    /// from the last [`cycle`](Self::cycle)) and by `not_before`; see [`SessionExpiry`].
+    ///
+    /// - [`SessionExpiry::Idle`]: a rolling idle timeout of its own (e.g. 30 days when the
+    ///   "remember me" box was ticked);
+    /// - [`SessionExpiry::BrowserSession`]: the cookie is sent without `Max-Age`/`Expires`
+    ///   (the box was not ticked), whatever `cookie.browser_session` says; the configured
+    ///   timeouts still apply inside the sealed value;
+    /// - [`SessionExpiry::Until`]: a fixed instant, not renewed.
+    ///
+    /// It travels inside the sealed value (client mode) or the record (server mode, where the
+    /// id cookie is sent again with the new lifetime).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sealed_session::data::SessionExpiry;
+    /// use sealed_session::Session;
+    /// let session = Session::detached();
+    /// let remember = true; // the login form's box
+    /// session.set_session_expiry(Some(if remember {
+    ///     SessionExpiry::idle(Duration::from_secs(30 * 24 * 3600))
+    /// } else {
+    ///     SessionExpiry::BrowserSession
+    /// }));
+    /// assert_eq!(session.session_expiry(), Some(SessionExpiry::Idle(2_592_000)));
+    /// ```
+    pub fn set_session_expiry(&self, expiry: Option<SessionExpiry>) {
+        let mut inner = self.loaded();
+        if inner.data.session_expiry() != expiry {
+            inner.data.set_session_expiry(expiry);
+            inner.expiry_changed = true;
+        }
+    }
+
+    /// This session's expiry choice (`None`: the configured policy).
+    pub fn session_expiry(&self) -> Option<SessionExpiry> {
+        self.loaded().data.session_expiry()
     }
 
     /// A copy of the whole session data.
@@ -308,6 +354,15 @@ impl Inner {
         match self.data.expires_at() {
             0 => None,
             e => Some(Lifetime::new(unix_seconds(now), e)),
+        }
+    }
+
+    /// The cookie's `Max-Age`/`Expires` as of `now`: none for a session that chose a
+    /// browser-session cookie, else [`lifetime`](Self::lifetime).
+    fn cookie_lifetime(&self, now: SystemTime) -> Option<Lifetime> {
+        match self.data.session_expiry() {
+            Some(SessionExpiry::BrowserSession) => None,
+            _ => self.lifetime(now),
         }
     }
 
