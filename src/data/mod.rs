@@ -94,6 +94,9 @@ pub struct SessionData {
     pub(crate) written_at: Option<u64>,
     /// The per-session expiry choice (`set_expiry`, `set_session_expiry`); `None`: the policy.
     pub(crate) expiry: Option<SessionExpiry>,
+    /// Unix seconds of the last check of the session's auth stamp against the application
+    /// (`SessionLayer::revalidate`); `None`: never checked (or no stamp).
+    pub(crate) validated_at: Option<u64>,
     pub(crate) dirty: bool,
 }
 
@@ -103,6 +106,7 @@ impl PartialEq for SessionData {
         self.created_at == other.created_at
             && self.expires_at == other.expires_at
             && self.expiry == other.expiry
+            && self.validated_at == other.validated_at
             && self.entries().eq(other.entries())
     }
 }
@@ -117,6 +121,7 @@ impl fmt::Debug for SessionData {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("expiry", &self.expiry)
+            .field("validated_at", &self.validated_at)
             .field("dirty", &self.dirty)
             .finish_non_exhaustive()
     }
@@ -380,7 +385,13 @@ impl SessionData {
         written_at: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), postcard::Error> {
-        payload::encode_header(created_at, written_at, self.expiry, self.index.len(), out)?;
+        let header = payload::Header {
+            created_at,
+            written_at,
+            expiry: self.expiry,
+            validated_at: self.validated_at,
+        };
+        payload::encode_header(&header, self.index.len(), out)?;
         for e in &self.index {
             payload::encode_key(self.key_bytes(e), out)?;
             out.extend_from_slice(self.value_bytes(e));
@@ -418,6 +429,7 @@ impl SessionData {
             expires_at: decoded.expires_at,
             written_at: decoded.written_at,
             expiry: decoded.expiry,
+            validated_at: decoded.validated_at,
             dirty: false,
         })
     }
@@ -524,17 +536,23 @@ mod tests {
     fn session_expiry_header_bytes_are_pinned() {
         // created 1, written 2, then the option and the enum as postcard writes them, no entry.
         let cases: [(Option<SessionExpiry>, &[u8]); 5] = [
-            (None, &[1, 2, 0x00, 0]),
+            (None, &[1, 2, 0x00, 0x00, 0]),
             (
                 Some(SessionExpiry::Idle(600)),
-                &[1, 2, 0x01, 0x00, 0xd8, 0x04, 0],
+                &[1, 2, 0x01, 0x00, 0xd8, 0x04, 0x00, 0],
             ),
-            (Some(SessionExpiry::BrowserSession), &[1, 2, 0x01, 0x01, 0]),
+            (
+                Some(SessionExpiry::BrowserSession),
+                &[1, 2, 0x01, 0x01, 0x00, 0],
+            ),
             (
                 Some(SessionExpiry::Until(1_700_000_000)),
-                &[1, 2, 0x01, 0x02, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0],
+                &[1, 2, 0x01, 0x02, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0],
             ),
-            (Some(SessionExpiry::Idle(0)), &[1, 2, 0x01, 0x00, 0x00, 0]),
+            (
+                Some(SessionExpiry::Idle(0)),
+                &[1, 2, 0x01, 0x00, 0x00, 0x00, 0],
+            ),
         ];
         for (expiry, bytes) in cases {
             let mut d = SessionData::new();
@@ -546,7 +564,19 @@ mod tests {
             assert_eq!(back.session_expiry(), expiry);
         }
         // An unknown variant is malformed.
-        assert!(SessionData::decode_payload(&[1, 2, 0x01, 0x03, 0]).is_none());
+        assert!(SessionData::decode_payload(&[1, 2, 0x01, 0x03, 0x00, 0]).is_none());
+    }
+
+    #[test]
+    fn validated_at_header_bytes_are_pinned() {
+        let mut d = SessionData::new();
+        d.validated_at = Some(1_700_000_000);
+        let mut out = Vec::new();
+        d.encode_payload(1, 2, &mut out).unwrap();
+        let bytes = [1, 2, 0x00, 0x01, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0];
+        assert_eq!(out, bytes);
+        let back = SessionData::decode_payload(&bytes).unwrap();
+        assert_eq!(back.validated_at, Some(1_700_000_000));
     }
 
     #[test]
@@ -560,12 +590,13 @@ mod tests {
 
     #[test]
     fn unsorted_or_duplicate_keys_are_rejected() {
-        // created 1, expires 2, no idle, 2 entries: "b" -> 0, "a" -> 0 (MessagePack fixint 0)
-        let unsorted = [1, 2, 0, 2, 1, b'b', 0, 1, b'a', 0];
+        // created 1, written 2, no expiry choice, never validated, 2 entries: "b" -> 0,
+        // "a" -> 0 (MessagePack fixint 0)
+        let unsorted = [1, 2, 0, 0, 2, 1, b'b', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&unsorted).is_none());
-        let duplicate = [1, 2, 0, 2, 1, b'a', 0, 1, b'a', 0];
+        let duplicate = [1, 2, 0, 0, 2, 1, b'a', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&duplicate).is_none());
-        let sorted = [1, 2, 0, 2, 1, b'a', 0, 1, b'b', 0];
+        let sorted = [1, 2, 0, 0, 2, 1, b'a', 0, 1, b'b', 0];
         assert_eq!(SessionData::decode_payload(&sorted).unwrap().len(), 2);
         // v1: map of 2: "b" -> bytes [0], "a" -> bytes [0]
         let v1 = |b: &[u8]| SessionData::decode_payload_in(Format::V1, b.to_vec(), 0..b.len());
@@ -581,7 +612,7 @@ mod tests {
     #[test]
     fn a_claimed_entry_count_beyond_the_input_is_refused_before_allocating() {
         // count = 2^60 with three bytes of input left.
-        let mut p = vec![1, 2, 0];
+        let mut p = vec![1, 2, 0, 0];
         p.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
         p.extend_from_slice(&[1, b'a', 0]);
         assert!(SessionData::decode_payload(&p).is_none());

@@ -80,12 +80,26 @@ where
             let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
             Some(load)
         });
-        match load {
-            Some(load) => {
-                // The ready service goes into the future; a clone stays for the next call.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::loading(load, inner, req, session, engine)
+        // The ready service goes into the future; a clone stays for the next call.
+        let take_ready = |inner: &mut S| {
+            let clone = inner.clone();
+            std::mem::replace(inner, clone)
+        };
+        if let Some(load) = load {
+            return ResponseFuture::loading(
+                load,
+                take_ready(&mut self.inner),
+                req,
+                session,
+                engine,
+            );
+        }
+        // Client mode (or no record to load): an auth-stamp check, if one is due, is awaited
+        // before the handler runs.
+        let check = (self.engine.revalidate.as_ref()).and_then(|r| session.stamp_check(r));
+        match check {
+            Some(check) => {
+                ResponseFuture::validating(check, take_ready(&mut self.inner), req, session, engine)
             }
             None => ResponseFuture::inner(self.inner.call(req), session, engine),
         }

@@ -11,6 +11,8 @@ use crate::seal::Sealer;
 use crate::store::SharedStore;
 use crate::time::{Clock, SystemClock};
 
+use super::validator::Revalidation;
+
 /// The cookie settings, the live key ring and sealer (with the expiry policy, reloaded
 /// together), the clock, the store (server mode) and the oversize policy of one layer. A
 /// layer holds it in an `Arc`; builder methods clone it, change one field and make a new
@@ -23,6 +25,8 @@ pub(crate) struct Engine {
     /// `Some`: server mode, the cookie carries a sealed id of a record in this store.
     pub store: Option<SharedStore>,
     pub oversize: OversizePolicy,
+    /// `Some`: sessions with an auth stamp are checked against the application this often.
+    pub revalidate: Option<Revalidation>,
 }
 
 impl Engine {
@@ -38,6 +42,7 @@ impl Engine {
             clock,
             store,
             oversize: OversizePolicy::default(),
+            revalidate: None,
         }
     }
 

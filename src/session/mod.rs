@@ -14,6 +14,8 @@
 //! | `outcome.rs` | `Outcome`: what the response must do |
 //! | `typed.rs` | `Typed`: one key as the application's own type |
 //! | `flash.rs` | flash messages: `flash`, `take_flashes`, under the reserved key `_flash` |
+//! | `stamp.rs` | per-user revocation: `set_auth_stamp` (reserved key `_auth`), the due check |
+//! | `validator.rs` | `StampValidator` and a layer's revalidation settings |
 //!
 //! # Example
 //! ```
@@ -30,7 +32,9 @@ mod engine;
 mod flash;
 mod outcome;
 mod server;
+mod stamp;
 mod typed;
+mod validator;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -51,7 +55,11 @@ pub use crate::data::SessionExpiry;
 pub(crate) use engine::Engine;
 pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
+pub(crate) use stamp::StampCheck;
+pub use stamp::{AuthStamp, AUTH_KEY};
 pub use typed::{SessionValue, Typed};
+pub(crate) use validator::Revalidation;
+pub use validator::{StampError, StampFuture, StampValidator};
 
 /// Server-mode state of one request.
 #[derive(Default)]
