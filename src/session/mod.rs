@@ -13,6 +13,7 @@
 //! | `server.rs` | server mode: the sealed id, the record, the store calls |
 //! | `outcome.rs` | `Outcome`: what the response must do |
 //! | `typed.rs` | `Typed`: one key as the application's own type |
+//! | `csrf.rs` | CSRF tokens: `csrf_token`, `verify_csrf`, the secret under the reserved key `_csrf` |
 //! | `flash.rs` | flash messages: `flash`, `take_flashes`, under the reserved key `_flash` |
 //! | `stamp.rs` | per-user revocation: `set_auth_stamp` (reserved key `_auth`), the due check |
 //! | `validator.rs` | `StampValidator` and a layer's revalidation settings |
@@ -28,6 +29,7 @@
 //! ```
 
 mod client;
+mod csrf;
 mod engine;
 mod flash;
 mod outcome;
@@ -52,6 +54,7 @@ use crate::store::RecordKey;
 use crate::time::unix_seconds;
 
 pub use crate::data::SessionExpiry;
+pub use csrf::{CsrfReject, CSRF_TOKEN_LEN};
 pub(crate) use engine::Engine;
 pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
@@ -60,6 +63,10 @@ pub use stamp::{AuthStamp, AUTH_KEY};
 pub use typed::{SessionValue, Typed};
 pub(crate) use validator::Revalidation;
 pub use validator::{StampError, StampFuture, StampValidator};
+
+/// The session key the CSRF secret is kept under ([`Session::csrf_token`]); [`Session::cycle`]
+/// removes it. Applications must not use it for their own values.
+pub const CSRF_KEY: &str = "_csrf";
 
 /// Server-mode state of one request.
 #[derive(Default)]
@@ -245,10 +252,12 @@ impl Session {
     /// privilege change.
     ///
     /// In server mode the session also gets a new id and the old record is deleted
-    /// (protection against session fixation).
+    /// (protection against session fixation). The CSRF secret is dropped, so tokens handed
+    /// out before the login stop working ([`csrf_token`](Self::csrf_token) makes a new one).
     pub fn cycle(&self) {
         let mut inner = self.loaded();
         inner.retire_id();
+        inner.data.remove(CSRF_KEY);
         inner.data.renew_created();
     }
 
