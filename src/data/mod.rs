@@ -368,6 +368,14 @@ impl SessionData {
         self.expiry
     }
 
+    /// When the session's auth stamp was last checked (Unix seconds), if it has one: set at
+    /// login by `Session::set_auth_stamp` and by each passed check of
+    /// `SessionLayer::revalidate`.
+    #[must_use]
+    pub fn validated_at(&self) -> Option<u64> {
+        self.validated_at
+    }
+
     /// An estimate of the encoded payload size, to size buffers.
     pub(crate) fn encoded_len_hint(&self) -> usize {
         24 + self
