@@ -42,7 +42,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Which timeout ended a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Expiry {
-    /// No write (or renewal) within the idle timeout.
+    /// No write (or renewal) within the idle timeout, or past the fixed instant the session
+    /// chose (`SessionExpiry::Until`): the session's own expiry passed.
     Idle,
     /// The session is older than the absolute timeout, counted from its creation.
     Absolute,

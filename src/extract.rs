@@ -21,8 +21,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
+use crate::csrf::{self, Csrf};
 use crate::error::{DataError, Error, StoreError};
-use crate::session::{Session, SessionValue, Typed};
+use crate::session::{CsrfReject, Session, SessionValue, Typed};
 
 /// The rejection when a handler asks for a [`Session`] but no [`SessionLayer`](crate::SessionLayer)
 /// wraps the route: a 500 that says so.
@@ -106,6 +107,29 @@ impl<S: Send + Sync, T: SessionValue> FromRequestParts<S> for Typed<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
         Ok(session.typed(T::KEY))
+    }
+}
+
+/// [`Csrf`]: refuses an unsafe request without the session's token (`403 Forbidden` with the
+/// reason), as [`CsrfLayer`](crate::csrf::CsrfLayer) does.
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        csrf::check(&parts.method, &parts.headers, &session)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Csrf { session })
+    }
+}
+
+impl IntoResponse for CsrfReject {
+    /// `403 Forbidden` with the reason as plain text; logged at `info`.
+    fn into_response(self) -> Response {
+        tracing::info!(reason = self.as_str(), "request refused: {self}");
+        (StatusCode::FORBIDDEN, self.message()).into_response()
     }
 }
 

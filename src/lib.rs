@@ -80,6 +80,7 @@
 //! request ─▶ cookie I/O ─▶ Session (lazy) ─▶ handler ─▶ Session ─▶ Sealer ─▶ cookie I/O ─▶ response
 //!
 //! extract      `Session` as an axum extractor (feature `axum`)
+//! csrf         CsrfLayer: unsafe requests need the session's CSRF token
 //! middleware   SessionLayer / SessionService / ResponseFuture; Vary, Cache-Control
 //! session      Session handle and the layer's Engine; client mode, server mode, outcome
 //! reload       KeyRingHandle: the live key ring and expiry policy, reloaded together
@@ -97,6 +98,7 @@
 //! The root holds what an application writes every day: [`Session`], [`SessionLayer`],
 //! [`SessionConfig`] and the error types. Everything else lives in the module named for it:
 //! [`middleware`] (the service, its future, [`OversizePolicy`](middleware::OversizePolicy)),
+//! [`csrf`] ([`CsrfLayer`](csrf::CsrfLayer): CSRF tokens for unsafe requests),
 //! [`config`] (the configuration sections and the rotation report), [`keys`] (keys and the
 //! key ring), [`reload`] (the live key ring and expiry policy), [`store`] (server-mode
 //! stores), [`seal`] and [`data`] (sealing a session without the middleware), [`session`]
@@ -134,6 +136,7 @@
 mod codec;
 pub mod config;
 mod cookies;
+pub mod csrf;
 pub mod data;
 pub mod error;
 #[cfg(feature = "axum")]

@@ -11,6 +11,8 @@
 //! | [`MAX_RECORD_LEN`] | 1 MiB | the largest sealed server-mode record |
 //! | [`MAX_VALUE_DEPTH`] | 64 | how deep one session value may nest (arrays, maps, structs) |
 //! | [`MEMORY_STORE_CAPACITY`] | 100,000 records | the default bound of a `MemoryStore` |
+//! | [`MAX_FLASHES`] | 8 | flash messages waiting at once (the oldest is dropped past it) |
+//! | [`MAX_FLASH_TEXT_LEN`] | 256 bytes | the text of one flash message (cut at a character boundary) |
 //!
 //! ```
 //! use sealed_session::limits;
@@ -57,6 +59,15 @@ pub const MAX_VALUE_DEPTH: usize = 64;
 /// grow the process without bound until the records expire.
 pub const MEMORY_STORE_CAPACITY: usize = 100_000;
 
+/// The most flash messages ([`Session::flash`](crate::Session::flash)) waiting in one session
+/// at once; queuing one more drops the oldest. With [`MAX_FLASH_TEXT_LEN`] this keeps the
+/// queue around 2 KiB at worst, well inside the default cookie budget (4 × 4096 bytes).
+pub const MAX_FLASHES: usize = 8;
+
+/// The longest text of one flash message, in bytes; a longer one is cut at a character
+/// boundary.
+pub const MAX_FLASH_TEXT_LEN: usize = 256;
+
 const _: () = assert!(
     MAX_CHUNKS < 100,
     "chunk counts are read as at most two digits"
@@ -70,3 +81,6 @@ const _: () = assert!(MAX_COOKIE_LEN <= MAX_SEALED_LEN);
 // The defaults (4096 × 4) fit, and so does 4096 × MAX_CHUNKS.
 const _: () = assert!(4096 * MAX_CHUNKS <= MAX_SEALED_LEN);
 const _: () = assert!(MAX_CANDIDATES >= 1);
+// The worst-case flash queue (each message: its text and a dozen bytes of names and level)
+// stays well under one default cookie's worth of the default four.
+const _: () = assert!(MAX_FLASHES * (MAX_FLASH_TEXT_LEN + 24) <= 4096);

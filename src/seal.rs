@@ -36,7 +36,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use crate::codec::{self, Purpose};
-use crate::data::{Format, SessionData};
+use crate::data::{Format, SessionData, SessionExpiry};
 use crate::error::{DataError, Error, Expiry, RejectReason};
 use crate::keys::{Key, KeyId, KeyRing, KeyState};
 use crate::limits::{MAX_RECORD_LEN, MAX_SEALED_LEN};
@@ -109,14 +109,16 @@ impl Sealer {
         &self.policy
     }
 
-    /// The idle timeout that applies to `data`.
-    fn idle_for(&self, data: &SessionData) -> Option<u64> {
-        data.idle_secs.map(u64::from).or(self.policy.idle.map(secs))
-    }
-
-    /// `expires_at` for a session created at `created` and written at `now` (0 = never).
+    /// `expires_at` for a session created at `created` and written at `now` (0 = never):
+    /// the session's own choice (or the policy's idle timeout), capped by the absolute one.
     fn expiry(&self, data: &SessionData, created: u64, now: u64) -> u64 {
-        let idle = self.idle_for(data).map(|i| now.saturating_add(i));
+        let policy_idle = || self.policy.idle.map(|i| now.saturating_add(secs(i)));
+        let idle = match data.expiry {
+            Some(SessionExpiry::Idle(i)) => Some(now.saturating_add(u64::from(i))),
+            // 0 means "never" in `expires_at`: an instant before 1971 is as good as expired.
+            Some(SessionExpiry::Until(t)) => Some(t.max(1)),
+            Some(SessionExpiry::BrowserSession) | None => policy_idle(),
+        };
         let absolute = self
             .policy
             .absolute
@@ -168,8 +170,8 @@ impl Sealer {
         let renewed = self.expiry(data, created, now_s);
         let gain = renewed.saturating_sub(data.expires_at);
         // A per-session idle timeout renews at a quarter of itself, like the policy's.
-        let interval = match (self.policy.renew_after, data.idle_secs) {
-            (None, Some(idle)) => u64::from(idle) / 4,
+        let interval = match (self.policy.renew_after, data.expiry) {
+            (None, Some(SessionExpiry::Idle(idle))) => u64::from(idle) / 4,
             _ => secs(self.policy.renew_interval()),
         };
         Ok(data.expires_at != 0 && gain >= interval.max(1))

@@ -26,6 +26,7 @@ const RANKS: &[(&str, u8)] = &[
     ("reload", 6),
     ("session", 7),
     ("middleware", 8),
+    ("csrf", 8),
     ("extract", 9),
     ("lib", 10),
 ];

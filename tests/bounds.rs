@@ -182,17 +182,25 @@ fn varint(mut n: u64, out: &mut Vec<u8>) {
     }
 }
 
+/// The header fields of v1 before its map: `created_at`, `expires_at`, `idle_secs`.
 fn header_fields() -> Vec<u8> {
     let mut p = Vec::new();
     varint(1_700_000_000, &mut p); // created_at
-    varint(1_700_086_400, &mut p); // expires_at
-    p.push(0); // idle_secs: None
+    varint(1_700_086_400, &mut p); // expires_at (v1), written_at (v2)
+    p.push(0); // idle_secs (v1) or expiry choice (v2): None
+    p
+}
+
+/// The header fields of v2 before its entry count: v1's three, then `validated_at`.
+fn header_fields_v2() -> Vec<u8> {
+    let mut p = header_fields();
+    p.push(0); // validated_at: None
     p
 }
 
 #[test]
 fn authenticated_payload_claiming_2_pow_60_entries_is_malformed() {
-    let mut p = header_fields();
+    let mut p = header_fields_v2();
     varint(1 << 60, &mut p);
     p.extend_from_slice(&[1, b'k', 0]);
     assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
@@ -205,12 +213,12 @@ fn authenticated_payload_claiming_2_pow_60_entries_is_malformed() {
 
 #[test]
 fn authenticated_payload_claiming_a_4_gib_string_is_malformed() {
-    let mut p = header_fields();
+    let mut p = header_fields_v2();
     varint(1, &mut p);
     varint(4 << 30, &mut p); // key length: 4 GiB
     p.extend_from_slice(b"short");
     assert_eq!(open_crafted(&p).unwrap_err(), RejectReason::Malformed);
-    let mut p = header_fields();
+    let mut p = header_fields_v2();
     varint(1, &mut p);
     p.extend_from_slice(&[1, b'k']);
     p.extend_from_slice(&[0xdb, 0xff, 0xff, 0xff, 0xff]); // MessagePack str32 of 4 GiB
@@ -227,7 +235,7 @@ fn authenticated_payload_claiming_a_4_gib_string_is_malformed() {
 #[test]
 fn valid_crafted_payload_opens() {
     // The control for the two tests above: the same framing with honest lengths opens.
-    let mut p = header_fields();
+    let mut p = header_fields_v2();
     varint(1, &mut p);
     p.extend_from_slice(&[1, b'k', 7]); // MessagePack 7
     let opened = open_crafted(&p).unwrap();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
 
-use sealed_session::data::SessionData;
+use sealed_session::data::{SessionData, SessionExpiry};
 use sealed_session::seal::Sealer;
 use sealed_session::SessionConfig;
 
@@ -366,6 +366,37 @@ fn inspect_opens_a_value_sealed_by_the_library() {
     );
     assert_eq!(piped.code, 0, "{}", piped.stderr);
     assert_eq!(piped.stdout, expected);
+}
+
+/// Issue 16: a session's own expiry choice (remember-me) is shown, and is what `expires` is
+/// computed from.
+#[test]
+fn inspect_shows_the_sessions_expiry_choice() {
+    let config_path = config_file("inspect-choice.toml");
+    let config = SessionConfig::from_file(&config_path).unwrap();
+    let t0 = UNIX_EPOCH + Duration::from_secs(T0);
+    let ring = config.key_ring_at(t0).unwrap();
+    let mut data = SessionData::new();
+    data.insert("visit_count", &3u64).unwrap();
+    data.set_session_expiry(Some(SessionExpiry::Until(T0 + 3600)));
+    let value = Sealer::new("__Host-session", config.expiry.policy())
+        .seal(&ring, &data, t0)
+        .unwrap();
+    let out = run(&[
+        "inspect",
+        "--config",
+        config_path.to_str().unwrap(),
+        "--at",
+        &at(60),
+        "--value",
+        &value,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected = format!(
+        "expires: {until}\nexpiry choice: until {until}\nentries: 1\n",
+        until = at(3600)
+    );
+    assert!(out.stdout.contains(&expected), "{}", out.stdout);
 }
 
 /// S14 (issue 12): the cookie value is a bearer credential, so `inspect` reads it from

@@ -10,7 +10,7 @@ use std::time::Duration;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use sealed_session::data::SessionData;
+use sealed_session::data::{SessionData, SessionExpiry};
 use sealed_session::keys::{Algorithm, KeyId};
 use sealed_session::seal::Sealer;
 use sealed_session::time::ExpiryPolicy;
@@ -83,6 +83,31 @@ proptest! {
         prop_assert_eq!(opened.data.get::<Typed>("v").expect("same type"), Some(value));
         prop_assert_eq!(opened.data.idle_timeout(), data.idle_timeout());
         prop_assert_eq!(opened.data.created_at(), Some(common::T0));
+    }
+
+    #[test]
+    fn every_session_expiry_choice_round_trips(
+        alg in algorithm(),
+        choice in prop_oneof![
+            Just(None),
+            any::<u32>().prop_map(|s| Some(SessionExpiry::Idle(s))),
+            Just(Some(SessionExpiry::BrowserSession)),
+            any::<u64>().prop_map(|t| Some(SessionExpiry::Until(t))),
+        ],
+    ) {
+        let ring = ring(alg);
+        let mut data = SessionData::new();
+        data.insert("v", &1u8).expect("encodes");
+        data.set_session_expiry(choice);
+        let sealed = sealer().seal(&ring, &data, t0()).expect("seals");
+        // Opened at the instant it was sealed: an `Until` in the past is expired then.
+        match sealer().open(&ring, &sealed, t0()) {
+            Ok(opened) => prop_assert_eq!(opened.data.session_expiry(), choice),
+            Err(reason) => {
+                let past = matches!(choice, Some(SessionExpiry::Until(t)) if t.saturating_add(60) < common::T0);
+                prop_assert!(past, "{:?} refused: {:?}", choice, reason);
+            }
+        }
     }
 
     #[test]

@@ -57,12 +57,12 @@ fn v2_golden_vectors_open_with_the_independent_construction() {
 
 #[test]
 fn the_v2_session_vector_opens_with_the_independent_construction() {
-    let sealed = "AgGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUfUtGZArhQzikoOgEKCRZ_wgChryCDpa_Yfifiui96U5hev2LGRuxEDw";
+    let sealed = "AgGlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUfUtGZArhQzikoOgAAdAll2B2KkyyZvrWrwzXy0OPbqRIgCJWvftiwrEI";
     let plaintext =
         open_outside(Algorithm::Xaes256Gcm, &secret(), "session", &decode(sealed)).expect("opens");
-    // created_at = written_at = T0, no idle override, one entry.
+    // created_at = written_at = T0, no expiry choice, never validated, one entry.
     let mut expected = vec![
-        0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0x01,
+        0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0x00, 0x01,
     ];
     expected.push(11);
     expected.extend_from_slice(b"visit_count");
@@ -75,10 +75,11 @@ fn a_payload_sealed_by_the_independent_construction_opens_in_the_library() {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     for alg in Algorithm::ALL {
         let ring = KeyRing::new_at([Key::new(KeyId(4), alg, &secret())], now).unwrap();
-        // created_at = written_at = now, no idle override, {"n": 300 as MessagePack uint16}.
+        // created_at = written_at = now, no expiry choice, never validated,
+        // {"n": 300 as MessagePack uint16}.
         let payload = [
-            0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0x01, 0x01, b'n',
-            0xcd, 0x01, 0x2c,
+            0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0x00, 0x01, 0x01,
+            b'n', 0xcd, 0x01, 0x2c,
         ];
         let value = seal_outside(alg, &secret(), 4, "session", &payload);
         let opened = Sealer::new("session", ExpiryPolicy::default())

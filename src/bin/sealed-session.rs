@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
+use sealed_session::data::SessionExpiry;
 use sealed_session::keys::{generate_secret, Algorithm, KeyRing};
 use sealed_session::seal::{key_id_of, OpenedSession, Sealer};
 use sealed_session::{ConfigError, RejectReason, SessionConfig};
@@ -323,6 +324,17 @@ fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
     match data.expires_at() {
         0 => println!("expires: never (no idle or absolute timeout)"),
         t => println!("expires: {}", unix(t)),
+    }
+    match data.session_expiry() {
+        None => {}
+        Some(SessionExpiry::Idle(secs)) => println!("expiry choice: idle timeout of {secs} s"),
+        Some(SessionExpiry::BrowserSession) => {
+            println!("expiry choice: browser-session cookie (the configured timeouts apply)");
+        }
+        Some(SessionExpiry::Until(t)) => println!("expiry choice: until {}", unix(t)),
+    }
+    if let Some(t) = data.validated_at() {
+        println!("auth stamp last checked: {}", unix(t));
     }
     println!("entries: {}", data.len());
     let width = data.keys().map(str::len).max().unwrap_or(0);

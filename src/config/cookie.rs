@@ -7,6 +7,13 @@ use crate::error::ConfigError;
 use crate::limits::{MAX_CHUNKS, MAX_COOKIE_LEN, MAX_SEALED_LEN, MIN_COOKIE_LEN};
 
 /// `SameSite` attribute values.
+///
+/// `SameSite` and CSRF tokens complement each other: `Lax` (the default) keeps browsers from
+/// sending the session cookie on cross-site POSTs, but not on requests from a sibling
+/// subdomain (the same *site*), not in browsers that ignore the attribute, and not on
+/// cross-site top-level GETs. For state-changing requests add
+/// [`CsrfLayer`](crate::csrf::CsrfLayer) (a per-session token, masked per response), and keep
+/// GETs free of side effects.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SameSite {

@@ -29,7 +29,9 @@ pub enum LoadPolicy {
     /// When the handler asks for it: the axum `Session` extractor loads it, a tower handler
     /// calls [`Session::load`](crate::Session::load) first. A route that never takes the
     /// session makes no store call and opens no cookie. A session used without being loaded
-    /// reads as empty and is never written back (an error is logged).
+    /// reads as empty and is never written back (an error is logged). A layer with
+    /// [`SessionLayer::revalidate`](crate::SessionLayer::revalidate) loads eagerly all the
+    /// same: the auth-stamp check needs the session before the handler runs.
     Lazy,
 }
 

@@ -42,6 +42,7 @@
 //! # Ok::<(), sealed_session::DataError>(())
 //! ```
 
+mod expiry;
 mod payload;
 mod value;
 
@@ -52,6 +53,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::DataError;
+pub use expiry::SessionExpiry;
 
 /// The plaintext layout of a sealed session, as the wire format version names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +92,11 @@ pub struct SessionData {
     /// Unix seconds of the last write (seal); `None` until first sealed, and for a value of
     /// wire format v1 (which sealed `expires_at` instead).
     pub(crate) written_at: Option<u64>,
-    /// Per-session idle timeout override in seconds (`set_expiry`).
-    pub(crate) idle_secs: Option<u32>,
+    /// The per-session expiry choice (`set_expiry`, `set_session_expiry`); `None`: the policy.
+    pub(crate) expiry: Option<SessionExpiry>,
+    /// Unix seconds of the last check of the session's auth stamp against the application
+    /// (`SessionLayer::revalidate`); `None`: never checked (or no stamp).
+    pub(crate) validated_at: Option<u64>,
     pub(crate) dirty: bool,
 }
 
@@ -100,7 +105,8 @@ impl PartialEq for SessionData {
     fn eq(&self, other: &Self) -> bool {
         self.created_at == other.created_at
             && self.expires_at == other.expires_at
-            && self.idle_secs == other.idle_secs
+            && self.expiry == other.expiry
+            && self.validated_at == other.validated_at
             && self.entries().eq(other.entries())
     }
 }
@@ -114,7 +120,8 @@ impl fmt::Debug for SessionData {
             .field("entries", &self.sizes().collect::<Vec<_>>())
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
-            .field("idle_secs", &self.idle_secs)
+            .field("expiry", &self.expiry)
+            .field("validated_at", &self.validated_at)
             .field("dirty", &self.dirty)
             .finish_non_exhaustive()
     }
@@ -321,20 +328,52 @@ impl SessionData {
     }
 
     /// Overrides the idle timeout for this session only (`None`: back to the policy). Stored
-    /// inside the sealed value.
+    /// inside the sealed value. The same as
+    /// [`set_session_expiry`](Self::set_session_expiry)`(idle.map(SessionExpiry::idle))`.
     pub fn set_idle_timeout(&mut self, idle: Option<std::time::Duration>) {
-        let secs = idle.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        if secs != self.idle_secs {
-            self.idle_secs = secs;
+        self.set_session_expiry(idle.map(SessionExpiry::idle));
+    }
+
+    /// The per-session idle timeout override (`None` also when another [`SessionExpiry`] was
+    /// chosen).
+    #[must_use]
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        match self.expiry {
+            Some(SessionExpiry::Idle(s)) => Some(std::time::Duration::from_secs(u64::from(s))),
+            _ => None,
+        }
+    }
+
+    /// Chooses how this session expires (`None`: back to the configured policy); capped by
+    /// the absolute timeout whatever the choice. Stored inside the sealed value; marks the
+    /// session dirty when it changes.
+    ///
+    /// ```
+    /// use sealed_session::data::{SessionData, SessionExpiry};
+    /// let mut data = SessionData::new();
+    /// data.set_session_expiry(Some(SessionExpiry::BrowserSession));
+    /// assert_eq!(data.session_expiry(), Some(SessionExpiry::BrowserSession));
+    /// assert!(data.is_dirty());
+    /// ```
+    pub fn set_session_expiry(&mut self, expiry: Option<SessionExpiry>) {
+        if expiry != self.expiry {
+            self.expiry = expiry;
             self.dirty = true;
         }
     }
 
-    /// The per-session idle timeout override.
+    /// The per-session expiry choice, if any.
     #[must_use]
-    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
-        self.idle_secs
-            .map(|s| std::time::Duration::from_secs(u64::from(s)))
+    pub fn session_expiry(&self) -> Option<SessionExpiry> {
+        self.expiry
+    }
+
+    /// When the session's auth stamp was last checked (Unix seconds), if it has one: set at
+    /// login by `Session::set_auth_stamp` and by each passed check of
+    /// `SessionLayer::revalidate`.
+    #[must_use]
+    pub fn validated_at(&self) -> Option<u64> {
+        self.validated_at
     }
 
     /// An estimate of the encoded payload size, to size buffers.
@@ -354,13 +393,13 @@ impl SessionData {
         written_at: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), postcard::Error> {
-        payload::encode_header(
+        let header = payload::Header {
             created_at,
             written_at,
-            self.idle_secs,
-            self.index.len(),
-            out,
-        )?;
+            expiry: self.expiry,
+            validated_at: self.validated_at,
+        };
+        payload::encode_header(&header, self.index.len(), out)?;
         for e in &self.index {
             payload::encode_key(self.key_bytes(e), out)?;
             out.extend_from_slice(self.value_bytes(e));
@@ -397,7 +436,8 @@ impl SessionData {
             created_at: Some(decoded.created_at),
             expires_at: decoded.expires_at,
             written_at: decoded.written_at,
-            idle_secs: decoded.idle_secs,
+            expiry: decoded.expiry,
+            validated_at: decoded.validated_at,
             dirty: false,
         })
     }
@@ -501,13 +541,70 @@ mod tests {
     }
 
     #[test]
+    fn session_expiry_header_bytes_are_pinned() {
+        // created 1, written 2, then the option and the enum as postcard writes them, no entry.
+        let cases: [(Option<SessionExpiry>, &[u8]); 5] = [
+            (None, &[1, 2, 0x00, 0x00, 0]),
+            (
+                Some(SessionExpiry::Idle(600)),
+                &[1, 2, 0x01, 0x00, 0xd8, 0x04, 0x00, 0],
+            ),
+            (
+                Some(SessionExpiry::BrowserSession),
+                &[1, 2, 0x01, 0x01, 0x00, 0],
+            ),
+            (
+                Some(SessionExpiry::Until(1_700_000_000)),
+                &[1, 2, 0x01, 0x02, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0x00, 0],
+            ),
+            (
+                Some(SessionExpiry::Idle(0)),
+                &[1, 2, 0x01, 0x00, 0x00, 0x00, 0],
+            ),
+        ];
+        for (expiry, bytes) in cases {
+            let mut d = SessionData::new();
+            d.set_session_expiry(expiry);
+            let mut out = Vec::new();
+            d.encode_payload(1, 2, &mut out).unwrap();
+            assert_eq!(out, bytes, "{expiry:?}");
+            let back = SessionData::decode_payload(bytes).unwrap();
+            assert_eq!(back.session_expiry(), expiry);
+        }
+        // An unknown variant is malformed.
+        assert!(SessionData::decode_payload(&[1, 2, 0x01, 0x03, 0x00, 0]).is_none());
+    }
+
+    #[test]
+    fn validated_at_header_bytes_are_pinned() {
+        let mut d = SessionData::new();
+        d.validated_at = Some(1_700_000_000);
+        let mut out = Vec::new();
+        d.encode_payload(1, 2, &mut out).unwrap();
+        let bytes = [1, 2, 0x00, 0x01, 0x80, 0xe2, 0xcf, 0xaa, 0x06, 0];
+        assert_eq!(out, bytes);
+        let back = SessionData::decode_payload(&bytes).unwrap();
+        assert_eq!(back.validated_at, Some(1_700_000_000));
+    }
+
+    #[test]
+    fn v1_idle_override_reads_as_an_idle_choice() {
+        // created 1, expires 2, idle Some(600), empty map.
+        let v1 = [1, 2, 0x01, 0xd8, 0x04, 0];
+        let d = SessionData::decode_payload_in(Format::V1, v1.to_vec(), 0..v1.len()).unwrap();
+        assert_eq!(d.session_expiry(), Some(SessionExpiry::Idle(600)));
+        assert_eq!(d.idle_timeout(), Some(std::time::Duration::from_mins(10)));
+    }
+
+    #[test]
     fn unsorted_or_duplicate_keys_are_rejected() {
-        // created 1, expires 2, no idle, 2 entries: "b" -> 0, "a" -> 0 (MessagePack fixint 0)
-        let unsorted = [1, 2, 0, 2, 1, b'b', 0, 1, b'a', 0];
+        // created 1, written 2, no expiry choice, never validated, 2 entries: "b" -> 0,
+        // "a" -> 0 (MessagePack fixint 0)
+        let unsorted = [1, 2, 0, 0, 2, 1, b'b', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&unsorted).is_none());
-        let duplicate = [1, 2, 0, 2, 1, b'a', 0, 1, b'a', 0];
+        let duplicate = [1, 2, 0, 0, 2, 1, b'a', 0, 1, b'a', 0];
         assert!(SessionData::decode_payload(&duplicate).is_none());
-        let sorted = [1, 2, 0, 2, 1, b'a', 0, 1, b'b', 0];
+        let sorted = [1, 2, 0, 0, 2, 1, b'a', 0, 1, b'b', 0];
         assert_eq!(SessionData::decode_payload(&sorted).unwrap().len(), 2);
         // v1: map of 2: "b" -> bytes [0], "a" -> bytes [0]
         let v1 = |b: &[u8]| SessionData::decode_payload_in(Format::V1, b.to_vec(), 0..b.len());
@@ -523,7 +620,7 @@ mod tests {
     #[test]
     fn a_claimed_entry_count_beyond_the_input_is_refused_before_allocating() {
         // count = 2^60 with three bytes of input left.
-        let mut p = vec![1, 2, 0];
+        let mut p = vec![1, 2, 0, 0];
         p.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
         p.extend_from_slice(&[1, b'a', 0]);
         assert!(SessionData::decode_payload(&p).is_none());

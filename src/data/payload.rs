@@ -1,11 +1,17 @@
 //! The plaintext of a sealed session (and of a server-mode record), by wire format version.
 //!
 //! ```text
-//! v2 = postcard( created_at:varint, written_at:varint, idle_secs:option<varint>, count:varint )
+//! v2 = postcard( created_at:varint, written_at:varint, expiry:option<SessionExpiry>,
+//!                validated_at:option<varint>, count:varint )
 //!      ‖ count × ( key: postcard str ‖ value: one MessagePack value )       keys strictly increasing
+//! SessionExpiry = 0x00 idle_secs:varint(u32)  |  0x01 (browser session)  |  0x02 until:varint(u64)
 //! v1 = postcard( created_at:varint, expires_at:varint, idle_secs:option<varint>,
 //!                entries: map<str, bytes> )                                 values postcard-encoded
 //! ```
+//!
+//! `option<T>` is postcard's: `0x00` for none, `0x01` then `T`; an enum is its variant index
+//! (a varint) then its field. A v1 `idle_secs` reads as `SessionExpiry::Idle`. `validated_at`
+//! is when the session's auth stamp was last checked (Unix seconds; v1 has none).
 //!
 //! MessagePack values delimit themselves, so v2 needs no length prefix per value. v2 records
 //! when the session was last written instead of when it expires: the expiry is worked out
@@ -21,6 +27,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::value;
+use super::SessionExpiry;
 
 /// One decoded entry: the key and value ranges in the buffer that holds them.
 pub(super) struct RawEntry {
@@ -36,22 +43,36 @@ pub(super) struct Decoded {
     pub written_at: Option<u64>,
     /// v1: the sealed expiry; v2: 0 (worked out by the sealer).
     pub expires_at: u64,
-    pub idle_secs: Option<u32>,
+    pub expiry: Option<SessionExpiry>,
+    /// v2: the last auth-stamp check; v1: `None`.
+    pub validated_at: Option<u64>,
     pub entries: Vec<RawEntry>,
 }
 
 /// The header of a v2 payload.
-type HeaderV2 = (u64, u64, Option<u32>, u64);
+type HeaderV2 = (u64, u64, Option<SessionExpiry>, Option<u64>, u64);
+
+/// The fields of a v2 header before the entry count.
+pub(super) struct Header {
+    pub created_at: u64,
+    pub written_at: u64,
+    pub expiry: Option<SessionExpiry>,
+    pub validated_at: Option<u64>,
+}
 
 /// Appends the v2 header for `count` entries.
 pub(super) fn encode_header(
-    created_at: u64,
-    written_at: u64,
-    idle_secs: Option<u32>,
+    h: &Header,
     count: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), postcard::Error> {
-    let header: HeaderV2 = (created_at, written_at, idle_secs, count as u64);
+    let header: HeaderV2 = (
+        h.created_at,
+        h.written_at,
+        h.expiry,
+        h.validated_at,
+        count as u64,
+    );
     let taken = std::mem::take(out);
     *out = postcard::to_extend(&header, taken)?;
     Ok(())
@@ -73,7 +94,7 @@ fn range_in(whole: &[u8], part: &[u8]) -> Range<usize> {
 /// Decodes a v2 payload in `buf[range]`.
 pub(super) fn decode_v2(buf: Vec<u8>, range: Range<usize>) -> Option<Decoded> {
     let bytes = buf.get(range)?;
-    let ((created_at, written_at, idle_secs, count), mut rest) =
+    let ((created_at, written_at, expiry, validated_at, count), mut rest) =
         postcard::take_from_bytes::<HeaderV2>(bytes).ok()?;
     // Every entry takes at least two bytes: a claimed count beyond that is malformed, and
     // nothing is sized from it before this check.
@@ -100,7 +121,8 @@ pub(super) fn decode_v2(buf: Vec<u8>, range: Range<usize>) -> Option<Decoded> {
         created_at,
         written_at: Some(written_at),
         expires_at: 0,
-        idle_secs,
+        expiry,
+        validated_at,
         entries,
     })
 }
@@ -133,7 +155,8 @@ pub(super) fn decode_v1(buf: &[u8], range: Range<usize>) -> Option<Decoded> {
         created_at: p.created_at,
         written_at: None,
         expires_at: p.expires_at,
-        idle_secs: p.idle_secs,
+        expiry: p.idle_secs.map(SessionExpiry::Idle),
+        validated_at: None,
         entries,
     })
 }

@@ -1,5 +1,6 @@
-//! [`ResponseFuture`]: loads the record first in server mode, runs the inner service, then
-//! writes the session back (store calls, then `Set-Cookie`).
+//! [`ResponseFuture`]: loads the record first in server mode, awaits the auth-stamp check when
+//! one is due, runs the inner service, then writes the session back (store calls, then
+//! `Set-Cookie`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use tower_service::Service;
 use super::OversizePolicy;
 use crate::cookies::ChunkSet;
 use crate::error::StoreError;
-use crate::session::{CookieOp, Engine, Outcome, Save, Session, StoreOps};
+use crate::session::{CookieOp, Engine, Outcome, Save, Session, StampCheck, StampFuture, StoreOps};
 use crate::store::StoreFuture;
 
 pin_project! {
@@ -22,7 +23,9 @@ pin_project! {
     ///
     /// In client mode it only wraps the inner future. In server mode it first awaits the
     /// store's load (boxed: the store call alone, never the inner future), and after the
-    /// inner service answered, the store's save or delete.
+    /// inner service answered, the store's save or delete. With
+    /// [`SessionLayer::revalidate`](super::SessionLayer::revalidate), a due auth-stamp check
+    /// is awaited before the inner service is called (boxed: the validator's call alone).
     pub struct ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>>,
@@ -42,6 +45,12 @@ pin_project! {
     {
         Loading {
             load: StoreFuture<'static, Option<Vec<u8>>>,
+            service: Option<S>,
+            req: Option<Request<ReqBody>>,
+        },
+        Validating {
+            current: StampFuture,
+            user: String,
             service: Option<S>,
             req: Option<Request<ReqBody>>,
         },
@@ -65,6 +74,25 @@ where
     pub(crate) fn inner(fut: S::Future, session: Session, engine: Arc<Engine>) -> Self {
         ResponseFuture {
             kind: Kind::Inner { fut },
+            session,
+            engine,
+        }
+    }
+
+    pub(crate) fn validating(
+        check: StampCheck,
+        service: S,
+        req: Request<ReqBody>,
+        session: Session,
+        engine: Arc<Engine>,
+    ) -> Self {
+        ResponseFuture {
+            kind: Kind::Validating {
+                current: check.current,
+                user: check.user,
+                service: Some(service),
+                req: Some(req),
+            },
             session,
             engine,
         }
@@ -109,10 +137,42 @@ where
                     match loaded {
                         Ok(record) => {
                             this.session.apply_record(record);
+                            let check = this.engine.revalidate.as_ref();
+                            if let Some(check) = check.and_then(|r| this.session.stamp_check(r)) {
+                                this.kind.set(Kind::Validating {
+                                    current: check.current,
+                                    user: check.user,
+                                    service: Some(service),
+                                    req: Some(req),
+                                });
+                            } else {
+                                let fut = service.call(req);
+                                this.kind.set(Kind::Inner { fut });
+                            }
+                        }
+                        Err(e) => return Poll::Ready(Ok(store_failed(&e))),
+                    }
+                }
+                KindProj::Validating {
+                    current,
+                    user,
+                    service,
+                    req,
+                } => {
+                    let current = ready!(current.as_mut().poll(cx));
+                    let (Some(mut service), Some(req)) = (service.take(), req.take()) else {
+                        return Poll::Ready(Ok(unavailable()));
+                    };
+                    match current {
+                        Ok(current) => {
+                            this.session.apply_stamp_check(user, current.as_deref());
                             let fut = service.call(req);
                             this.kind.set(Kind::Inner { fut });
                         }
-                        Err(e) => return Poll::Ready(Ok(store_failed(&e))),
+                        Err(e) => {
+                            tracing::error!(error = %e, "auth stamp validator failed; answering 503");
+                            return Poll::Ready(Ok(unavailable()));
+                        }
                     }
                 }
                 KindProj::Inner { fut } => {

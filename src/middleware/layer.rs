@@ -1,7 +1,7 @@
 //! [`SessionLayer`]: configuration, validated once, shared by every service it makes.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tower_layer::Layer;
 
@@ -10,7 +10,7 @@ use super::OversizePolicy;
 use crate::config::{LoadPolicy, SessionConfig};
 use crate::error::{ConfigError, Error};
 use crate::reload::KeyRingHandle;
-use crate::session::Engine;
+use crate::session::{Engine, Revalidation, StampValidator};
 use crate::store::{self, SessionStore};
 use crate::time::Clock;
 
@@ -117,6 +117,39 @@ impl SessionLayer {
     #[must_use]
     pub fn server_store_arc(self, store: Arc<dyn SessionStore>) -> Self {
         self.with(|e| e.store = Some(store))
+    }
+
+    /// Checks each session's auth stamp ([`Session::set_auth_stamp`](crate::Session::set_auth_stamp))
+    /// against `validator` at most once per `every`, in either mode: per-user revocation
+    /// (Django's session auth hash, ASP.NET's security stamp).
+    ///
+    /// On a request whose session carries a stamp last checked `every` ago or more, the
+    /// validator's future is awaited before the handler runs (only that call is boxed); the
+    /// same stamp seals the new check time into the session (one `Set-Cookie`, or one record
+    /// write, per interval), another stamp or `None` (no such user) flushes the session, and
+    /// an error answers `503 Service Unavailable` and keeps the session. Requests inside the
+    /// interval, and sessions without a stamp, make no call. A changed stamp therefore ends
+    /// every session of the user within `every` (plus the clock skew of a fleet). In client
+    /// mode, a layer with a validator opens the cookie of every request that carries one
+    /// (an AEAD open), to see whether a check is due.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    /// use sealed_session::{SessionConfig, SessionLayer};
+    /// let layer = SessionLayer::new(SessionConfig::ephemeral())?.revalidate(
+    ///     Duration::from_secs(300),
+    ///     |user: String| async move {
+    ///         // SELECT stamp FROM users WHERE id = $1
+    ///         Ok::<_, Infallible>(Some(format!("stamp-of-{user}")))
+    ///     },
+    /// );
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn revalidate(self, every: Duration, validator: impl StampValidator) -> Self {
+        let validator: Arc<dyn StampValidator> = Arc::new(validator);
+        self.with(|e| e.revalidate = Some(Revalidation { every, validator }))
     }
 
     /// Whether the layer runs in server mode.

@@ -73,9 +73,10 @@ where
         let session = Session::new(self.engine.clone(), cookies);
         req.extensions_mut().insert(session.clone());
         let engine = self.engine.clone();
-        // Server mode: the id is checked now (one AEAD open, no store call for a forged id),
-        // and the record is loaded before the handler runs.
-        let eager = self.engine.load == LoadPolicy::Eager;
+        // Server mode, eager loading: the id is checked now (one AEAD open, no store call for a
+        // forged id), and the record is loaded before the handler runs. Lazy loading waits for
+        // the handler to ask, unless an auth-stamp check needs the session before it runs.
+        let eager = self.engine.load == LoadPolicy::Eager || self.engine.revalidate.is_some();
         let load = self
             .engine
             .store
@@ -87,12 +88,26 @@ where
                 let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
                 Some(load)
             });
-        match load {
-            Some(load) => {
-                // The ready service goes into the future; a clone stays for the next call.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::loading(load, inner, req, session, engine)
+        // The ready service goes into the future; a clone stays for the next call.
+        let take_ready = |inner: &mut S| {
+            let clone = inner.clone();
+            std::mem::replace(inner, clone)
+        };
+        if let Some(load) = load {
+            return ResponseFuture::loading(
+                load,
+                take_ready(&mut self.inner),
+                req,
+                session,
+                engine,
+            );
+        }
+        // Client mode (or no record to load): an auth-stamp check, if one is due, is awaited
+        // before the handler runs.
+        let check = (self.engine.revalidate.as_ref()).and_then(|r| session.stamp_check(r));
+        match check {
+            Some(check) => {
+                ResponseFuture::validating(check, take_ready(&mut self.inner), req, session, engine)
             }
             None => ResponseFuture::inner(self.inner.call(req), session, engine),
         }

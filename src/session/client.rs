@@ -58,7 +58,7 @@ impl Inner {
         };
         let now = self.now();
         let value = live.sealer.seal_data(&live.ring, &mut self.data, now)?;
-        let lifetime = self.lifetime(now);
+        let lifetime = self.cookie_lifetime(now);
         Ok(Outcome::cookie(CookieOp::Set { value, lifetime }, present))
     }
 }

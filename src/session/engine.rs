@@ -11,6 +11,8 @@ use crate::seal::Sealer;
 use crate::store::SharedStore;
 use crate::time::{Clock, SystemClock};
 
+use super::validator::Revalidation;
+
 /// The cookie settings, the live key ring and sealer (with the expiry policy, reloaded
 /// together), the clock, the store (server mode) and the oversize policy of one layer. A
 /// layer holds it in an `Arc`; builder methods clone it, change one field and make a new
@@ -25,6 +27,8 @@ pub(crate) struct Engine {
     /// Server mode: when the record is loaded.
     pub load: LoadPolicy,
     pub oversize: OversizePolicy,
+    /// `Some`: sessions with an auth stamp are checked against the application this often.
+    pub revalidate: Option<Revalidation>,
 }
 
 impl Engine {
@@ -41,6 +45,7 @@ impl Engine {
             store,
             load: config.store.load,
             oversize: OversizePolicy::default(),
+            revalidate: None,
         }
     }
 

@@ -13,6 +13,10 @@
 //! | `server.rs` | server mode: the sealed id, the record, the store calls |
 //! | `outcome.rs` | `Outcome`: what the response must do |
 //! | `typed.rs` | `Typed`: one key as the application's own type |
+//! | `csrf.rs` | CSRF tokens: `csrf_token`, `verify_csrf`, the secret under the reserved key `_csrf` |
+//! | `flash.rs` | flash messages: `flash`, `take_flashes`, under the reserved key `_flash` |
+//! | `stamp.rs` | per-user revocation: `set_auth_stamp` (reserved key `_auth`), the due check |
+//! | `validator.rs` | `StampValidator` and a layer's revalidation settings |
 //!
 //! # Example
 //! ```
@@ -25,10 +29,14 @@
 //! ```
 
 mod client;
+mod csrf;
 mod engine;
+mod flash;
 mod outcome;
 mod server;
+mod stamp;
 mod typed;
+mod validator;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,9 +53,20 @@ use crate::seal::SessionId;
 use crate::store::RecordKey;
 use crate::time::unix_seconds;
 
+pub use crate::data::SessionExpiry;
+pub use csrf::{CsrfReject, CSRF_TOKEN_LEN};
 pub(crate) use engine::Engine;
+pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
 pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
+pub(crate) use stamp::StampCheck;
+pub use stamp::{AuthStamp, AUTH_KEY};
 pub use typed::{SessionValue, Typed};
+pub(crate) use validator::Revalidation;
+pub use validator::{StampError, StampFuture, StampValidator};
+
+/// The session key the CSRF secret is kept under ([`Session::csrf_token`]); [`Session::cycle`]
+/// removes it. Applications must not use it for their own values.
+pub const CSRF_KEY: &str = "_csrf";
 
 /// Server-mode state of one request.
 #[derive(Default)]
@@ -90,6 +109,9 @@ struct Inner {
     had_invalid: bool,
     needs_reseal: bool,
     needs_renewal: bool,
+    /// The handler changed the session's expiry choice (server mode re-sends the id cookie
+    /// with the new lifetime).
+    expiry_changed: bool,
     /// `Some` in server mode.
     server: Option<ServerState>,
 }
@@ -141,6 +163,7 @@ impl Session {
                 had_invalid: false,
                 needs_reseal: false,
                 needs_renewal: false,
+                expiry_changed: false,
                 server,
             })),
         }
@@ -250,17 +273,60 @@ impl Session {
     /// privilege change.
     ///
     /// In server mode the session also gets a new id and the old record is deleted
-    /// (protection against session fixation).
+    /// (protection against session fixation). The CSRF secret is dropped, so tokens handed
+    /// out before the login stop working ([`csrf_token`](Self::csrf_token) makes a new one).
     pub fn cycle(&self) {
         let mut inner = self.loaded();
         inner.retire_id();
+        inner.data.remove(CSRF_KEY);
         inner.data.renew_created();
     }
 
     /// Sets this session's idle timeout (`None`: back to the configured one). It travels
-    /// inside the sealed value.
+    /// inside the sealed value. The same as
+    /// [`set_session_expiry`](Self::set_session_expiry)`(idle.map(SessionExpiry::idle))`.
     pub fn set_expiry(&self, idle: Option<Duration>) {
-        self.loaded().data.set_idle_timeout(idle);
+        self.set_session_expiry(idle.map(SessionExpiry::idle));
+    }
+
+    /// Chooses how this session expires ("remember me"), in either mode; `None`: back to the
+    /// configured policy. Every choice is capped by the configured absolute timeout (counted
+    /// from the last [`cycle`](Self::cycle)) and by `not_before`; see [`SessionExpiry`].
+    ///
+    /// - [`SessionExpiry::Idle`]: a rolling idle timeout of its own (e.g. 30 days when the
+    ///   "remember me" box was ticked);
+    /// - [`SessionExpiry::BrowserSession`]: the cookie is sent without `Max-Age`/`Expires`
+    ///   (the box was not ticked), whatever `cookie.browser_session` says; the configured
+    ///   timeouts still apply inside the sealed value;
+    /// - [`SessionExpiry::Until`]: a fixed instant, not renewed.
+    ///
+    /// It travels inside the sealed value (client mode) or the record (server mode, where the
+    /// id cookie is sent again with the new lifetime).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sealed_session::data::SessionExpiry;
+    /// use sealed_session::Session;
+    /// let session = Session::detached();
+    /// let remember = true; // the login form's box
+    /// session.set_session_expiry(Some(if remember {
+    ///     SessionExpiry::idle(Duration::from_secs(30 * 24 * 3600))
+    /// } else {
+    ///     SessionExpiry::BrowserSession
+    /// }));
+    /// assert_eq!(session.session_expiry(), Some(SessionExpiry::Idle(2_592_000)));
+    /// ```
+    pub fn set_session_expiry(&self, expiry: Option<SessionExpiry>) {
+        let mut inner = self.loaded();
+        if inner.data.session_expiry() != expiry {
+            inner.data.set_session_expiry(expiry);
+            inner.expiry_changed = true;
+        }
+    }
+
+    /// This session's expiry choice (`None`: the configured policy).
+    pub fn session_expiry(&self) -> Option<SessionExpiry> {
+        self.loaded().data.session_expiry()
     }
 
     /// A copy of the whole session data.
@@ -326,6 +392,15 @@ impl Inner {
         match self.data.expires_at() {
             0 => None,
             e => Some(Lifetime::new(unix_seconds(now), e)),
+        }
+    }
+
+    /// The cookie's `Max-Age`/`Expires` as of `now`: none for a session that chose a
+    /// browser-session cookie, else [`lifetime`](Self::lifetime).
+    fn cookie_lifetime(&self, now: SystemTime) -> Option<Lifetime> {
+        match self.data.session_expiry() {
+            Some(SessionExpiry::BrowserSession) => None,
+            _ => self.lifetime(now),
         }
     }
 

@@ -204,10 +204,10 @@ impl Inner {
         } else {
             None
         };
-        let cookie = if new_id || self.needs_reseal || self.needs_renewal {
+        let cookie = if new_id || self.needs_reseal || self.needs_renewal || self.expiry_changed {
             CookieOp::Set {
                 value: live.sealer.seal_id(&live.ring, &id, now)?,
-                lifetime: self.lifetime(now),
+                lifetime: self.cookie_lifetime(now),
             }
         } else {
             CookieOp::Keep

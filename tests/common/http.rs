@@ -85,9 +85,24 @@ impl Browser {
 
     /// Sends with the jar's cookies and stores what comes back.
     pub async fn request(&mut self, method: Method, path: &str) -> Reply {
+        self.request_with(method, path, &[]).await
+    }
+
+    /// As [`request`](Self::request), with extra request headers.
+    pub async fn request_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let cookie = self.cookie_header();
         let reply = self
-            .send_raw(method, path, (!cookie.is_empty()).then_some(cookie))
+            .send_with(
+                method,
+                path,
+                (!cookie.is_empty()).then_some(cookie),
+                headers,
+            )
             .await;
         for line in reply.set_cookies() {
             let c = cookie::Cookie::parse(line).expect("server sends valid Set-Cookie");
@@ -102,11 +117,26 @@ impl Browser {
 
     /// Sends with exactly this `Cookie` header (or none), leaving the jar alone.
     pub async fn send_raw(&self, method: Method, path: &str, cookie: Option<String>) -> Reply {
+        self.send_with(method, path, cookie, &[]).await
+    }
+
+    /// Sends with exactly this `Cookie` header (or none) and extra headers, leaving the jar
+    /// alone.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let res = self
             .client

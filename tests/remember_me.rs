@@ -1,0 +1,233 @@
+//! Remember-me per session (`Session::set_session_expiry`) through a real hyper server and a
+//! client with a cookie jar, in client mode (sealed cookie) and server mode (memory store):
+//! a persistent cookie with the right `Max-Age` when the box is ticked, a browser-session
+//! cookie (no `Max-Age`, no `Expires`) when it is not, a fixed expiry instant, and the
+//! configured absolute timeout capping every choice. Time comes from a `ManualClock`.
+
+mod common;
+
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use sealed_session::data::SessionExpiry;
+use sealed_session::store::MemoryStore;
+use sealed_session::time::ManualClock;
+use sealed_session::{Session, SessionLayer};
+
+use common::http::{config, text, Body, Browser, Reply, TestServer};
+
+const T0: u64 = 1_700_000_000;
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+const NAME: &str = "__Host-session";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Client,
+    Memory,
+}
+
+macro_rules! modes {
+    ($($name:ident),* $(,)?) => {
+        mod client {
+            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
+        }
+        mod memory {
+            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
+        }
+    };
+}
+
+modes!(
+    remember_me_on_sends_a_persistent_cookie_and_outlives_the_idle_timeout,
+    remember_me_off_sends_a_browser_session_cookie_that_still_expires,
+    remember_me_is_capped_by_the_absolute_timeout,
+    a_fixed_expiry_instant_is_not_renewed_and_capped,
+    changing_the_choice_resends_the_cookie,
+);
+
+/// `?remember=on|off`, `?until=<unix seconds>`, `?idle=<seconds>`.
+fn choice(req: &Request<Incoming>) -> Option<SessionExpiry> {
+    let q = req.uri().query().unwrap_or("");
+    let (k, v) = q.split_once('=')?;
+    match (k, v) {
+        ("remember", "on") => Some(SessionExpiry::idle(Duration::from_secs(2 * DAY))),
+        ("remember", "off") => Some(SessionExpiry::BrowserSession),
+        ("until", t) => Some(SessionExpiry::Until(t.parse().ok()?)),
+        ("idle", s) => Some(SessionExpiry::Idle(s.parse().ok()?)),
+        _ => None,
+    }
+}
+
+async fn app(req: Request<Incoming>) -> Response<Body> {
+    let session = req.extensions().get::<Session>().unwrap().clone();
+    match (req.method().clone(), req.uri().path()) {
+        (Method::POST, "/login") => {
+            session.insert("user", "ada").unwrap();
+            session.cycle();
+            session.set_session_expiry(choice(&req));
+            text(StatusCode::OK, "logged in")
+        }
+        (Method::POST, "/choose") => {
+            session.set_session_expiry(choice(&req));
+            text(StatusCode::OK, "chosen")
+        }
+        (Method::GET, "/me") => match session.get::<String>("user").unwrap() {
+            Some(user) => text(StatusCode::OK, user),
+            None => text(StatusCode::UNAUTHORIZED, "who are you?"),
+        },
+        // A write: the session is sealed (client mode) or saved (server mode) again.
+        (Method::POST, "/touch") => {
+            let n: u64 = session.get("n").unwrap().unwrap_or(0) + 1;
+            session.insert("n", &n).unwrap();
+            text(StatusCode::OK, n.to_string())
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Idle 30 minutes, absolute 7 days, no skew.
+async fn server(mode: Mode) -> (TestServer, ManualClock) {
+    let clock = ManualClock::at_unix(T0);
+    let toml = "[expiry]\nidle = \"30m\"\nabsolute = \"7days\"\nskew = \"0s\"\n";
+    let layer = SessionLayer::new(config(toml))
+        .unwrap()
+        .clock(clock.clone());
+    let layer = match mode {
+        Mode::Client => layer,
+        Mode::Memory => layer.server_store(MemoryStore::new()),
+    };
+    (TestServer::start(layer, app).await, clock)
+}
+
+/// Our session cookie in the reply, parsed.
+fn our_cookie(r: &Reply) -> cookie::Cookie<'static> {
+    let lines = r.set_cookies();
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{NAME}=")))
+        .unwrap_or_else(|| panic!("no {NAME} cookie in {lines:?}"));
+    cookie::Cookie::parse(line.clone()).unwrap()
+}
+
+fn max_age(r: &Reply) -> Option<i64> {
+    our_cookie(r)
+        .max_age()
+        .map(cookie::time::Duration::whole_seconds)
+}
+
+/// `Max-Age` and `Expires` agree (`Expires` = now + `Max-Age`).
+fn assert_expires_matches(r: &Reply, now: u64) {
+    let c = our_cookie(r);
+    let age = c.max_age().unwrap().whole_seconds();
+    let expires = c.expires_datetime().unwrap().unix_timestamp();
+    assert_eq!(expires, i64::try_from(now).unwrap() + age, "{c}");
+}
+
+async fn remember_me_on_sends_a_persistent_cookie_and_outlives_the_idle_timeout(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let r = b.post("/login?remember=on").await;
+    assert_eq!(max_age(&r), Some(2 * 86_400));
+    assert_expires_matches(&r, T0);
+    // Away for an hour, twice the configured idle timeout: still logged in.
+    clock.advance(Duration::from_secs(HOUR));
+    assert_eq!(b.get("/me").await.body, "ada");
+    // Not for its own idle timeout.
+    clock.advance(Duration::from_secs(2 * DAY + 1));
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn remember_me_off_sends_a_browser_session_cookie_that_still_expires(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let r = b.post("/login?remember=off").await;
+    let c = our_cookie(&r);
+    assert_eq!(c.max_age(), None, "{c}");
+    assert_eq!(c.expires(), None, "{c}");
+    assert_eq!(b.get("/me").await.body, "ada");
+    // A later write keeps it a browser-session cookie.
+    clock.advance(Duration::from_secs(20 * MINUTE));
+    let r = b.post("/touch").await;
+    if mode == Mode::Client {
+        assert_eq!(max_age(&r), None);
+    }
+    // The configured idle timeout still holds inside the sealed value or the record.
+    clock.advance(Duration::from_secs(30 * MINUTE + 1));
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+    // A session that made no choice gets the configured idle timeout as its Max-Age.
+    let mut other = Browser::new(&srv);
+    assert_eq!(max_age(&other.post("/login").await), Some(30 * 60));
+}
+
+async fn remember_me_is_capped_by_the_absolute_timeout(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    // Remember for 30 days, under a 7-day absolute timeout.
+    let r = b.post(&format!("/login?idle={}", 30 * DAY)).await;
+    assert_eq!(max_age(&r), Some(7 * 86_400));
+    // Active every day: the cap counts from the login, not from the last write.
+    for day in 1..=6 {
+        clock.advance(Duration::from_secs(DAY));
+        let r = b.post("/touch").await;
+        assert_eq!(r.status, StatusCode::OK, "day {day}");
+        if mode == Mode::Client {
+            assert_eq!(max_age(&r), Some(i64::try_from((7 - day) * DAY).unwrap()));
+        }
+    }
+    clock.advance(Duration::from_secs(DAY));
+    assert_eq!(b.get("/me").await.body, "ada");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_fixed_expiry_instant_is_not_renewed_and_capped(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let r = b.post(&format!("/login?until={}", T0 + HOUR)).await;
+    assert_eq!(max_age(&r), Some(3600));
+    assert_expires_matches(&r, T0);
+    // Writes do not push it forward.
+    clock.advance(Duration::from_secs(20 * MINUTE));
+    let r = b.post("/touch").await;
+    if mode == Mode::Client {
+        assert_eq!(max_age(&r), Some(40 * 60));
+    }
+    // Nor does the configured idle timeout (30 minutes) end it earlier: 40 minutes pass after
+    // the last write.
+    clock.advance(Duration::from_secs(40 * MINUTE - 1));
+    assert_eq!(b.get("/me").await.body, "ada");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(b.get("/me").await.body, "ada");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+
+    // An instant past the absolute timeout is capped by it.
+    let mut b = Browser::new(&srv);
+    let now = T0 + HOUR + 1;
+    let r = b.post(&format!("/login?until={}", now + 30 * DAY)).await;
+    assert_eq!(max_age(&r), Some(7 * 86_400));
+    assert_expires_matches(&r, now);
+    clock.advance(Duration::from_secs(7 * DAY + 1));
+    assert_eq!(b.get("/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn changing_the_choice_resends_the_cookie(mode: Mode) {
+    let (srv, _clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(max_age(&b.post("/login?remember=off").await), None);
+    // Ticking the box later, without logging in again: a persistent cookie now.
+    let r = b.post("/choose?remember=on").await;
+    assert_eq!(max_age(&r), Some(2 * 86_400));
+    // And back.
+    let r = b.post("/choose?remember=off").await;
+    assert_eq!(max_age(&r), None);
+    // The same choice again changes nothing (server mode sends no cookie then).
+    let r = b.post("/choose?remember=off").await;
+    if mode == Mode::Memory {
+        assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
+    }
+    assert_eq!(b.get("/me").await.body, "ada");
+}
