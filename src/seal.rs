@@ -449,4 +449,33 @@ mod tests {
         assert!(!s.open(&ring, &v, at(1099)).unwrap().needs_renewal);
         assert!(s.open(&ring, &v, at(1100)).unwrap().needs_renewal);
     }
+
+    /// A session whose record, sealed at 1000, holds one string of `len` characters.
+    fn record(s: &Sealer, ring: &KeyRing, len: usize) -> Result<Vec<u8>, Error> {
+        let mut data = SessionData::new();
+        data.insert("v", &"x".repeat(len)).unwrap();
+        s.seal_record(ring, &[7; 32], &mut data, at(1000))
+    }
+
+    #[test]
+    fn a_record_of_exactly_max_record_len_is_sealed_and_opened_and_one_byte_more_is_refused() {
+        let ring =
+            KeyRing::new_at([Key::new(KeyId(0), Algorithm::default(), &[1; 32])], at(0)).unwrap();
+        let s = Sealer::new("s", ExpiryPolicy::default());
+        // Past 64 KiB a string's MessagePack header is 5 bytes whatever its length, so the
+        // sealed bytes are a fixed overhead plus the string.
+        let probe = 100_000;
+        let overhead = record(&s, &ring, probe).unwrap().len() * 3 / 4 - probe;
+        // MAX_RECORD_LEN base64 characters are exactly 3/4 as many bytes.
+        let len = MAX_RECORD_LEN / 4 * 3 - overhead;
+        let exact = record(&s, &ring, len).unwrap();
+        assert_eq!(exact.len(), MAX_RECORD_LEN);
+        let (data, _) = s.open_record(&ring, &[7; 32], &exact, at(1000)).unwrap();
+        assert_eq!(data.get::<String>("v").unwrap().map(|v| v.len()), Some(len));
+
+        assert!(matches!(
+            record(&s, &ring, len + 1),
+            Err(Error::RecordTooLarge { len: l, max }) if l == MAX_RECORD_LEN + 2 && max == MAX_RECORD_LEN
+        ));
+    }
 }

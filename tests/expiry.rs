@@ -469,6 +469,34 @@ fn per_session_idle_override_is_renewed_while_active() {
     }
 }
 
+/// A per-session idle timeout (with no explicit `renew_after`) is renewed at a quarter of
+/// itself, as the policy's own idle timeout is: 10 min idle renews from 150 s on, not at the
+/// policy's quarter (15 min of 1 h) and not at once.
+#[test]
+fn per_session_idle_override_renews_at_a_quarter_of_itself() {
+    let ring = ring(Algorithm::default());
+    let sealer = strict_sealer(HOUR, DAY);
+    let mut data = typical_session();
+    data.set_idle_timeout(Some(secs(10 * MINUTE)));
+    let value = sealer.seal(&ring, &data, at(0)).expect("seals");
+    for t in [1, 150 - 1] {
+        assert!(
+            !open_at(&sealer, &ring, &value, t)
+                .expect("opens")
+                .needs_renewal,
+            "at +{t}"
+        );
+    }
+    for t in [150, 151, 10 * MINUTE] {
+        assert!(
+            open_at(&sealer, &ring, &value, t)
+                .expect("opens")
+                .needs_renewal,
+            "at +{t}"
+        );
+    }
+}
+
 /// Issue 12, S7: shortening the idle timeout in the configuration must reach the cookies
 /// already issued. A session sealed under a 24 h idle policy and left alone for 6 h must be
 /// rejected by a layer whose policy is now 15 min, while a session written 5 min ago under

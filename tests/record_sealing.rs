@@ -167,3 +167,39 @@ async fn a_client_cookie_is_never_accepted_as_a_server_mode_id() {
     assert_eq!(c.get("/").await.body, "1");
     assert_eq!(loads(), 1);
 }
+
+/// Server mode seals the id cookie bound to the layer's cookie name: two layers that share
+/// a store and a key ring but not a cookie name never take each other's id cookies (the
+/// id is not even looked up), while each one keeps its own session.
+#[tokio::test]
+async fn an_id_cookie_is_refused_under_another_cookie_name() {
+    const OTHER: &str = "__Host-other";
+    let store = Spy::default();
+    let srv = server(&store).await;
+    let other_layer = SessionLayer::new(config("[cookie]\nname = \"other\"\n"))
+        .unwrap()
+        .server_store(store.clone());
+    let other = TestServer::start(other_layer, counter).await;
+    let loads = || store.loads.load(Ordering::SeqCst);
+
+    let mut a = Browser::new(&srv);
+    assert_eq!(a.get("/").await.body, "1");
+    assert_eq!(a.get("/").await.body, "2");
+    let id_cookie = a.jar[NAME].clone();
+
+    let mut b = Browser::new(&other);
+    b.jar.insert(OTHER.into(), id_cookie);
+    let before = loads();
+    assert_eq!(
+        b.get("/").await.body,
+        "1",
+        "an id cookie opened under another name"
+    );
+    assert_eq!(
+        loads(),
+        before,
+        "an id cookie of another name reached the store"
+    );
+    assert_eq!(b.get("/").await.body, "2");
+    assert_eq!(a.get("/").await.body, "3");
+}

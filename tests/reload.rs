@@ -197,6 +197,43 @@ fn reload_refuses_to_change_the_cookie_or_the_store_and_keeps_the_current_state(
     assert!(handle.current().get(KeyId(2)).is_some());
 }
 
+/// A reload swaps the keys and the timeouts but keeps what the cookies already issued are
+/// bound to (the cookie name, the length cap): a session from before the reload carries on,
+/// and the handle reports the policy that is now in force.
+#[test]
+fn a_reload_keeps_sessions_issued_before_it_and_reports_the_new_policy() {
+    let layer = SessionLayer::new(
+        SessionConfig::from_toml_str(&format!(
+            "[cookie]\nname = \"sid\"\n{}",
+            key(1, KEY1, "primary")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let handle = layer.key_ring_handle();
+    let mut app = counter(&layer);
+    let (n, cookie) = app.visit(None);
+    assert_eq!(n, 1);
+    let cookie = cookie.unwrap();
+    assert!(cookie.starts_with("__Host-sid="), "{cookie}");
+
+    let config = SessionConfig::from_toml_str(&format!(
+        "[cookie]\nname = \"sid\"\n[expiry]\nidle = \"1h\"\nskew = \"5s\"\n{}{}",
+        key(2, KEY2, "primary"),
+        key(1, KEY1, "decrypt-only")
+    ))
+    .unwrap();
+    handle.reload(&config).unwrap();
+    let policy = handle.policy();
+    assert_eq!(policy, config.expiry.policy());
+    assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(3600)));
+
+    let (n, resealed) = app.visit(Some(&cookie));
+    assert_eq!(n, 2, "a session issued before the reload was lost");
+    // Re-sealed under the new primary, and still bound to the same name.
+    assert_eq!(app.visit(Some(&resealed.unwrap())).0, 3);
+}
+
 #[cfg(unix)]
 #[test]
 fn sighup_reloads_the_expiry_policy_with_the_key_ring() {

@@ -224,4 +224,95 @@ mod tests {
         let got = f(&["s.4=x; s.0=y; s.01=z; s.999=w; s.1=u; s=v"]);
         assert_eq!(got.present, set(&[0, 1]));
     }
+
+    #[test]
+    fn chunk_count_accepts_exactly_max_chunks_and_refuses_one_more_as_oversized() {
+        assert_eq!(chunk_count("4.abc", 4), Ok((4, "abc")));
+        assert_eq!(chunk_count("5.abc", 4), Err(RejectReason::Oversized));
+        assert_eq!(chunk_count("16.abc", 16), Ok((16, "abc")));
+        assert_eq!(chunk_count("17.abc", 16), Err(RejectReason::Oversized));
+    }
+
+    #[test]
+    fn chunk_count_accepts_two_chunks_and_refuses_one_as_malformed() {
+        assert_eq!(chunk_count("2.abc", 4), Ok((2, "abc")));
+        assert_eq!(chunk_count("1.abc", 4), Err(RejectReason::Malformed));
+        assert_eq!(chunk_count("abc", 4), Ok((1, "abc")));
+    }
+
+    #[test]
+    fn find_joins_exactly_max_chunks_and_exactly_two_chunks() {
+        let four = f(&["s=4.a; s.1=b; s.2=c; s.3=d"]);
+        assert_eq!(four.values, ["abcd"]);
+        assert!(four.rejected.is_empty());
+        let two = f(&["s=2.a; s.1=b"]);
+        assert_eq!(two.values, ["ab"]);
+        assert!(two.rejected.is_empty());
+    }
+
+    /// `find` with a per-cookie cap of `max_len` bytes and four chunks.
+    fn capped(headers: &[&str], max_len: usize) -> Candidates {
+        find(headers.iter().map(|h| h.as_bytes()), "s", 4, max_len)
+    }
+
+    #[test]
+    fn a_single_value_of_exactly_max_len_is_kept_and_one_byte_more_is_oversized() {
+        let exact = "v".repeat(10);
+        let got = capped(&[&format!("s={exact}")], 10);
+        assert_eq!(got.values, [exact.as_str()]);
+        assert!(got.rejected.is_empty());
+
+        let over = "v".repeat(11);
+        let got = capped(&[&format!("s={over}")], 10);
+        assert!(got.values.is_empty());
+        assert_eq!(got.rejected, [RejectReason::Oversized]);
+
+        let short = capped(&["s=v"], 10);
+        assert_eq!(short.values, ["v"]);
+    }
+
+    #[test]
+    fn a_first_chunk_of_exactly_max_len_is_joined_and_one_byte_more_is_oversized() {
+        // The first chunk's cookie value is `2.` and its part: 10 bytes in all.
+        let got = capped(&["s=2.vvvvvvvv; s.1=w"], 10);
+        assert_eq!(got.values, ["vvvvvvvvw"]);
+        let got = capped(&["s=2.vvvvvvvvv; s.1=w"], 10);
+        assert!(got.values.is_empty());
+        assert_eq!(got.rejected, [RejectReason::Oversized]);
+    }
+
+    #[test]
+    fn a_later_chunk_of_exactly_max_len_is_joined_and_one_byte_more_is_oversized() {
+        let exact = "w".repeat(10);
+        let got = capped(&[&format!("s=2.v; s.1={exact}")], 10);
+        assert_eq!(got.values, [format!("v{exact}")]);
+        assert!(got.rejected.is_empty());
+
+        let got = capped(&[&format!("s=2.v; s.1={exact}w")], 10);
+        assert!(got.values.is_empty());
+        assert_eq!(got.rejected, [RejectReason::Oversized]);
+
+        let got = capped(&["s=3.v; s.1=w; s.2=x"], 10);
+        assert_eq!(got.values, ["vwx"]);
+    }
+
+    /// The documented memory bound: each joined value is at most `max_chunks * max_len`
+    /// bytes, and no more is reserved for it (its capacity is its joined length).
+    #[test]
+    fn a_joined_value_reserves_no_more_than_the_sum_of_its_chunks() {
+        let chunk = "w".repeat(100);
+        let header = format!(
+            "s=4.{}; s.1={chunk}; s.2={chunk}; s.3={chunk}",
+            "v".repeat(98)
+        );
+        let got = capped(&[&header], 100);
+        assert_eq!(got.values.len(), 1);
+        let joined = &got.values[0];
+        assert_eq!(joined.len(), 98 + 3 * 100);
+        assert!(
+            joined.capacity() <= 4 * 100,
+            "reserved {}",
+            joined.capacity()
+        );
+    }
 }

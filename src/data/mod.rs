@@ -635,4 +635,135 @@ mod tests {
         assert!(d.buf.len() < 3 * 4096 + 1024, "{}", d.buf.len());
         assert_eq!(d.get::<Vec<u32>>("blob").unwrap().unwrap(), vec![9_999; 64]);
     }
+
+    /// A session with `a = 1u8`, `b = "x"`, created at 10, expiring at 20, idle 30 s.
+    fn sample() -> SessionData {
+        let mut d = SessionData::new();
+        d.insert("b", "x").unwrap();
+        d.insert("a", &1u8).unwrap();
+        d.created_at = Some(10);
+        d.expires_at = 20;
+        d.idle_secs = Some(30);
+        d
+    }
+
+    #[test]
+    fn sessions_with_the_same_entries_and_timestamps_are_equal_whatever_their_layout() {
+        let d = sample();
+        let mut out = vec![0xAA; 3];
+        d.encode_payload(10, 15, &mut out).unwrap();
+        let len = out.len();
+        let mut back = SessionData::decode_payload_in(Format::V2, out, 3..len).unwrap();
+        back.expires_at = 20;
+        assert_ne!(back.buf, d.buf);
+        assert_ne!(back.dirty, d.dirty);
+        assert_eq!(back, d);
+    }
+
+    #[test]
+    fn sessions_differing_in_one_value_one_key_or_one_timestamp_are_not_equal() {
+        let d = sample();
+        assert_eq!(d, sample());
+
+        let mut other = sample();
+        other.insert("b", "y").unwrap();
+        assert_ne!(other, d, "one value");
+
+        let mut other = sample();
+        other.remove("b");
+        other.insert("c", "x").unwrap();
+        assert_ne!(other, d, "one key");
+
+        let mut other = sample();
+        other.remove("b");
+        assert_ne!(other, d, "one entry fewer");
+
+        let mut other = sample();
+        other.created_at = Some(11);
+        assert_ne!(other, d, "created_at");
+
+        let mut other = sample();
+        other.expires_at = 21;
+        assert_ne!(other, d, "expires_at");
+
+        let mut other = sample();
+        other.idle_secs = None;
+        assert_ne!(other, d, "idle timeout");
+    }
+
+    #[test]
+    fn entries_are_the_keys_in_order_with_their_messagepack_bytes() {
+        let d = sample();
+        let expected: [(&str, &[u8]); 2] = [("a", &[0x01]), ("b", &[0xa1, b'x'])];
+        assert_eq!(d.entries().collect::<Vec<_>>(), expected);
+        assert_eq!(SessionData::new().entries().count(), 0);
+    }
+
+    /// Replaces `k` (whose value encodes to `old_len` bytes, a MessagePack str16) with a
+    /// two-byte value, after an entry `a` whose value encodes to `live_len` bytes (0: none).
+    fn replaced(old_len: usize, live_len: usize) -> SessionData {
+        let mut d = SessionData::new();
+        d.insert("k", &"o".repeat(old_len - 3)).unwrap();
+        if live_len > 0 {
+            d.insert("a", &"l".repeat(live_len - 3)).unwrap();
+        }
+        d.insert("k", "x").unwrap();
+        d
+    }
+
+    #[test]
+    fn compaction_starts_once_unused_bytes_pass_4096() {
+        // 4096 unused bytes, 3 live ("k" and "x"): kept as it is.
+        let d = replaced(4096, 0);
+        assert_eq!(d.garbage, 4096);
+        assert_eq!(d.buf.len(), 4096 + 1 + 2);
+        // 4097 unused bytes: rewritten with the live bytes only.
+        let d = replaced(4097, 0);
+        assert_eq!(d.garbage, 0);
+        assert_eq!(d.buf.len(), 3);
+        assert_eq!(d.get::<String>("k").unwrap().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn compaction_starts_once_unused_bytes_outweigh_the_live_ones() {
+        // 5000 unused bytes, 5000 live (1 + 4996 for "a", 1 + 2 for "k"): kept.
+        let d = replaced(5000, 4996);
+        assert_eq!(d.garbage, 5000);
+        assert_eq!(d.buf.len(), 10_000);
+        // 5000 unused bytes, 4999 live: rewritten.
+        let d = replaced(5000, 4995);
+        assert_eq!(d.garbage, 0);
+        assert_eq!(d.buf.len(), 4999);
+        assert_eq!(d.get::<String>("a").unwrap().unwrap().len(), 4992);
+        assert_eq!(d.get::<String>("k").unwrap().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn remove_counts_the_key_and_value_bytes_as_unused() {
+        let mut d = SessionData::new();
+        d.insert("ab", "xyz").unwrap();
+        assert!(d.remove("ab"));
+        assert_eq!(d.garbage, 2 + 4);
+
+        // Removing 4097 bytes (key "k" and a 4096-byte value) makes the next insert compact.
+        let mut d = SessionData::new();
+        d.insert("k", &"o".repeat(4093)).unwrap();
+        assert!(d.remove("k"));
+        assert_eq!(d.garbage, 4097);
+        d.insert("n", &1u8).unwrap();
+        assert_eq!(d.buf.len(), 2);
+    }
+
+    #[test]
+    fn debug_shows_key_names_and_sizes_but_no_value() {
+        let mut d = sample();
+        d.insert("token", "hunter2").unwrap();
+        let shown = format!("{d:?}");
+        assert_eq!(
+            shown,
+            "SessionData { entries: [(\"a\", 1), (\"b\", 2), (\"token\", 8)], \
+             created_at: Some(10), expires_at: 20, idle_secs: Some(30), dirty: true, .. }"
+        );
+        assert!(!shown.contains("hunter2"));
+    }
 }

@@ -410,3 +410,33 @@ pub fn generate_secret() -> String {
     getrandom::fill(bytes.as_mut()).expect("the operating system's random generator failed");
     base64::engine::general_purpose::STANDARD.encode(bytes.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithms_display_as_their_configuration_names() {
+        let shown: Vec<String> = Algorithm::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["xaes-256-gcm", "aes-256-gcm", "chacha20-poly1305"]);
+        for a in Algorithm::ALL {
+            assert_eq!(a.to_string().parse::<Algorithm>(), Ok(a));
+        }
+    }
+
+    #[test]
+    fn unknown_algorithm_names_the_value_and_the_expected_ones() {
+        let err = "aes-128-gcm".parse::<Algorithm>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown algorithm `aes-128-gcm`; expected one of `xaes-256-gcm`, `aes-256-gcm`, \
+             `chacha20-poly1305`"
+        );
+    }
+
+    #[test]
+    fn key_ids_display_as_their_number() {
+        assert_eq!(KeyId(0).to_string(), "0");
+        assert_eq!(KeyId(255).to_string(), "255");
+    }
+}

@@ -194,3 +194,29 @@ impl fmt::Debug for KeyRing {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Algorithm;
+
+    #[test]
+    fn debug_lists_the_keys_by_id_and_never_a_secret() {
+        let ring = KeyRing::new([
+            Key::new(KeyId(7), Algorithm::Xaes256Gcm, &[0xA7; 32]),
+            Key::new(KeyId(3), Algorithm::ChaCha20Poly1305, &[0xB3; 32]).decrypt_only(),
+        ])
+        .unwrap();
+        let shown = format!("{ring:?}");
+        assert_eq!(
+            shown,
+            "KeyRing { keys: [\
+             Key { id: 7, algorithm: Xaes256Gcm, state: Primary, activate_at: None, retired_at: None, .. }, \
+             Key { id: 3, algorithm: ChaCha20Poly1305, state: DecryptOnly, activate_at: None, retired_at: None, .. }\
+             ], .. }"
+        );
+        for secret_byte in ["167", "179", "a7", "b3", "A7", "B3"] {
+            assert!(!shown.contains(secret_byte), "{secret_byte} in {shown}");
+        }
+    }
+}
