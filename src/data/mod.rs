@@ -104,6 +104,7 @@ impl PartialEq for SessionData {
     /// Same entries and timestamps (the dirty flag and the buffer layout do not count).
     fn eq(&self, other: &Self) -> bool {
         self.created_at == other.created_at
+            && self.written_at == other.written_at
             && self.expires_at == other.expires_at
             && self.expiry == other.expiry
             && self.validated_at == other.validated_at
@@ -119,6 +120,7 @@ impl fmt::Debug for SessionData {
         f.debug_struct("SessionData")
             .field("entries", &self.sizes().collect::<Vec<_>>())
             .field("created_at", &self.created_at)
+            .field("written_at", &self.written_at)
             .field("expires_at", &self.expires_at)
             .field("expiry", &self.expiry)
             .field("validated_at", &self.validated_at)
@@ -642,8 +644,9 @@ mod tests {
         d.insert("b", "x").unwrap();
         d.insert("a", &1u8).unwrap();
         d.created_at = Some(10);
+        d.written_at = Some(15);
         d.expires_at = 20;
-        d.idle_secs = Some(30);
+        d.expiry = Some(SessionExpiry::Idle(30));
         d
     }
 
@@ -687,8 +690,12 @@ mod tests {
         assert_ne!(other, d, "expires_at");
 
         let mut other = sample();
-        other.idle_secs = None;
+        other.expiry = None;
         assert_ne!(other, d, "idle timeout");
+
+        let mut other = sample();
+        other.written_at = Some(16);
+        assert_ne!(other, d, "written_at");
     }
 
     #[test]
@@ -762,7 +769,8 @@ mod tests {
         assert_eq!(
             shown,
             "SessionData { entries: [(\"a\", 1), (\"b\", 2), (\"token\", 8)], \
-             created_at: Some(10), expires_at: 20, idle_secs: Some(30), dirty: true, .. }"
+             created_at: Some(10), written_at: Some(15), expires_at: 20, expiry: Some(Idle(30)), \
+             validated_at: None, dirty: true, .. }"
         );
         assert!(!shown.contains("hunter2"));
     }
