@@ -7,7 +7,8 @@
 //! Each case is timed as one request: the request (with the cookie a returning browser sends)
 //! is built outside the timed loop (`iter_batched`); routing, the layer, the handler and
 //! dropping the response are inside. The added time of a row is its median minus
-//! `bare/untouched`'s (BENCHMARKS.md, "Through an axum Router (issue 13)").
+//! `bare/untouched`'s (BENCHMARKS.md, "Through an axum Router (issue 13)"); the bare router
+//! is measured again at the end as `bare_last/untouched`.
 //!
 //! Run: `cargo bench -p sealed-session-benches --bench router -- --warm-up-time 1
 //! --measurement-time 2`.
@@ -70,6 +71,17 @@ fn main() {
         }
         group.finish();
     }
+    // The bare router again, last: the first case of a run can measure slower or faster than
+    // the same work later (BENCHMARKS.md); the two bare medians bound that drift.
+    let mut group = c.benchmark_group("bare_last");
+    group.bench_function("untouched", |b| {
+        b.iter_batched(
+            || cases[0].request(),
+            |req| cases[0].run(req),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
     c.final_summary();
     let pending = PENDING.load(Ordering::Relaxed);
     if pending != 0 {
