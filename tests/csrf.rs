@@ -12,30 +12,13 @@ use hyper::body::Incoming;
 use proptest::prelude::*;
 use sealed_session::csrf::{CsrfLayer, CSRF_HEADER};
 use sealed_session::session::CsrfReject;
-use sealed_session::store::MemoryStore;
 use sealed_session::{Session, SessionLayer};
 use tower::ServiceBuilder;
 
 use common::http::{config, text, Body, Browser, TestServer};
+use common::Mode;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Client,
-    Memory,
-}
-
-macro_rules! modes {
-    ($($name:ident),* $(,)?) => {
-        mod client {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
-        }
-        mod memory {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
-        }
-    };
-}
-
-modes!(
+common::both_modes!(
     a_post_without_a_token_is_refused_with_the_reason,
     every_masked_variant_of_the_token_is_accepted,
     wrong_and_malformed_tokens_are_refused,
@@ -62,10 +45,7 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
 
 async fn server(mode: Mode) -> TestServer {
     let layer = SessionLayer::new(config("")).unwrap();
-    let layer = match mode {
-        Mode::Client => layer,
-        Mode::Memory => layer.server_store(MemoryStore::new()),
-    };
+    let layer = mode.layer(layer);
     let svc = ServiceBuilder::new()
         .layer(layer)
         .layer(CsrfLayer::new())
@@ -227,10 +207,7 @@ async fn the_axum_extractor_refuses_and_accepts_like_the_layer(mode: Mode) {
         "transferred"
     }
     let layer = SessionLayer::new(config("")).unwrap();
-    let layer = match mode {
-        Mode::Client => layer,
-        Mode::Memory => layer.server_store(MemoryStore::new()),
-    };
+    let layer = mode.layer(layer);
     let app = axum::Router::new()
         .route("/form", get(form))
         .route("/transfer", axum_post(transfer))

@@ -7,29 +7,12 @@ mod common;
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::session::{Level, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
-use sealed_session::store::MemoryStore;
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer};
+use common::Mode;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Client,
-    Memory,
-}
-
-macro_rules! modes {
-    ($($name:ident),* $(,)?) => {
-        mod client {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
-        }
-        mod memory {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
-        }
-    };
-}
-
-modes!(
+common::both_modes!(
     flash_is_shown_once_after_a_redirect,
     flashes_wait_for_the_request_that_reads_them,
     flash_queue_drops_the_oldest_and_cuts_long_texts,
@@ -90,10 +73,7 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
 
 async fn server(mode: Mode) -> TestServer {
     let layer = SessionLayer::new(config("")).unwrap();
-    let layer = match mode {
-        Mode::Client => layer,
-        Mode::Memory => layer.server_store(MemoryStore::new()),
-    };
+    let layer = mode.layer(layer);
     TestServer::start(layer, app).await
 }
 

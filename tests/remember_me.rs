@@ -11,11 +11,11 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::data::SessionExpiry;
-use sealed_session::store::MemoryStore;
 use sealed_session::time::ManualClock;
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, Reply, TestServer};
+use common::Mode;
 
 const T0: u64 = 1_700_000_000;
 const MINUTE: u64 = 60;
@@ -23,24 +23,7 @@ const HOUR: u64 = 3600;
 const DAY: u64 = 24 * HOUR;
 const NAME: &str = "__Host-session";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Client,
-    Memory,
-}
-
-macro_rules! modes {
-    ($($name:ident),* $(,)?) => {
-        mod client {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
-        }
-        mod memory {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
-        }
-    };
-}
-
-modes!(
+common::both_modes!(
     remember_me_on_sends_a_persistent_cookie_and_outlives_the_idle_timeout,
     remember_me_off_sends_a_browser_session_cookie_that_still_expires,
     remember_me_is_capped_by_the_absolute_timeout,
@@ -95,10 +78,7 @@ async fn server(mode: Mode) -> (TestServer, ManualClock) {
     let layer = SessionLayer::new(config(toml))
         .unwrap()
         .clock(clock.clone());
-    let layer = match mode {
-        Mode::Client => layer,
-        Mode::Memory => layer.server_store(MemoryStore::new()),
-    };
+    let layer = mode.layer(layer);
     (TestServer::start(layer, app).await, clock)
 }
 

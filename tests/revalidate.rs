@@ -12,35 +12,18 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use sealed_session::store::MemoryStore;
 use sealed_session::time::ManualClock;
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer};
+use common::Mode;
 
 const T0: u64 = 1_700_000_000;
 const NAME: &str = "__Host-session";
 /// The revalidation interval of the tests.
 const EVERY: Duration = Duration::from_mins(5);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Client,
-    Memory,
-}
-
-macro_rules! modes {
-    ($($name:ident),* $(,)?) => {
-        mod client {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Client).await } )*
-        }
-        mod memory {
-            $( #[tokio::test] async fn $name() { super::$name(super::Mode::Memory).await } )*
-        }
-    };
-}
-
-modes!(
+common::both_modes!(
     requests_inside_the_interval_make_no_validator_call,
     a_password_change_logs_out_an_old_cookie_within_the_interval_and_not_before,
     a_matching_stamp_is_checked_once_per_interval_and_keeps_the_session,
@@ -121,10 +104,7 @@ async fn server(mode: Mode) -> (TestServer, ManualClock, Users) {
         .unwrap()
         .clock(clock.clone())
         .revalidate(EVERY, validator);
-    let layer = match mode {
-        Mode::Client => layer,
-        Mode::Memory => layer.server_store(MemoryStore::new()),
-    };
+    let layer = mode.layer(layer);
     let u = users.clone();
     let srv = TestServer::start(layer, move |req| app(req, u.clone())).await;
     (srv, clock, users)

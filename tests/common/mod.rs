@@ -143,3 +143,37 @@ pub fn decode(value: &str) -> Vec<u8> {
 pub fn encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// The two modes most suites run in: client mode, and server mode with the memory store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Client,
+    Memory,
+}
+
+impl Mode {
+    /// `layer` in this mode (a fresh `MemoryStore` for `Memory`).
+    pub fn layer(self, layer: sealed_session::SessionLayer) -> sealed_session::SessionLayer {
+        match self {
+            Mode::Client => layer,
+            Mode::Memory => layer.server_store(sealed_session::store::MemoryStore::new()),
+        }
+    }
+}
+
+/// One `#[tokio::test]` per suite function and mode: `both_modes!(a, b)` makes `client::a`,
+/// `memory::a`, … each calling `a(Mode::Client)` or `a(Mode::Memory)`. (Test crates that do
+/// not use it would warn, like the dead code above.)
+#[allow(unused_macros)]
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod client {
+            $( #[tokio::test] async fn $name() { super::$name(crate::common::Mode::Client).await } )*
+        }
+        mod memory {
+            $( #[tokio::test] async fn $name() { super::$name(crate::common::Mode::Memory).await } )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_modes;
