@@ -226,7 +226,7 @@ fn a_reload_keeps_sessions_issued_before_it_and_reports_the_new_policy() {
     handle.reload(&config).unwrap();
     let policy = handle.policy();
     assert_eq!(policy, config.expiry.policy());
-    assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(3600)));
+    assert_eq!(policy.idle_timeout(), Some(Duration::from_hours(1)));
 
     let (n, resealed) = app.visit(Some(&cookie));
     assert_eq!(n, 2, "a session issued before the reload was lost");
