@@ -450,6 +450,22 @@ mod tests {
         assert!(s.open(&ring, &v, at(1100)).unwrap().needs_renewal);
     }
 
+    #[test]
+    fn key_id_of_reads_the_key_id_of_a_sealed_value_without_the_key() {
+        for id in [0, 7, 255] {
+            let ring =
+                KeyRing::new_at([Key::new(KeyId(id), Algorithm::default(), &[1; 32])], at(0))
+                    .unwrap();
+            let value = Sealer::new("s", ExpiryPolicy::default())
+                .seal(&ring, &SessionData::new(), at(1000))
+                .unwrap();
+            assert_eq!(key_id_of(&value), Some(KeyId(id)));
+        }
+        assert_eq!(key_id_of("AgE"), None, "shorter than a header");
+        assert_eq!(key_id_of("CQEA"), None, "unknown version 9");
+        assert_eq!(key_id_of("!!!!"), None, "not base64url");
+    }
+
     /// A session whose record, sealed at 1000, holds one string of `len` characters.
     fn record(s: &Sealer, ring: &KeyRing, len: usize) -> Result<Vec<u8>, Error> {
         let mut data = SessionData::new();

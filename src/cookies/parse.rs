@@ -181,6 +181,16 @@ mod tests {
         assert!(s.contains(15) && !s.contains(3) && !s.contains(16));
     }
 
+    #[test]
+    fn chunk_set_ignores_indexes_past_max_chunks() {
+        let mut s = set(&[0, MAX_CHUNKS - 1]);
+        s.insert(MAX_CHUNKS);
+        s.insert(usize::MAX);
+        assert_eq!(s, set(&[0, MAX_CHUNKS - 1]));
+        assert!(!s.contains(MAX_CHUNKS) && !s.contains(usize::MAX));
+        assert!(!s.is_empty() && ChunkSet::default().is_empty());
+    }
+
     fn f(headers: &[&str]) -> Candidates {
         find(headers.iter().map(|h| h.as_bytes()), "s", 4, 4096)
     }

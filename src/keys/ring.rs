@@ -201,6 +201,29 @@ mod tests {
     use crate::keys::Algorithm;
 
     #[test]
+    fn replaced_at_is_the_activation_of_the_next_primary_in_the_schedule() {
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let at = |s| t0 + std::time::Duration::from_secs(s);
+        let key = |id| Key::new(KeyId(id), Algorithm::default(), &[id; 32]);
+        // Given out of schedule order, with a decrypt-only key among them.
+        let ring = KeyRing::new_at(
+            [
+                key(3).activate_at(at(120)),
+                key(4).decrypt_only(),
+                key(1),
+                key(2).activate_at(at(60)),
+            ],
+            t0,
+        )
+        .unwrap();
+        assert_eq!(ring.replaced_at(KeyId(1)), Some(at(60)));
+        assert_eq!(ring.replaced_at(KeyId(2)), Some(at(120)));
+        assert_eq!(ring.replaced_at(KeyId(3)), None, "the last primary");
+        assert_eq!(ring.replaced_at(KeyId(4)), None, "not a primary candidate");
+        assert_eq!(ring.replaced_at(KeyId(9)), None, "not in the ring");
+    }
+
+    #[test]
     fn debug_lists_the_keys_by_id_and_never_a_secret() {
         let ring = KeyRing::new([
             Key::new(KeyId(7), Algorithm::Xaes256Gcm, &[0xA7; 32]),
