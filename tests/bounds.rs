@@ -5,8 +5,6 @@ mod common;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -17,29 +15,10 @@ use sealed_session::time::ExpiryPolicy;
 use sealed_session::{RejectReason, Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
 
+use common::logs::capture;
 use common::outside::seal_outside_as;
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
-
-/// Captured log output.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// Sends one request with `cookie` through the layer (client mode) around a handler that
 /// reads the session; returns the status, the count it read, and the log lines.
@@ -55,16 +34,7 @@ fn send(cookie: &[u8]) -> (StatusCode, u64, String) {
             Ok::<_, Infallible>(Response::new(n.to_string()))
         },
     ));
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
-    let res = tracing::subscriber::with_default(subscriber, || {
+    let (res, logs) = capture(|| {
         let mut req = Request::new(());
         req.headers_mut()
             .insert(header::COOKIE, HeaderValue::from_bytes(cookie).unwrap());
