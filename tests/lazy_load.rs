@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -13,48 +11,13 @@ use axum::Router;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::config::LoadPolicy;
-use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreError, StoreFuture};
+use sealed_session::store::{RecordKey, SessionStore, StoreError, StoreFuture};
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer};
+use common::spy::Spy;
 
-/// A memory store that counts its calls.
-#[derive(Clone, Default)]
-struct Counted {
-    inner: MemoryStore,
-    loads: Arc<AtomicUsize>,
-    saves: Arc<AtomicUsize>,
-}
-
-impl SessionStore for Counted {
-    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(key)
-    }
-    fn save<'a>(
-        &'a self,
-        key: &'a RecordKey,
-        record: &'a [u8],
-        ttl: Duration,
-    ) -> StoreFuture<'a, ()> {
-        self.saves.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(key, record, ttl)
-    }
-    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
-        self.inner.delete(key)
-    }
-}
-
-impl Counted {
-    fn calls(&self) -> (usize, usize) {
-        (
-            self.loads.load(Ordering::SeqCst),
-            self.saves.load(Ordering::SeqCst),
-        )
-    }
-}
-
-fn lazy(store: &Counted) -> SessionLayer {
+fn lazy(store: &Spy) -> SessionLayer {
     SessionLayer::new(config(""))
         .unwrap()
         .server_store(store.clone())
@@ -69,7 +32,7 @@ async fn count(session: Session) -> Result<String, sealed_session::Error> {
 
 #[tokio::test]
 async fn a_route_that_never_takes_the_session_makes_no_store_call() {
-    let store = Counted::default();
+    let store = Spy::default();
     let app = Router::new()
         .route("/", get(count))
         .route("/static", get(|| async { "static" }))
@@ -94,7 +57,7 @@ async fn a_route_that_never_takes_the_session_makes_no_store_call() {
 
 #[tokio::test]
 async fn eager_loading_stays_the_default_and_loads_for_every_route() {
-    let store = Counted::default();
+    let store = Spy::default();
     let layer = SessionLayer::new(config(""))
         .unwrap()
         .server_store(store.clone());
@@ -121,7 +84,7 @@ async fn a_tower_handler_loads_then_counts() {
         session.insert("n", &n).unwrap();
         text(StatusCode::OK, n.to_string())
     }
-    let store = Counted::default();
+    let store = Spy::default();
     let srv = TestServer::start(lazy(&store), handler).await;
     let mut b = Browser::new(&srv);
     for n in 1..=3 {
@@ -140,7 +103,7 @@ async fn a_session_used_before_it_is_loaded_is_never_written_back() {
         session.insert("n", &1000u64).unwrap();
         text(StatusCode::OK, n.to_string())
     }
-    let store = Counted::default();
+    let store = Spy::default();
     let layer = lazy(&store);
     let writer = TestServer::serve(Router::new().route("/", get(count)).layer(layer.clone())).await;
     let mut b = Browser::new(&writer);

@@ -4,59 +4,21 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use base64::Engine as _;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::keys::Algorithm;
-use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture};
+use sealed_session::store::SessionStore;
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer, KEY1};
 use common::outside::seal_outside_as;
+use common::spy::Spy;
 
 const NAME: &str = "__Host-session";
-
-/// A memory store that remembers the key of every record saved and counts loads.
-#[derive(Clone, Default)]
-struct Spy {
-    inner: MemoryStore,
-    saved: Arc<Mutex<Vec<RecordKey>>>,
-    loads: Arc<AtomicUsize>,
-}
-
-impl SessionStore for Spy {
-    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(key)
-    }
-    fn save<'a>(
-        &'a self,
-        key: &'a RecordKey,
-        record: &'a [u8],
-        ttl: Duration,
-    ) -> StoreFuture<'a, ()> {
-        self.saved.lock().unwrap().push(*key);
-        self.inner.save(key, record, ttl)
-    }
-    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
-        self.inner.delete(key)
-    }
-}
-
-impl Spy {
-    fn last_key(&self) -> RecordKey {
-        *self
-            .saved
-            .lock()
-            .unwrap()
-            .last()
-            .expect("a record was saved")
-    }
-}
 
 async fn counter(req: Request<Incoming>) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();

@@ -11,6 +11,7 @@
 //! - [`browser`]: headless Chromium over WebDriver and an https server for it (the browser
 //!   test skips without Chromium);
 //! - [`outside`]: the wire format written again from the `RustCrypto` crates;
+//! - [`spy`]: a memory store that counts its calls;
 //! - [`plant`]: a value planted in every configuration field, and the errors that come back.
 //!
 //! Every integration-test file is its own crate and uses only part of this tree, so rustc
@@ -25,6 +26,7 @@ pub mod logs;
 pub mod outside;
 pub mod plant;
 pub mod redis;
+pub mod spy;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

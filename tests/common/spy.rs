@@ -1,0 +1,54 @@
+//! [`Spy`]: a memory store that counts loads and remembers the key of every record saved.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture};
+
+/// A `MemoryStore` (reachable as `inner`) whose calls are counted. Clones share everything.
+#[derive(Clone, Default)]
+pub struct Spy {
+    pub inner: MemoryStore,
+    pub saved: Arc<Mutex<Vec<RecordKey>>>,
+    pub loads: Arc<AtomicUsize>,
+}
+
+impl SessionStore for Spy {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key)
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        record: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.saved.lock().unwrap().push(*key);
+        self.inner.save(key, record, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+}
+
+impl Spy {
+    /// The key of the last record saved.
+    pub fn last_key(&self) -> RecordKey {
+        *self
+            .saved
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a record was saved")
+    }
+
+    /// (loads, saves) so far.
+    pub fn calls(&self) -> (usize, usize) {
+        (
+            self.loads.load(Ordering::SeqCst),
+            self.saved.lock().unwrap().len(),
+        )
+    }
+}
