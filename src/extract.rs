@@ -16,12 +16,14 @@
 //! let _app: axum::Router = axum::Router::new().route("/", axum::routing::get(handler));
 //! ```
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequest, FromRequestParts, Request};
 use axum_core::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::request::Parts;
 use http::StatusCode;
+use serde::de::DeserializeOwned;
 
-use crate::csrf::{self, Csrf};
+use crate::csrf::{self, Csrf, CsrfForm};
 use crate::error::{DataError, Error, StoreError};
 use crate::session::{CsrfReject, Session, SessionValue, Typed};
 
@@ -122,6 +124,64 @@ impl<S: Send + Sync> FromRequestParts<S> for Csrf {
         csrf::check(&parts.method, &parts.headers, &session)
             .map_err(IntoResponse::into_response)?;
         Ok(Csrf { session })
+    }
+}
+
+/// [`CsrfForm`]: the form, after its token was checked. See its docs for the refusals.
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !csrf::is_unsafe(&parts.method) {
+            let query = parts.uri.query().unwrap_or_default();
+            return deserialize(query.as_bytes())
+                .map(CsrfForm)
+                .map_err(IntoResponse::into_response);
+        }
+        if !csrf::is_urlencoded_form(&parts.headers) {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a form (Content-Type: application/x-www-form-urlencoded)",
+            )
+                .into_response());
+        }
+        let header = csrf::header_token(&parts.headers).map(|t| t.map(str::to_owned));
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let verdict = match header {
+            Some(token) => token.and_then(|t| session.verify_csrf(&t)),
+            None => csrf::check_form(&bytes, &session),
+        };
+        verdict.map_err(IntoResponse::into_response)?;
+        deserialize(&csrf::without_token(&bytes))
+            .map(CsrfForm)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// A form as `T`, or [`UnmatchedForm`].
+fn deserialize<T: DeserializeOwned>(form: &[u8]) -> Result<T, UnmatchedForm> {
+    serde_urlencoded::from_bytes(form).map_err(|_| UnmatchedForm)
+}
+
+/// A form that does not deserialize as the handler's type: `422` with a generic reason, as
+/// serde's message can quote a field's value (`invalid type: string "hunter2"`), and a form
+/// may hold a password, so it is neither sent nor logged.
+struct UnmatchedForm;
+
+impl IntoResponse for UnmatchedForm {
+    fn into_response(self) -> Response {
+        tracing::info!("form refused: its fields do not deserialize as the handler's type");
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the form's fields do not match what this page expects",
+        )
+            .into_response()
     }
 }
 

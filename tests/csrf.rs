@@ -2,15 +2,18 @@
 //! real hyper server and a client with a cookie jar, in client mode (sealed cookie) and server
 //! mode (memory store): missing, wrong, malformed and other-session tokens are refused with
 //! 403 and a reason; every masked variant of the session's token is accepted; safe methods
-//! pass; `cycle` (login) renews the secret. A proptest checks the same through the public
-//! API of detached sessions.
+//! pass; `cycle` (login) renews the secret; a urlencoded form's `csrf_token` field counts
+//! like the header, and the handler still reads the whole form; the `CsrfForm` extractor
+//! does the same for axum handlers. A proptest checks the same through the public API of
+//! detached sessions.
 
 mod common;
 
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use proptest::prelude::*;
-use sealed_session::csrf::{CsrfLayer, CSRF_HEADER};
+use sealed_session::csrf::{CsrfBody, CsrfLayer, CSRF_HEADER};
 use sealed_session::session::CsrfReject;
 use sealed_session::{Session, SessionLayer};
 use tower::ServiceBuilder;
@@ -26,12 +29,21 @@ common::both_modes!(
     safe_methods_pass_and_unsafe_ones_need_the_token,
     login_cycle_renews_the_secret,
     the_axum_extractor_refuses_and_accepts_like_the_layer,
+    a_form_field_token_is_accepted_and_the_handler_reads_the_whole_form,
+    form_tokens_missing_wrong_repeated_or_from_another_session_are_refused,
+    the_header_decides_when_both_are_sent,
+    forms_over_the_cap_are_refused_before_the_handler,
+    csrf_form_extractor_checks_the_field_and_deserializes_the_rest,
 );
 
-#[allow(clippy::unused_async)] // an async handler, as the server expects
-async fn app(req: Request<Incoming>) -> Response<Body> {
+async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();
     match (req.method().clone(), req.uri().path()) {
+        (_, "/echo") => {
+            // What reached the handler: the whole body, as sent.
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            text(StatusCode::OK, String::from_utf8_lossy(&body))
+        }
         (Method::GET, "/form") => text(StatusCode::OK, session.csrf_token().unwrap()),
         (Method::POST, "/login") => {
             session.cycle();
@@ -43,12 +55,15 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
     }
 }
 
+/// The largest form the test layer reads.
+const CAP: usize = 1024;
+
 async fn server(mode: Mode) -> TestServer {
     let layer = SessionLayer::new(config("")).unwrap();
     let layer = mode.layer(layer);
     let svc = ServiceBuilder::new()
         .layer(layer)
-        .layer(CsrfLayer::new())
+        .layer(CsrfLayer::new().max_form_bytes(CAP))
         .service_fn(|req| async move { Ok::<_, std::convert::Infallible>(app(req).await) });
     TestServer::serve(svc).await
 }
@@ -224,6 +239,322 @@ async fn the_axum_extractor_refuses_and_accepts_like_the_layer(mode: Mode) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = post(&mut b, "/transfer", Some(&token)).await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "transferred"));
+}
+
+async fn a_form_field_token_is_accepted_and_the_handler_reads_the_whole_form(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    // A form as a browser sends it, the token anywhere among the fields.
+    for form in [
+        format!("csrf_token={token}&comment=hello+world&n=1"),
+        format!("comment=caf%C3%A9&csrf_token={token}"),
+        format!("a=&csrf_token={token}&b=%26%3D"),
+    ] {
+        let r = b.post_form("/echo", &form).await;
+        assert_eq!(r.status, StatusCode::OK, "{form}: {}", r.body);
+        assert_eq!(r.body, form, "the handler reads the form as sent");
+    }
+    // `Content-Type` parameters and case do not matter.
+    let form = format!("csrf_token={token}");
+    for content_type in [
+        "application/x-www-form-urlencoded; charset=UTF-8",
+        "Application/X-WWW-Form-Urlencoded",
+    ] {
+        let r = b
+            .request_full(
+                Method::PUT,
+                "/echo",
+                &[("content-type", content_type)],
+                &form,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{content_type}");
+    }
+}
+
+async fn form_tokens_missing_wrong_repeated_or_from_another_session_are_refused(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let theirs = Browser::new(&srv).get("/form").await.body;
+    let cases = [
+        ("comment=hi".to_owned(), "CSRF token missing"),
+        (String::new(), "CSRF token missing"),
+        ("csrf_token=".to_owned(), "CSRF token malformed"),
+        (
+            format!("csrf_token={}", &token[..85]),
+            "CSRF token malformed",
+        ),
+        (format!("csrf_token={theirs}"), "CSRF token not valid"),
+        // Two fields (which one would count?).
+        (
+            format!("csrf_token={token}&csrf_token={token}"),
+            "CSRF token malformed",
+        ),
+        // A field of another name does not count.
+        (format!("csrfmiddlewaretoken={token}"), "CSRF token missing"),
+    ];
+    for (form, reason) in cases {
+        let r = b.post_form("/echo", &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{form}");
+        assert!(r.body.starts_with(reason), "{form}: {}", r.body);
+    }
+    // The token in a body that is not a urlencoded form is not looked for.
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json",
+    ] {
+        let r = b
+            .request_full(
+                Method::POST,
+                "/echo",
+                &[("content-type", content_type)],
+                &format!("csrf_token={token}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{content_type}");
+        assert!(r.body.starts_with("CSRF token missing"), "{}", r.body);
+    }
+}
+
+async fn the_header_decides_when_both_are_sent(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let form_ct = ("content-type", "application/x-www-form-urlencoded");
+    let good_form = format!("csrf_token={token}");
+    // A wrong header is not rescued by a right field ...
+    let r = b
+        .request_full(
+            Method::POST,
+            "/echo",
+            &[form_ct, (CSRF_HEADER, "A")],
+            &good_form,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // ... and a right header needs no field (the body is then not read by the layer).
+    let r = b
+        .request_full(
+            Method::POST,
+            "/echo",
+            &[form_ct, (CSRF_HEADER, token.as_str())],
+            "csrf_token=wrong&x=1",
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, "csrf_token=wrong&x=1")
+    );
+}
+
+async fn forms_over_the_cap_are_refused_before_the_handler(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let at_cap = format!("csrf_token={token}&pad={}", "x".repeat(CAP - 86 - 16));
+    assert_eq!(at_cap.len(), CAP);
+    assert_eq!(b.post_form("/echo", &at_cap).await.status, StatusCode::OK);
+    let over = format!("{at_cap}x");
+    let r = b.post_form("/echo", &over).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.body.contains("X-CSRF-Token"), "{}", r.body);
+    // With the header, the layer reads nothing, so no cap applies.
+    let r = b
+        .request_full(
+            Method::POST,
+            "/echo",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                (CSRF_HEADER, token.as_str()),
+            ],
+            &over,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.len(), CAP + 1);
+}
+
+async fn csrf_form_extractor_checks_the_field_and_deserializes_the_rest(mode: Mode) {
+    use axum::routing::{get, post as axum_post};
+    use sealed_session::csrf::{Csrf, CsrfForm};
+
+    /// No field for the token, and no unknown field allowed: the extractor leaves it out.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Comment {
+        text: String,
+        stars: u8,
+    }
+    async fn form(csrf: Csrf) -> Result<String, sealed_session::Error> {
+        csrf.token()
+    }
+    async fn comment(CsrfForm(c): CsrfForm<Comment>) -> String {
+        format!("{} ({} stars)", c.text, c.stars)
+    }
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let app = axum::Router::new()
+        .route("/form", get(form))
+        .route("/comment", axum_post(comment).get(comment))
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let theirs = Browser::new(&srv).get("/form").await.body;
+
+    let r = b
+        .post_form(
+            "/comment",
+            &format!("text=nice+one&csrf_token={token}&stars=5"),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, "nice one (5 stars)")
+    );
+    // The header works as well, with no field.
+    let r = b
+        .request_full(
+            Method::POST,
+            "/comment",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                (CSRF_HEADER, token.as_str()),
+            ],
+            "text=hi&stars=1",
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, "hi (1 stars)")
+    );
+    // Refusals, with their reasons.
+    for (form, status) in [
+        ("text=hi&stars=1".to_owned(), StatusCode::FORBIDDEN),
+        (
+            format!("text=hi&stars=1&csrf_token={theirs}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("text=hi&csrf_token={token}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            format!("text=hunter2&stars=many&csrf_token={token}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let r = b.post_form("/comment", &form).await;
+        assert_eq!(r.status, status, "{form}: {}", r.body);
+        assert!(
+            !r.body.contains("hunter2"),
+            "a field's value is never echoed"
+        );
+    }
+    let r = b
+        .request_full(
+            Method::POST,
+            "/comment",
+            &[("content-type", "application/json")],
+            "{}",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A safe method reads the query, unchecked, as axum's `Form` does.
+    let r = b.get("/comment?text=q&stars=2").await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "q (2 stars)"));
+}
+
+/// A request body sent in chunks without a length (as `Transfer-Encoding: chunked`), failing
+/// after its chunks when `fail` is set.
+struct Chunked {
+    chunks: std::collections::VecDeque<bytes::Bytes>,
+    fail: bool,
+}
+
+impl http_body::Body for Chunked {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(match self.chunks.pop_front() {
+            Some(chunk) => Some(Ok(http_body::Frame::data(chunk))),
+            None if self.fail => Some(Err(std::io::Error::other("connection reset"))),
+            None => None,
+        })
+    }
+}
+
+/// Sends a chunked form, with a valid token in its first chunk, through a layered echo service
+/// (tower's `oneshot`: hyper's client would add a length).
+async fn oneshot_chunked(chunks: Vec<String>, fail: bool) -> (StatusCode, String) {
+    use tower::ServiceExt;
+    let layer = SessionLayer::new(config("")).unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .layer(CsrfLayer::new().max_form_bytes(CAP))
+        .service_fn(|req: Request<CsrfBody<Chunked>>| async move {
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, std::convert::Infallible>(Response::new(
+                String::from_utf8_lossy(&body).into_owned(),
+            ))
+        });
+    // A session with a token, from a GET through the same key.
+    let token_svc = ServiceBuilder::new()
+        .layer(SessionLayer::new(config("")).unwrap())
+        .service_fn(|req: Request<String>| async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            Ok::<_, std::convert::Infallible>(Response::new(session.csrf_token().unwrap()))
+        });
+    let res = token_svc
+        .oneshot(Request::new(String::new()))
+        .await
+        .unwrap();
+    let cookie = res.headers()[http::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = res.into_body();
+    let chunks = std::iter::once(format!("csrf_token={token}&"))
+        .chain(chunks)
+        .map(bytes::Bytes::from)
+        .collect();
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(http::header::COOKIE, cookie)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(Chunked { chunks, fail })
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    (res.status(), res.into_body())
+}
+
+#[tokio::test]
+async fn a_chunked_form_is_read_whole_and_one_over_the_cap_is_refused() {
+    let (status, body) = oneshot_chunked(vec!["a=1&".into(), "b=2".into()], false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.ends_with("&a=1&b=2"), "{body}");
+    // No Content-Length to refuse early: refused as the count passes the cap.
+    let (status, _) = oneshot_chunked(vec!["x".repeat(CAP / 2); 3], false).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_form_body_that_fails_while_read_is_a_bad_request() {
+    let (status, body) = oneshot_chunked(vec!["a=1".into()], true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("could not be read"), "{body}");
 }
 
 proptest! {

@@ -81,7 +81,8 @@ impl CsrfReject {
     pub fn message(self) -> &'static str {
         match self {
             CsrfReject::Missing => {
-                "CSRF token missing: send the token from `csrf_token()` in the X-CSRF-Token header"
+                "CSRF token missing: send the token from `csrf_token()` in the X-CSRF-Token header \
+                 or the `csrf_token` form field"
             }
             CsrfReject::Malformed => {
                 "CSRF token malformed: expected the 86-character token from `csrf_token()`"

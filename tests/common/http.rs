@@ -95,13 +95,31 @@ impl Browser {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Reply {
+        self.request_full(method, path, headers, "").await
+    }
+
+    /// POSTs `form` as `application/x-www-form-urlencoded`, with the jar's cookies.
+    pub async fn post_form(&mut self, path: &str, form: &str) -> Reply {
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        self.request_full(Method::POST, path, &headers, form).await
+    }
+
+    /// As [`request`](Self::request), with extra request headers and a body.
+    pub async fn request_full(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
         let cookie = self.cookie_header();
         let reply = self
-            .send_with(
+            .send_full(
                 method,
                 path,
                 (!cookie.is_empty()).then_some(cookie),
                 headers,
+                body,
             )
             .await;
         for line in reply.set_cookies() {
@@ -129,6 +147,19 @@ impl Browser {
         cookie: Option<String>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        self.send_full(method, path, cookie, headers, "").await
+    }
+
+    /// Sends with exactly this `Cookie` header (or none), extra headers and a body, leaving
+    /// the jar alone.
+    pub async fn send_full(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<String>,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -140,7 +171,7 @@ impl Browser {
         }
         let res = self
             .client
-            .request(req.body(Full::new(Bytes::new())).unwrap())
+            .request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
             .await
             .expect("request to the test server");
         let (parts, body) = res.into_parts();
