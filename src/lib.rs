@@ -81,6 +81,7 @@
 //!
 //! extract      `Session` as an axum extractor (feature `axum`)
 //! csrf         CsrfLayer: unsafe requests need the session's CSRF token
+//! tower_sessions  tower_sessions::Session over Session; tower-sessions stores as ours
 //! middleware   SessionLayer / SessionService / ResponseFuture; Vary, Cache-Control
 //! session      Session handle and the layer's Engine; client mode, server mode, outcome
 //! reload       KeyRingHandle: the live key ring and expiry policy, reloaded together
@@ -99,6 +100,7 @@
 //! [`SessionConfig`] and the error types. Everything else lives in the module named for it:
 //! [`middleware`] (the service, its future, [`OversizePolicy`](middleware::OversizePolicy)),
 //! [`csrf`] ([`CsrfLayer`](csrf::CsrfLayer): CSRF tokens for unsafe requests),
+//! `tower_sessions` (feature `tower-sessions`: the tower-sessions ecosystem),
 //! [`config`] (the configuration sections and the rotation report), [`keys`] (keys and the
 //! key ring), [`reload`] (the live key ring and expiry policy), [`store`] (server-mode
 //! stores), [`seal`] and [`data`] (sealing a session without the middleware), [`session`]
@@ -111,6 +113,7 @@
 //! | `axum` | `Session` as an axum extractor ([`MissingSessionLayer`] when the layer is missing) |
 //! | `redis` | [`store::RedisStore`] and `redis://` store URLs in [`SessionConfig`] |
 //! | `cli` | the `sealed-session` binary: `keygen`, `check-config`, `inspect` |
+//! | `tower-sessions` | [`tower_sessions`]: `tower_sessions::Session` (axum-login, axum-messages) on sealed cookies or our stores; any tower-sessions store as a server-mode backend |
 //!
 //! No feature is on by default.
 //!
@@ -150,6 +153,9 @@ pub mod seal;
 pub mod session;
 pub mod store;
 pub mod time;
+#[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
+pub mod tower_sessions;
 
 /// The README's code blocks, compiled (and run where they can) as doctests.
 #[cfg(doctest)]

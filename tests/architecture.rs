@@ -27,6 +27,7 @@ const RANKS: &[(&str, u8)] = &[
     ("session", 7),
     ("middleware", 8),
     ("csrf", 8),
+    ("tower_sessions", 8),
     ("extract", 9),
     ("lib", 10),
 ];

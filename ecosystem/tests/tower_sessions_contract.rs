@@ -1,0 +1,203 @@
+//! What tower-sessions' documentation promises applications, checked side by side: the same
+//! handlers served behind tower-sessions' own `SessionManagerLayer` + `MemoryStore` and behind
+//! sealed-session's `TowerSessionsLayer` (client mode and server mode), driven by the same
+//! script of requests; every response body must be the same. Then what differs by design
+//! (the cookie) is checked on its own: `set_expiry` gives the same kind of cookie.
+
+mod support;
+
+use axum::extract::Query;
+use axum::routing::get;
+use http::StatusCode;
+use sealed_session::store::MemoryStore as OurMemoryStore;
+use sealed_session::tower_sessions::TowerSessionsLayer;
+use sealed_session::SessionLayer;
+use serde::Deserialize;
+use tower::ServiceBuilder;
+use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
+
+use support::{config, Browser, TestServer};
+
+#[derive(Deserialize)]
+struct Kv {
+    k: Option<String>,
+    v: Option<String>,
+    secs: Option<i64>,
+}
+
+/// Routes that exercise `insert`, `get`, `remove`, `clear`, `cycle_id`, `flush`, `set_expiry`
+/// and report what the session holds afterwards.
+fn routes() -> axum::Router {
+    async fn show(session: &Session) -> String {
+        let mut keys = Vec::new();
+        for k in ["a", "b", "n"] {
+            if let Ok(Some(v)) = session.get::<serde_json::Value>(k).await {
+                keys.push(format!("{k}={v}"));
+            }
+        }
+        keys.join(",")
+    }
+    async fn insert(session: Session, Query(q): Query<Kv>) -> String {
+        let k = q.k.unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&q.v.unwrap_or_default()).unwrap();
+        session.insert(&k, v).await.unwrap();
+        show(&session).await
+    }
+    async fn get_(session: Session) -> String {
+        show(&session).await
+    }
+    async fn remove(session: Session, Query(q): Query<Kv>) -> String {
+        let old: Option<serde_json::Value> =
+            session.remove(&q.k.unwrap_or_default()).await.unwrap();
+        format!("{old:?}|{}", show(&session).await)
+    }
+    async fn clear(session: Session) -> String {
+        session.clear().await;
+        show(&session).await
+    }
+    async fn count(session: Session) -> String {
+        let n: u64 = session.get("n").await.unwrap().unwrap_or(0) + 1;
+        session.insert("n", n).await.unwrap();
+        n.to_string()
+    }
+    async fn cycle(session: Session) -> String {
+        let before = session.id();
+        session.cycle_id().await.unwrap();
+        session.insert("a", "after-cycle").await.unwrap();
+        format!("{}|{}", before.is_some(), show(&session).await)
+    }
+    async fn flush(session: Session) -> String {
+        session.flush().await.unwrap();
+        format!("{}|{}", session.is_empty().await, show(&session).await)
+    }
+    async fn expiry(session: Session, Query(q): Query<Kv>) -> String {
+        let expiry = match q.secs {
+            None => Some(Expiry::OnSessionEnd),
+            Some(s) => Some(Expiry::OnInactivity(time::Duration::seconds(s))),
+        };
+        session.set_expiry(expiry);
+        session.insert("b", true).await.unwrap();
+        show(&session).await
+    }
+    axum::Router::new()
+        .route("/insert", get(insert))
+        .route("/get", get(get_))
+        .route("/remove", get(remove))
+        .route("/clear", get(clear))
+        .route("/count", get(count))
+        .route("/cycle", get(cycle))
+        .route("/flush", get(flush))
+        .route("/expiry", get(expiry))
+}
+
+/// The script: (path, expected status) pairs; bodies are compared between the stacks.
+const SCRIPT: &[&str] = &[
+    "/get",
+    "/count",
+    "/count",
+    "/insert?k=a&v=%7B%22x%22%3A%5B1%2C2%5D%7D",
+    "/insert?k=b&v=%22text%22",
+    "/get",
+    "/remove?k=b",
+    "/remove?k=missing",
+    "/count",
+    "/cycle",
+    "/get",
+    "/count",
+    "/clear",
+    "/get",
+    "/count",
+    "/flush",
+    "/get",
+    "/count",
+    "/insert?k=a&v=null",
+    "/get",
+];
+
+async fn run(srv: &TestServer) -> Vec<String> {
+    let mut b = Browser::new(srv);
+    let mut out = Vec::new();
+    for path in SCRIPT {
+        let r = b.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        out.push(format!("{path} → {}", r.body));
+    }
+    out
+}
+
+async fn theirs() -> TestServer {
+    TestServer::serve(
+        routes().layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false)),
+    )
+    .await
+}
+
+async fn ours(server_mode: bool) -> TestServer {
+    let mut layer = SessionLayer::new(config()).unwrap();
+    if server_mode {
+        layer = layer.server_store(OurMemoryStore::new());
+    }
+    TestServer::serve(
+        routes().layer(
+            ServiceBuilder::new()
+                .layer(layer)
+                .layer(TowerSessionsLayer::new()),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_same_script_reads_the_same_on_tower_sessions_and_on_ours() {
+    let expected = run(&theirs().await).await;
+    // A sanity check of the script itself.
+    assert!(
+        expected.iter().any(|l| l.starts_with("/count → 3")),
+        "{expected:#?}"
+    );
+    assert_eq!(run(&ours(false).await).await, expected, "client mode");
+    assert_eq!(run(&ours(true).await).await, expected, "server mode");
+}
+
+#[tokio::test]
+async fn set_expiry_gives_session_or_persistent_cookies_like_tower_sessions() {
+    for server_mode in [false, true] {
+        let srv = ours(server_mode).await;
+        let mut b = Browser::new(&srv);
+        let r = b.get("/expiry").await;
+        let cookie = r.set_cookies().concat();
+        assert!(!cookie.contains("Max-Age"), "OnSessionEnd: {cookie}");
+        let r = b.get("/expiry?secs=3600").await;
+        let cookie = r.set_cookies().concat();
+        assert!(
+            cookie.contains("Max-Age=3600"),
+            "OnInactivity(1h): {cookie}"
+        );
+    }
+    // tower-sessions' own layer does the same.
+    let srv = theirs().await;
+    let mut b = Browser::new(&srv);
+    assert!(!b
+        .get("/expiry")
+        .await
+        .set_cookies()
+        .concat()
+        .contains("Max-Age"));
+    assert!(b
+        .get("/expiry?secs=3600")
+        .await
+        .set_cookies()
+        .concat()
+        .contains("Max-Age=3600"));
+}
+
+#[tokio::test]
+async fn an_untouched_session_sends_no_cookie() {
+    for server_mode in [false, true] {
+        let srv = ours(server_mode).await;
+        let mut b = Browser::new(&srv);
+        b.get("/count").await;
+        let r = b.get("/get").await;
+        assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
+    }
+}

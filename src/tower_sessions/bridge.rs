@@ -1,0 +1,225 @@
+//! [`Bridge`]: the per-request "store" behind a `tower_sessions::Session`, which reads and
+//! writes the request's own [`Session`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http::Request;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tower_sessions_core::session::{Id, Record};
+use tower_sessions_core::session_store::{Error as TsError, Result as TsResult};
+use tower_sessions_core::{Expiry, SessionStore as TsStore};
+
+use crate::data::SessionExpiry;
+use crate::session::{Session, AUTH_KEY, CSRF_KEY, FLASH_KEY};
+
+/// The session key the tower-sessions id is kept under.
+pub const TS_ID_KEY: &str = "_ts_id";
+
+/// Keys of sealed-session's own that a tower-sessions record does not show.
+pub(super) fn is_reserved(key: &str) -> bool {
+    matches!(key, TS_ID_KEY | CSRF_KEY | FLASH_KEY | AUTH_KEY)
+}
+
+/// How long a record handed to tower-sessions says it lives when the session's own expiry is
+/// rolling (its `expiry_date` is informational here: sealed-session's envelope decides).
+const NOMINAL_LIFETIME: time::Duration = time::Duration::weeks(2);
+
+/// The store tower-sessions' `Session` of one request talks to: `load` reads the entries of
+/// the request's [`Session`] as JSON values, `save`/`create` write back only what changed
+/// since, `delete` (tower-sessions' `flush` and `cycle_id`) is remembered so that the next
+/// `create` starts a new session with the record's data.
+#[derive(Debug)]
+pub(super) struct Bridge {
+    session: Session,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// What `load` handed out: the base `save` compares with. `None` when tower-sessions
+    /// saves a record it never loaded (after `clear`): the record then replaces every entry
+    /// tower-sessions can see.
+    loaded: Option<HashMap<String, Value>>,
+    /// tower-sessions deleted the record (`flush`, `cycle_id`).
+    deleted: bool,
+}
+
+impl Bridge {
+    pub(super) fn new(session: Session) -> Self {
+        Bridge {
+            session,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The tower-sessions id of the session, if it has one.
+    pub(super) fn id(&self) -> Option<Id> {
+        self.session.get::<i128>(TS_ID_KEY).ok().flatten().map(Id)
+    }
+
+    /// Whether tower-sessions deleted the record in this request.
+    pub(super) fn deleted(&self) -> bool {
+        self.lock().deleted
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes `record` into the session: its id, the entries that differ from what was
+    /// loaded, and removals of loaded entries it no longer has. Entries tower-sessions never
+    /// saw (sealed-session's own, or written by a native handler) are left alone.
+    fn write(&self, record: &Record) -> TsResult<()> {
+        let mut state = self.lock();
+        self.session
+            .insert(TS_ID_KEY, &record.id.0)
+            .map_err(|e| TsError::Encode(e.to_string()))?;
+        let base = match state.loaded.take() {
+            Some(loaded) => loaded,
+            None => self
+                .session
+                .keys()
+                .into_iter()
+                .filter(|k| !is_reserved(k))
+                .map(|k| (k, Value::Null))
+                .collect(),
+        };
+        for (key, value) in &record.data {
+            if is_reserved(key) {
+                return Err(TsError::Encode(format!(
+                    "`{key}` is a key sealed-session reserves for itself; use another name"
+                )));
+            }
+            // An entry the base did not have, or had with another value (a `Null` placeholder
+            // of an unloaded base is written over, to be safe).
+            if base
+                .get(key)
+                .is_none_or(|old| old != value || old.is_null())
+            {
+                self.session
+                    .insert(key, value)
+                    .map_err(|e| TsError::Encode(e.to_string()))?;
+            }
+        }
+        for key in base.keys() {
+            if !record.data.contains_key(key) {
+                self.session.remove(key);
+            }
+        }
+        state.loaded = Some(record.data.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TsStore for Bridge {
+    async fn create(&self, record: &mut Record) -> TsResult<()> {
+        record.id = Id::default();
+        let deleted = std::mem::take(&mut self.lock().deleted);
+        if deleted {
+            // `cycle_id` (login) or a write after `flush` (a message after logout): a new
+            // session (new lifetime, new server-mode id, new CSRF secret) holding exactly the
+            // record's data. sealed-session's `flush` then writes start that new session.
+            self.session.flush();
+            self.lock().loaded = Some(HashMap::new());
+        }
+        self.write(record)
+    }
+
+    async fn save(&self, record: &Record) -> TsResult<()> {
+        self.write(record)
+    }
+
+    async fn load(&self, id: &Id) -> TsResult<Option<Record>> {
+        if self.id() != Some(*id) {
+            return Ok(None);
+        }
+        let mut data = HashMap::new();
+        for key in self.session.keys() {
+            if is_reserved(&key) {
+                continue;
+            }
+            let value = self
+                .session
+                .get::<Value>(&key)
+                .map_err(|e| TsError::Decode(e.to_string()))?
+                .unwrap_or(Value::Null);
+            data.insert(key, value);
+        }
+        self.lock().loaded = Some(data.clone());
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: expiry_date(self.session.session_expiry()),
+        }))
+    }
+
+    async fn delete(&self, _id: &Id) -> TsResult<()> {
+        self.lock().deleted = true;
+        Ok(())
+    }
+}
+
+/// A record's nominal expiry date for sealed-session's expiry choice.
+fn expiry_date(expiry: Option<SessionExpiry>) -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    match expiry {
+        Some(SessionExpiry::Until(at)) => {
+            OffsetDateTime::from_unix_timestamp(i64::try_from(at).unwrap_or(i64::MAX))
+                .unwrap_or(now)
+        }
+        Some(SessionExpiry::Idle(secs)) => now + time::Duration::seconds(i64::from(secs)),
+        Some(SessionExpiry::BrowserSession) | None => now + NOMINAL_LIFETIME,
+    }
+}
+
+/// tower-sessions' expiry choice for sealed-session's.
+pub(super) fn to_tower(expiry: Option<SessionExpiry>) -> Option<Expiry> {
+    Some(match expiry? {
+        SessionExpiry::BrowserSession => Expiry::OnSessionEnd,
+        SessionExpiry::Idle(secs) => Expiry::OnInactivity(time::Duration::seconds(i64::from(secs))),
+        SessionExpiry::Until(at) => Expiry::AtDateTime(
+            OffsetDateTime::from_unix_timestamp(i64::try_from(at).unwrap_or(i64::MAX)).ok()?,
+        ),
+    })
+}
+
+/// sealed-session's expiry choice for tower-sessions' (whole seconds; an instant before
+/// 1970 or a negative duration ends the session at once).
+pub(super) fn from_tower(expiry: Option<Expiry>) -> Option<SessionExpiry> {
+    Some(match expiry? {
+        Expiry::OnSessionEnd => SessionExpiry::BrowserSession,
+        Expiry::OnInactivity(d) => {
+            SessionExpiry::Idle(u32::try_from(d.whole_seconds().max(0)).unwrap_or(u32::MAX))
+        }
+        Expiry::AtDateTime(at) => {
+            SessionExpiry::Until(u64::try_from(at.unix_timestamp().max(0)).unwrap_or(0))
+        }
+    })
+}
+
+/// Gives `req` its `tower_sessions::Session`, over the request's loaded `session`.
+pub(super) fn attach<B>(req: &mut Request<B>, session: Session) -> Attached {
+    let bridge = Arc::new(Bridge::new(session.clone()));
+    let initial = to_tower(session.session_expiry());
+    let ts = tower_sessions_core::Session::new(bridge.id(), Arc::clone(&bridge), initial);
+    req.extensions_mut().insert(ts.clone());
+    Attached {
+        ts,
+        bridge,
+        session,
+        initial,
+    }
+}
+
+/// What the response side needs of a request's tower-sessions session.
+pub(super) struct Attached {
+    pub(super) ts: tower_sessions_core::Session,
+    pub(super) bridge: Arc<Bridge>,
+    pub(super) session: Session,
+    pub(super) initial: Option<tower_sessions_core::Expiry>,
+}

@@ -1,0 +1,172 @@
+//! [`ResponseFuture`] of [`TowerSessionsService`](super::TowerSessionsService).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::bridge::{attach, from_tower, Attached};
+use crate::error::StoreError;
+use crate::session::Session;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project! {
+    /// Response future of [`TowerSessionsService`](super::TowerSessionsService): the lazy
+    /// record load (server mode only), the inner service, then, when the handler changed the
+    /// tower-sessions session, its save into the request's [`Session`].
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        kind: Kind<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        Loading {
+            load: BoxFuture<Result<(), StoreError>>,
+            rest: Option<(Session, Request<B>, S)>,
+        },
+        Inner {
+            #[pin]
+            fut: S::Future,
+            attached: Option<Attached>,
+        },
+        Saving {
+            save: BoxFuture<Result<(), tower_sessions_core::session::Error>>,
+            res: Option<S::Response>,
+        },
+        Failed,
+    }
+}
+
+impl<S, B> ResponseFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
+    pub(super) fn inner(fut: S::Future, attached: Attached) -> Self {
+        ResponseFuture {
+            kind: Kind::Inner {
+                fut,
+                attached: Some(attached),
+            },
+        }
+    }
+
+    pub(super) fn loading(session: Session, req: Request<B>, inner: S) -> Self {
+        let load = session.clone();
+        ResponseFuture {
+            kind: Kind::Loading {
+                load: Box::pin(async move { load.load().await }),
+                rest: Some((session, req, inner)),
+            },
+        }
+    }
+
+    pub(super) fn failed() -> Self {
+        ResponseFuture { kind: Kind::Failed }
+    }
+}
+
+fn error_response<B: Default>(status: StatusCode) -> Response<B> {
+    let mut res = Response::new(B::default());
+    *res.status_mut() = status;
+    res
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let next = match this.kind.as_mut().project() {
+                KindProj::Loading { load, rest } => {
+                    let loaded = ready!(load.as_mut().poll(cx));
+                    let Some((session, mut req, mut inner)) = rest.take() else {
+                        return Poll::Ready(Ok(error_response(StatusCode::INTERNAL_SERVER_ERROR)));
+                    };
+                    if let Err(e) = loaded {
+                        tracing::error!(error = %e, "session store failed while loading");
+                        return Poll::Ready(Ok(error_response(StatusCode::SERVICE_UNAVAILABLE)));
+                    }
+                    let attached = attach(&mut req, session);
+                    Kind::Inner {
+                        fut: inner.call(req),
+                        attached: Some(attached),
+                    }
+                }
+                KindProj::Inner { fut, attached } => {
+                    let res = ready!(fut.poll(cx))?;
+                    let Some(a) = attached.take() else {
+                        return Poll::Ready(Ok(res));
+                    };
+                    match finish(a, res.status()) {
+                        None => return Poll::Ready(Ok(res)),
+                        Some(save) => Kind::Saving {
+                            save,
+                            res: Some(res),
+                        },
+                    }
+                }
+                KindProj::Saving { save, res } => {
+                    let saved = ready!(save.as_mut().poll(cx));
+                    if let Err(e) = saved {
+                        tracing::error!(error = %e, "failed to save the tower-sessions session");
+                        return Poll::Ready(Ok(error_response(StatusCode::INTERNAL_SERVER_ERROR)));
+                    }
+                    return Poll::Ready(Ok(res
+                        .take()
+                        .unwrap_or_else(|| error_response(StatusCode::INTERNAL_SERVER_ERROR))));
+                }
+                KindProj::Failed => {
+                    return Poll::Ready(Ok(error_response(StatusCode::INTERNAL_SERVER_ERROR)))
+                }
+            };
+            this.kind.set(next);
+        }
+    }
+}
+
+/// What tower-sessions' own layer does once the handler is done, onto the request's
+/// [`Session`]: nothing if unchanged; a session left empty (flushed) ends ours; otherwise,
+/// unless the handler failed (5xx), its record is saved (boxed: the only await) and an
+/// expiry it changed is carried over.
+fn finish(
+    a: Attached,
+    status: StatusCode,
+) -> Option<BoxFuture<Result<(), tower_sessions_core::session::Error>>> {
+    if !a.ts.is_modified() {
+        return None;
+    }
+    let expiry = a.ts.expiry();
+    if expiry != a.initial {
+        a.session.set_session_expiry(from_tower(expiry));
+    }
+    Some(Box::pin(async move {
+        if a.ts.is_empty().await {
+            if a.bridge.deleted() || !a.session.is_empty() {
+                a.session.flush();
+            }
+            return Ok(());
+        }
+        if status.is_server_error() {
+            return Ok(());
+        }
+        a.ts.save().await
+    }))
+}

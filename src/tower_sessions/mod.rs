@@ -1,0 +1,69 @@
+//! tower-sessions on sealed-session (feature `tower-sessions`): axum-login, axum-messages and
+//! every other crate that takes its session from `tower_sessions::Session` run on sealed
+//! cookies (with key rotation, chunking, expiry, secure defaults) or on our server-mode
+//! stores; and any tower-sessions store serves our server mode.
+//!
+//! - [`TowerSessionsLayer`], inside a [`SessionLayer`](crate::SessionLayer), puts a
+//!   `tower_sessions::Session` in each request's extensions (so axum's extractor for it, and
+//!   axum-login's `AuthSession`, find it). Its data lives in the request's sealed-session
+//!   [`Session`](crate::Session): in the sealed cookie (client mode) or the sealed record
+//!   (server mode). An application replaces `SessionManagerLayer::new(store)` with
+//!   `(TowerSessionsLayer::new(), SessionLayer::new(config)?)` and keeps its handlers.
+//! - [`TowerStore`] wraps any `tower_sessions_core::SessionStore` (SQLite, Postgres, MySQL
+//!   through tower-sessions-sqlx-store, moka, …) as a server-mode [`SessionStore`](crate::store::SessionStore)
+//!   for [`SessionLayer::server_store`](crate::SessionLayer::server_store).
+//!
+//! # How tower-sessions' behaviour maps
+//! - `insert`, `get`, `remove`, `clear`: on the request's session; values are JSON values
+//!   for tower-sessions and stored as MessagePack by name, like every sealed-session value.
+//!   Only what the handler changed is written back: entries tower-sessions did not load
+//!   (sealed-session's own reserved keys `_csrf`, `_flash`, `_auth`, `_ts_id`, which
+//!   tower-sessions code cannot use) are kept.
+//! - `cycle_id` (axum-login does it at login): a new session (a new lifetime, in server mode
+//!   a new id and the old record deleted, a new CSRF secret) holding the tower-sessions data;
+//!   sealed-session's own entries (`_csrf`, `_flash`, `_auth`) start over, as at a login.
+//! - `flush` (logout): the session is [flushed](crate::Session::flush): the cookie removed,
+//!   the record deleted.
+//! - `set_expiry`: `OnSessionEnd` is a browser-session cookie, `OnInactivity(d)` an idle
+//!   timeout of `d`, `AtDateTime(t)` a fixed end, each capped by the configured absolute
+//!   timeout ([`SessionExpiry`](crate::data::SessionExpiry)).
+//! - The session is saved when the handler changed it and did not answer 5xx, as
+//!   tower-sessions' own layer does; a failed save answers `500`.
+//! - `id()`: a random 128-bit id kept in the session (`_ts_id`), new on `cycle_id`. In server
+//!   mode the store key comes from sealed-session's own id, not this one.
+//! - Lazy loading: in client mode nothing is read until the handler touches the session
+//!   (then the cookie is opened: one AEAD open, no I/O). In server mode the record is loaded
+//!   before the handler when a valid id cookie arrives, even with `[store] load = "lazy"`,
+//!   since tower-sessions' `Session` takes its id up front (that load is the one store
+//!   round trip tower-sessions would make on first access).
+//!
+//! # Example
+//! ```
+//! use sealed_session::tower_sessions::TowerSessionsLayer;
+//! use sealed_session::{SessionConfig, SessionLayer};
+//! use tower::ServiceBuilder;
+//!
+//! async fn handler(session: tower_sessions_core::Session) -> String {
+//!     let n: u64 = session.get("n").await.ok().flatten().unwrap_or(0) + 1;
+//!     let _ = session.insert("n", n).await;
+//!     n.to_string()
+//! }
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/", axum::routing::get(handler))
+//!     .layer(
+//!         ServiceBuilder::new()
+//!             .layer(SessionLayer::new(SessionConfig::ephemeral())?)
+//!             .layer(TowerSessionsLayer::new()),
+//!     );
+//! # Ok::<(), sealed_session::ConfigError>(())
+//! ```
+
+mod bridge;
+mod future;
+mod layer;
+mod store;
+
+pub use bridge::TS_ID_KEY;
+pub use future::ResponseFuture;
+pub use layer::{TowerSessionsLayer, TowerSessionsService};
+pub use store::{TowerStore, SEALED_FIELD};
