@@ -159,3 +159,32 @@ async fn a_killed_master_fails_its_sessions_only_and_recovers_after_restart() {
         .filter(|v| v.node == dead)
         .all(|v| v.count >= 3));
 }
+
+#[tokio::test]
+async fn visit_counter_works_on_a_tls_cluster_with_the_ca_file() {
+    let Some(cluster) = RedisCluster::start_with(3, true) else {
+        return;
+    };
+    let pki = cluster.tls.as_ref().expect("a TLS cluster");
+    let nodes: Vec<String> = cluster.urls().iter().map(|u| format!("\"{u}\"")).collect();
+    let toml = format!(
+        "[store]\nmode = \"server\"\ncluster = [{}]\ntls_ca_file = \"{}\"\nprefix = \"tls:\"",
+        nodes.join(", "),
+        pki.ca_file().display()
+    );
+    let layer = SessionLayer::connect(config(&toml)).await.unwrap();
+    let srv = TestServer::start(layer, counter).await;
+    // Enough sessions to reach every master, each over TLS (no node has a plain port).
+    let mut browsers: Vec<Browser> = (0..24).map(|_| Browser::new(&srv)).collect();
+    for n in 1..=2 {
+        for b in &mut browsers {
+            assert_eq!(b.get("/").await.body, n.to_string());
+        }
+    }
+    let owners = owners(&cluster, "tls:*");
+    assert_eq!(owners.len(), 24);
+    assert!(
+        (0..3).all(|node| owners.iter().any(|(n, _)| *n == node)),
+        "{owners:?}"
+    );
+}

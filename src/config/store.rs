@@ -273,6 +273,13 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("hunter2"), "{d}");
         assert!(d.contains("redis://app:***@127.0.0.1:6379/0"), "{d}");
+        let c = StoreConfig {
+            cluster: vec!["rediss://:hunter2@10.0.0.1:7000".into()],
+            ..StoreConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("rediss://:***@10.0.0.1:7000"), "{d}");
     }
 
     #[test]

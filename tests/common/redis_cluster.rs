@@ -13,10 +13,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::redis::{available_or_skip, free_port, redis_server_or_skip, RedisServer};
+use super::redis_tls::{tls_or_skip, TestPki};
 
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
     pub dir: PathBuf,
+    /// TLS only (clients and the cluster bus), with these certificates.
+    pub tls: Option<TestPki>,
 }
 
 fn cli_available() -> bool {
@@ -42,7 +45,14 @@ impl RedisCluster {
     /// Starts `n` masters and joins them; `None` (after a visible SKIPPED line) without
     /// `redis-server` or `redis-cli`.
     pub fn start(n: usize) -> Option<RedisCluster> {
-        if !redis_server_or_skip()
+        Self::start_with(n, false)
+    }
+
+    /// As [`start`](Self::start), TLS only when `tls`: no plain port, TLS on the cluster bus
+    /// too (`--tls-cluster yes`).
+    pub fn start_with(n: usize, tls: bool) -> Option<RedisCluster> {
+        if (tls && !tls_or_skip())
+            || !redis_server_or_skip()
             || !available_or_skip(
                 cli_available(),
                 "redis-cli not found on PATH",
@@ -56,14 +66,16 @@ impl RedisCluster {
             std::process::id(),
             free_port()
         ));
+        let pki = tls.then(|| TestPki::new("redis-cluster-tls"));
         let mut nodes = Vec::new();
         for _ in 0..n {
             let port = cluster_port();
             let node_dir = dir.join(port.to_string());
             std::fs::create_dir_all(&node_dir).expect("node dir");
-            let args = [
+            let plain = if pki.is_some() { 0 } else { port };
+            let mut args = [
                 "--port",
-                &port.to_string(),
+                &plain.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--dir",
@@ -85,11 +97,24 @@ impl RedisCluster {
                 "yes",
                 "--appendfsync",
                 "always",
-            ];
-            nodes.push(RedisServer::launch(port, args.map(String::from).to_vec()));
+            ]
+            .map(String::from)
+            .to_vec();
+            if let Some(pki) = &pki {
+                args.extend(pki.server_args());
+                args.extend(
+                    ["--tls-port", &port.to_string(), "--tls-cluster", "yes"].map(String::from),
+                );
+            }
+            nodes.push(RedisServer::launch(port, args));
         }
-        let cluster = RedisCluster { nodes, dir };
-        let mut create = vec!["--cluster".to_owned(), "create".to_owned()];
+        let cluster = RedisCluster {
+            nodes,
+            dir,
+            tls: pki,
+        };
+        let mut create = cluster.cli_tls_args();
+        create.extend(["--cluster", "create"].map(String::from));
         create.extend(
             cluster
                 .nodes
@@ -106,9 +131,29 @@ impl RedisCluster {
         Some(cluster)
     }
 
-    /// The nodes' URLs (`redis://127.0.0.1:<port>/`).
+    /// The nodes' URLs (`redis://127.0.0.1:<port>/`, `rediss://` with TLS).
     pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(RedisServer::url).collect()
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        self.nodes
+            .iter()
+            .map(|s| format!("{scheme}://127.0.0.1:{}/", s.port))
+            .collect()
+    }
+
+    /// `--tls --cacert <ca>` for redis-cli when the cluster speaks TLS.
+    fn cli_tls_args(&self) -> Vec<String> {
+        match &self.tls {
+            Some(pki) => vec![
+                "--tls".to_owned(),
+                "--cacert".to_owned(),
+                pki.ca_file().to_string_lossy().into_owned(),
+            ],
+            None => Vec::new(),
+        }
     }
 
     /// Runs `program args`, its output (stdout and stderr) to a file, bounded by `timeout`.
@@ -142,7 +187,8 @@ impl RedisCluster {
 
     /// `redis-cli -p <port> <args>`, 5 s at most.
     pub fn cli(&self, node: usize, args: &[&str]) -> String {
-        let mut all = vec!["-p".to_owned(), self.nodes[node].port.to_string()];
+        let mut all = self.cli_tls_args();
+        all.extend(["-p".to_owned(), self.nodes[node].port.to_string()]);
         all.extend(args.iter().map(|a| (*a).to_owned()));
         self.run("redis-cli", &all, Duration::from_secs(5))
     }
