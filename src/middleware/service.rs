@@ -10,7 +10,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use crate::config::LoadPolicy;
 use crate::cookies::RawCookies;
-use crate::metrics::{self, StoreOp};
+use crate::metrics::{store_call, StoreOp};
 use crate::session::{Engine, Session};
 use crate::store::StoreFuture;
 
@@ -78,19 +78,18 @@ where
         // forged id), and the record is loaded before the handler runs. Lazy loading waits for
         // the handler to ask, unless an auth-stamp check needs the session before it runs.
         let eager = self.engine.load == LoadPolicy::Eager || self.engine.revalidate.is_some();
-        let load =
-            self.engine
-                .store
-                .as_ref()
-                .filter(|_| eager)
-                .and_then(|store| {
-                    let key = session.open_id()?;
-                    let store = store.clone();
-                    let load: StoreFuture<'static, _> = Box::pin(async move {
-                        metrics::store_call(StoreOp::Load, store.load(&key)).await
-                    });
-                    Some(load)
-                });
+        let load = self
+            .engine
+            .store
+            .as_ref()
+            .filter(|_| eager)
+            .and_then(|store| {
+                let key = session.open_id()?;
+                let store = store.clone();
+                let load = async move { store.load(&key).await };
+                let load: StoreFuture<'static, _> = Box::pin(store_call(StoreOp::Load, load));
+                Some(load)
+            });
         // The ready service goes into the future; a clone stays for the next call.
         let take_ready = |inner: &mut S| {
             let clone = inner.clone();
