@@ -7,14 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use http::{Method, StatusCode};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use metrics::{
     Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
+use sealed_session::config::LoadPolicy;
 use sealed_session::metrics as names;
 use sealed_session::store::MemoryStore;
-use sealed_session::SessionLayer;
+use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, Browser};
 use common::load::{counter, TestServer};
@@ -102,6 +106,14 @@ impl Recorder for Shared {
     }
 }
 
+/// The counter for lazy loading: the handler loads the record first.
+async fn lazy_counter(req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(session) = req.extensions().get::<Session>() {
+        session.load().await.unwrap();
+    }
+    counter(req).await
+}
+
 #[tokio::test]
 async fn middleware_records_rejections_and_store_calls() {
     let recorded = Arc::new(Recorded::default());
@@ -163,6 +175,18 @@ async fn middleware_records_rejections_and_store_calls() {
         recorded.counter(&format!("{}{{op=load}}", names::STORE_FAILURES)),
         0
     );
+
+    // Lazy loading: the load the handler asks for is counted and timed too.
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(MemoryStore::new())
+        .load_policy(LoadPolicy::Lazy);
+    let srv = TestServer::start(layer, lazy_counter).await;
+    let mut lazy = Browser::new(&srv);
+    assert_eq!(lazy.get("/").await.body, "1");
+    assert_eq!(lazy.get("/").await.body, "2");
+    assert_eq!(recorded.counter(names::STORE_LOADS), 2);
+    assert_eq!(duration("load"), 2);
 
     // Only the documented names were recorded.
     let all: Vec<String> = recorded

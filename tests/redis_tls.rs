@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use http::StatusCode;
 use sealed_session::store::RedisStore;
 use sealed_session::SessionLayer;
@@ -105,4 +107,45 @@ async fn an_unreadable_ca_file_is_a_configuration_error() {
         text.contains("/nonexistent/sealed-session-ca.pem"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_tls_redis_killed_gives_503s_and_recovers_after_restart() {
+    let Some(mut redis) = TlsRedis::start() else {
+        return;
+    };
+    let store = RedisStore::builder(redis.url())
+        .tls_ca_pem(redis.pki.ca_pem.clone())
+        .timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let layer = SessionLayer::new(config("")).unwrap().server_store(store);
+    let srv = TestServer::start(layer, counter).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(b.get("/").await.body, "2");
+    redis.server.kill();
+    for _ in 0..2 {
+        assert_eq!(b.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    // Back (without persistence: the session starts over), with a new TLS handshake made by
+    // the connection manager in the background; bounded wait.
+    redis.server.spawn();
+    let mut recovered = None;
+    for _ in 0..50 {
+        let r = b.get("/").await;
+        if r.status == StatusCode::OK {
+            recovered = Some(r.body);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        recovered.as_deref(),
+        Some("1"),
+        "no recovery after the restart"
+    );
+    assert_eq!(b.get("/").await.body, "2");
 }
