@@ -31,13 +31,7 @@ fn load(path: &str, dev: bool) -> Result<SessionConfig, ConfigError> {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logs("info");
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args
         .iter()

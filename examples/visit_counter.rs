@@ -15,10 +15,7 @@ use sealed_session::Session;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logs("error");
     let layer = support::layer().await;
     support::serve(
         layer,

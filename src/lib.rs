@@ -92,6 +92,7 @@
 //! data         SessionData: string keys → MessagePack values, timestamps
 //! codec        wire format v1: header, nonce, AEAD seal/open, base64url (crate-private)
 //! keys         Key, KeyId, KeyRing: HKDF, one cipher per key, primary schedule
+//! metrics      metric names; counters and a histogram (feature `metrics`)
 //! time, limits, error   clocks and the expiry policy; every bound; error types
 //! ```
 //!
@@ -105,13 +106,16 @@
 //! key ring), [`reload`] (the live key ring and expiry policy), [`store`] (server-mode
 //! stores), [`seal`] and [`data`] (sealing a session without the middleware), [`session`]
 //! (typed values: [`Typed`](session::Typed), [`SessionValue`](session::SessionValue)),
-//! [`time`] (clocks, the expiry policy) and [`limits`].
+//! [`time`] (clocks, the expiry policy), [`limits`] and [`metrics`] (metric names).
 //!
 //! # Features
 //! | feature | unlocks |
 //! |---|---|
 //! | `axum` | `Session` as an axum extractor ([`MissingSessionLayer`] when the layer is missing) |
 //! | `redis` | [`store::RedisStore`] and `redis://` store URLs in [`SessionConfig`] |
+//! | `redis-tls` | `rediss://` store URLs (TLS with rustls): the system's roots, or a private CA ([`store::RedisStoreBuilder::tls_ca_pem`], `store.tls_ca_file`) |
+//! | `redis-cluster` | Redis Cluster as the store: [`store::RedisStore::cluster_builder`], `store.cluster` |
+//! | `metrics` | counters and a store latency histogram through the `metrics` facade (names in [`metrics`]) |
 //! | `cli` | the `sealed-session` binary: `keygen`, `check-config`, `inspect` |
 //! | `tower-sessions` | [`tower_sessions`]: `tower_sessions::Session` (axum-login, axum-messages) on sealed cookies or our stores; any tower-sessions store as a server-mode backend |
 //!
@@ -147,6 +151,7 @@ pub mod error;
 mod extract;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod reload;
 pub mod seal;

@@ -17,6 +17,7 @@ const RANKS: &[(&str, u8)] = &[
     ("limits", 0),
     ("time", 0),
     ("keys", 1),
+    ("metrics", 1),
     ("codec", 2),
     ("data", 2),
     ("seal", 3),

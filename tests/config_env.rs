@@ -152,6 +152,20 @@ env_var!(
     "redis://127.0.0.1:6379/0"
 );
 env_var!(
+    store_cluster,
+    "SEALED_SESSION_STORE_CLUSTER",
+    "redis://127.0.0.1:7000, redis://127.0.0.1:7001",
+    |c| c.store.cluster.clone(),
+    vec!["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]
+);
+env_var!(
+    store_tls_ca_file,
+    "SEALED_SESSION_STORE_TLS_CA_FILE",
+    "/etc/ssl/redis-ca.pem",
+    |c| c.store.tls_ca_file.clone(),
+    Some(std::path::PathBuf::from("/etc/ssl/redis-ca.pem"))
+);
+env_var!(
     store_prefix,
     "SEALED_SESSION_STORE_PREFIX",
     "myapp:session:",
@@ -221,5 +235,5 @@ fn the_documented_table_the_parser_and_these_tests_name_the_same_variables() {
     let tested = variables(include_str!("config_env.rs"));
     assert_eq!(table, parsed, "the docs table and env.rs differ");
     assert_eq!(table, tested, "a variable has no test here");
-    assert_eq!(table.len(), 22, "{table:?}");
+    assert_eq!(table.len(), 24, "{table:?}");
 }

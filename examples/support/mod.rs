@@ -36,6 +36,25 @@ pub fn session_error(e: &sealed_session::DataError) -> Response<Body> {
     text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (`info`, or `sealed_session=debug,warn`: targets
+/// and levels, without `EnvFilter`'s span and field matching), else by `default`.
+pub fn init_logs(default: &str) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let parse = |s: &str| s.parse::<Targets>().ok();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| parse(&v))
+        .or_else(|| parse(default))
+        .unwrap_or_default();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .finish()
+        .with(filter)
+        .init();
+}
+
 /// `--addr HOST:PORT`, else `127.0.0.1:$PORT`, else `127.0.0.1:3000`.
 pub fn addr() -> SocketAddr {
     let args: Vec<String> = std::env::args().collect();

@@ -116,7 +116,18 @@ pub(super) fn apply(
         expiry.not_before =
             Some(parse_time(&v).map_err(|m| invalid("SEALED_SESSION_NOT_BEFORE", m))?);
     }
-    let store = config.store;
+    apply_store(config.store, &get)?;
+    if let Some(spec) = get(KEYS_VAR).map(Zeroizing::new) {
+        *config.keys = parse_keys(&spec)?;
+    }
+    Ok(())
+}
+
+/// The variables of the `[store]` section (mode, URL or cluster, CA file, prefix, …).
+fn apply_store(
+    store: &mut StoreConfig,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
     if let Some(v) = get("SEALED_SESSION_MODE") {
         store.mode = match v.trim() {
             "client" => SessionMode::Client,
@@ -131,6 +142,17 @@ pub(super) fn apply(
     }
     if let Some(v) = get("SEALED_SESSION_STORE_URL") {
         v.trim().clone_into(&mut store.url);
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_CLUSTER") {
+        store.cluster = v
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_TLS_CA_FILE") {
+        store.tls_ca_file = Some(v.trim().into());
     }
     if let Some(v) = get("SEALED_SESSION_STORE_PREFIX") {
         v.trim().clone_into(&mut store.prefix);
@@ -149,9 +171,6 @@ pub(super) fn apply(
                 ))
             }
         };
-    }
-    if let Some(spec) = get(KEYS_VAR).map(Zeroizing::new) {
-        *config.keys = parse_keys(&spec)?;
     }
     Ok(())
 }

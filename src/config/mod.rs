@@ -59,6 +59,8 @@ pub(crate) use env::CONFIG_VAR;
 pub use expiry::ExpiryConfig;
 pub use key::KeyConfig;
 pub use rotation::{KeyReport, KeyStatus, RotationReport};
+#[cfg(feature = "redis")]
+pub(crate) use store::redact_url;
 pub(crate) use store::StoreKind;
 pub use store::{LoadPolicy, SessionMode, StoreConfig};
 
@@ -95,6 +97,9 @@ pub use store::{LoadPolicy, SessionMode, StoreConfig};
 /// [store]
 /// mode = "client"           # or "server": the cookie carries a sealed id, data in the store
 /// url = "memory"            # server mode: "memory" or "redis://127.0.0.1:6379/0"
+/// # url = "rediss://redis.internal:6380/0"     # TLS (feature `redis-tls`)
+/// # tls_ca_file = "/etc/ssl/redis-ca.pem"      # a private CA; default: the system's roots
+/// # cluster = ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]   # instead of `url`
 /// prefix = "sealed-session:"  # Redis key prefix
 /// # capacity = 100000       # memory store bound (live records; this is the default)
 /// load = "eager"            # server mode: "eager" (before the handler) or "lazy"
@@ -222,6 +227,8 @@ impl SessionConfig {
     /// | `SEALED_SESSION_NOT_BEFORE` | `expiry.not_before` | `2026-12-01T00:00:00Z` |
     /// | `SEALED_SESSION_MODE` | `store.mode` | `server` |
     /// | `SEALED_SESSION_STORE_URL` | `store.url` | `redis://127.0.0.1:6379/0` |
+    /// | `SEALED_SESSION_STORE_CLUSTER` | `store.cluster` (comma-separated) | `redis://10.0.0.1:7000,redis://10.0.0.2:7000` |
+    /// | `SEALED_SESSION_STORE_TLS_CA_FILE` | `store.tls_ca_file` | `/etc/ssl/redis-ca.pem` |
     /// | `SEALED_SESSION_STORE_PREFIX` | `store.prefix` | `myapp:session:` |
     /// | `SEALED_SESSION_STORE_CAPACITY` | `store.capacity` | `100000` |
     /// | `SEALED_SESSION_STORE_LOAD` | `store.load` | `lazy` |

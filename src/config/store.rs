@@ -1,6 +1,7 @@
 //! [`StoreConfig`]: client mode (default) or server mode with a store.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -40,7 +41,9 @@ pub enum LoadPolicy {
 /// | field | default | |
 /// |---|---|---|
 /// | `mode` | `"client"` | or `"server"` |
-/// | `url` | `"memory"` | server mode only: `"memory"`, or `"redis://host:port/db"` (feature `redis`) |
+/// | `url` | `"memory"` | server mode only: `"memory"`, or `"redis://host:port/db"` (feature `redis`; `rediss://` for TLS, feature `redis-tls`) |
+/// | `cluster` | `[]` | server mode: Redis Cluster seed nodes, `["redis://10.0.0.1:7000", …]`, instead of `url` (feature `redis-cluster`) |
+/// | `tls_ca_file` | none: the system's roots | PEM file of the CA(s) that sign the Redis server's certificate (`rediss://` only) |
 /// | `prefix` | `"sealed-session:"` | Redis key prefix |
 /// | `capacity` | `100000` | `MemoryStore` bound (live records; [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY)) |
 /// | `load` | `"eager"` | server mode: `"eager"` (before the handler) or `"lazy"` (see [`LoadPolicy`]) |
@@ -53,6 +56,13 @@ pub struct StoreConfig {
     pub mode: SessionMode,
     /// The store, in server mode.
     pub url: String,
+    /// Redis Cluster: the URLs of some of its nodes (the rest are discovered). Leave `url`
+    /// out when this is set.
+    pub cluster: Vec<String>,
+    /// `rediss://`: a PEM file with the certificate(s) of the CA that signed the Redis
+    /// server's certificate, trusted instead of the system's roots (a private CA). Read when
+    /// the layer connects.
+    pub tls_ca_file: Option<PathBuf>,
     /// Key prefix (Redis).
     pub prefix: String,
     /// Bound on live records (memory store); `None`: the default,
@@ -67,6 +77,8 @@ impl Default for StoreConfig {
         StoreConfig {
             mode: SessionMode::Client,
             url: "memory".into(),
+            cluster: Vec::new(),
+            tls_ca_file: None,
             prefix: "sealed-session:".into(),
             capacity: None,
             load: LoadPolicy::Eager,
@@ -91,6 +103,15 @@ impl fmt::Debug for StoreConfig {
         f.debug_struct("StoreConfig")
             .field("mode", &self.mode)
             .field("url", &redact_url(&self.url))
+            .field(
+                "cluster",
+                &self
+                    .cluster
+                    .iter()
+                    .map(|u| redact_url(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("prefix", &self.prefix)
             .field("capacity", &self.capacity)
             .field("load", &self.load)
@@ -103,6 +124,17 @@ impl fmt::Debug for StoreConfig {
 pub(crate) enum StoreKind {
     Memory,
     Redis,
+    RedisCluster,
+}
+
+impl StoreKind {
+    pub(crate) fn is_redis(&self) -> bool {
+        matches!(self, StoreKind::Redis | StoreKind::RedisCluster)
+    }
+}
+
+fn is_redis_url(url: &str) -> bool {
+    url.starts_with("redis://") || url.starts_with("rediss://")
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
@@ -114,9 +146,29 @@ fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
 
 impl StoreConfig {
     pub(crate) fn kind(&self) -> Result<StoreKind, ConfigError> {
+        if !self.cluster.is_empty() {
+            if self.url != "memory" {
+                return Err(invalid(
+                    "url",
+                    "is set together with `store.cluster`; a cluster store takes its nodes \
+                     from `cluster` alone: leave `url` out",
+                ));
+            }
+            return match self.cluster.iter().find(|u| !is_redis_url(u)) {
+                Some(u) => Err(invalid(
+                    "cluster",
+                    format!(
+                        "`{}` is not a Redis node URL; expected \"redis://host:port\" \
+                         (or \"rediss://host:port\" for TLS)",
+                        shown(&redact_url(u))
+                    ),
+                )),
+                None => Ok(StoreKind::RedisCluster),
+            };
+        }
         if self.url == "memory" {
             Ok(StoreKind::Memory)
-        } else if self.url.starts_with("redis://") || self.url.starts_with("rediss://") {
+        } else if is_redis_url(&self.url) {
             Ok(StoreKind::Redis)
         } else {
             Err(invalid(
@@ -126,6 +178,16 @@ impl StoreConfig {
                     shown(&redact_url(&self.url))
                 ),
             ))
+        }
+    }
+
+    /// Whether the store is reached over TLS: a `rediss://` URL, or cluster nodes all
+    /// given as `rediss://` (mixing the two schemes is refused by `validate`).
+    pub(crate) fn is_tls(&self) -> bool {
+        if self.cluster.is_empty() {
+            self.url.starts_with("rediss://")
+        } else {
+            self.cluster.iter().any(|u| u.starts_with("rediss://"))
         }
     }
 
@@ -140,16 +202,58 @@ impl StoreConfig {
                 "is 0; give at least 1, or leave it out for the default bound (100000 records)",
             ));
         }
-        if kind == StoreKind::Redis && self.prefix.is_empty() {
+        if kind.is_redis() && self.prefix.is_empty() {
             return Err(invalid(
                 "prefix",
                 "is empty; give a prefix such as \"myapp:session:\"",
             ));
         }
-        if kind == StoreKind::Redis && !cfg!(feature = "redis") {
+        // First: `redis-tls` and `redis-cluster` name the feature to enable (each turns on
+        // `redis` too).
+        self.validate_cluster_and_tls(&kind)?;
+        if kind.is_redis() && !cfg!(feature = "redis") {
             return Err(invalid(
                 "url",
                 "a Redis store needs sealed-session's `redis` feature; enable it in Cargo.toml",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_cluster_and_tls(&self, kind: &StoreKind) -> Result<(), ConfigError> {
+        if *kind == StoreKind::RedisCluster {
+            if !cfg!(feature = "redis-cluster") {
+                return Err(invalid(
+                    "cluster",
+                    "a Redis Cluster store needs sealed-session's `redis-cluster` feature; \
+                     enable it in Cargo.toml",
+                ));
+            }
+            let tls = self.cluster.iter().filter(|u| u.starts_with("rediss://"));
+            if tls.count() % self.cluster.len() != 0 {
+                return Err(invalid(
+                    "cluster",
+                    "mixes `redis://` and `rediss://` nodes; a cluster is reached over TLS \
+                     on every node or on none",
+                ));
+            }
+        }
+        let field = if *kind == StoreKind::RedisCluster {
+            "cluster"
+        } else {
+            "url"
+        };
+        if self.tls_ca_file.is_some() && !self.is_tls() {
+            return Err(invalid(
+                "tls_ca_file",
+                format!("applies to `rediss://` (TLS) stores only; `store.{field}` is not one"),
+            ));
+        }
+        if self.is_tls() && !cfg!(feature = "redis-tls") {
+            return Err(invalid(
+                field,
+                "`rediss://` (Redis over TLS) needs sealed-session's `redis-tls` feature; \
+                 enable it in Cargo.toml",
             ));
         }
         Ok(())
@@ -169,6 +273,13 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("hunter2"), "{d}");
         assert!(d.contains("redis://app:***@127.0.0.1:6379/0"), "{d}");
+        let c = StoreConfig {
+            cluster: vec!["rediss://:hunter2@10.0.0.1:7000".into()],
+            ..StoreConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("rediss://:***@10.0.0.1:7000"), "{d}");
     }
 
     #[test]
@@ -180,5 +291,47 @@ mod tests {
         c.url = "memory".into();
         c.capacity = Some(0);
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn cluster_nodes_are_checked() {
+        let mut c = StoreConfig {
+            cluster: vec!["redis://127.0.0.1:7000".into(), "postgres://x".into()],
+            ..StoreConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("store.cluster"));
+        c.cluster[1] = "rediss://127.0.0.1:7001".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("mixes"), "{e}");
+        c.cluster[1] = "redis://127.0.0.1:7001".into();
+        c.url = "redis://127.0.0.1:6379".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("leave `url` out"), "{e}");
+        c.url = "memory".into();
+        assert_eq!(c.kind().unwrap(), StoreKind::RedisCluster);
+        assert_eq!(c.validate().is_ok(), cfg!(feature = "redis-cluster"));
+    }
+
+    #[test]
+    fn tls_needs_its_feature_and_a_ca_file_needs_tls() {
+        let mut c = StoreConfig {
+            url: "redis://127.0.0.1:6379".into(),
+            tls_ca_file: Some("/etc/ca.pem".into()),
+            ..StoreConfig::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("store.tls_ca_file"), "{e}");
+        c.url = "rediss://127.0.0.1:6379".into();
+        let result = c.validate();
+        if cfg!(feature = "redis-tls") {
+            assert!(result.is_ok(), "{result:?}");
+        } else {
+            let e = result.unwrap_err().to_string();
+            assert!(e.contains("`redis-tls` feature"), "{e}");
+        }
     }
 }

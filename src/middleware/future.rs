@@ -15,6 +15,7 @@ use tower_service::Service;
 use super::OversizePolicy;
 use crate::cookies::ChunkSet;
 use crate::error::StoreError;
+use crate::metrics::{self, StoreOp};
 use crate::session::{CookieOp, Engine, Outcome, Save, Session, StampCheck, StampFuture, StoreOps};
 use crate::store::StoreFuture;
 
@@ -226,10 +227,10 @@ where
 fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, ()> {
     Box::pin(async move {
         for key in &ops.delete {
-            ops.store.delete(key).await?;
+            metrics::store_call(StoreOp::Delete, ops.store.delete(key)).await?;
         }
         if let Some(Save { key, record, ttl }) = &ops.save {
-            ops.store.save(key, record, *ttl).await?;
+            metrics::store_call(StoreOp::Save, ops.store.save(key, record, *ttl)).await?;
         }
         Ok(())
     })

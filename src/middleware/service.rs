@@ -10,6 +10,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use crate::config::LoadPolicy;
 use crate::cookies::RawCookies;
+use crate::metrics::{store_call, StoreOp};
 use crate::session::{Engine, Session};
 use crate::store::StoreFuture;
 
@@ -85,7 +86,8 @@ where
             .and_then(|store| {
                 let key = session.open_id()?;
                 let store = store.clone();
-                let load: StoreFuture<'static, _> = Box::pin(async move { store.load(&key).await });
+                let load = async move { store.load(&key).await };
+                let load: StoreFuture<'static, _> = Box::pin(store_call(StoreOp::Load, load));
                 Some(load)
             });
         // The ready service goes into the future; a clone stays for the next call.

@@ -413,6 +413,7 @@ impl Inner {
 /// Every rejection reaches `tracing` with its reason; expiry is routine (`debug`), the rest
 /// may be an attack or a misconfiguration (`info`).
 fn trace_rejection(reason: RejectReason) {
+    crate::metrics::rejection(reason);
     if let RejectReason::Expired(_) = reason {
         tracing::debug!(
             reason = reason.as_str(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{CookieOp, Inner, Outcome, Save, ServerState, Session, StoreOps};
 use crate::error::Error;
 use crate::limits::MAX_AGE_SECS;
+use crate::metrics::{self, StoreOp};
 use crate::seal::{SessionId, ID_LEN};
 use crate::store::RecordKey;
 
@@ -47,7 +48,7 @@ impl Session {
                 None => return Ok(()),
             }
         };
-        let record = store.load(&key).await?;
+        let record = metrics::store_call(StoreOp::Load, store.load(&key)).await?;
         let mut inner = self.lock();
         if inner.server.as_ref().is_some_and(|s| !s.loaded) {
             inner.apply_record(record);

@@ -18,7 +18,7 @@ pub(crate) fn from_config(config: &StoreConfig) -> Result<Option<SharedStore>, C
     }
     match config.kind()? {
         StoreKind::Memory => Ok(Some(Arc::new(memory_from_config(config)))),
-        StoreKind::Redis => Err(ConfigError::Invalid {
+        StoreKind::Redis | StoreKind::RedisCluster => Err(ConfigError::Invalid {
             field: "store.url".into(),
             message: "a Redis store needs a connection: build the layer with \
                       `SessionLayer::connect(config).await`"
@@ -33,13 +33,36 @@ pub(crate) fn from_config(config: &StoreConfig) -> Result<Option<SharedStore>, C
 /// An invalid store setting, or [`Error::Store`] when Redis cannot be reached.
 pub(crate) async fn connect(config: &StoreConfig) -> Result<Option<SharedStore>, Error> {
     #[cfg(feature = "redis")]
-    if config.mode == SessionMode::Server && config.kind()? == StoreKind::Redis {
-        let store = super::RedisStore::connect(&config.url)
-            .await?
-            .prefix(config.prefix.clone());
+    if config.mode == SessionMode::Server && config.kind()?.is_redis() {
+        let store = redis_builder(config)?.connect().await?;
         return Ok(Some(Arc::new(store)));
     }
     Ok(from_config(config)?)
+}
+
+/// The Redis store settings `config` names: one server or a cluster, the key prefix, and
+/// the CA file (`tls_ca_file`, read now).
+#[cfg(feature = "redis")]
+#[cfg_attr(not(feature = "redis-tls"), allow(clippy::unnecessary_wraps))]
+fn redis_builder(config: &StoreConfig) -> Result<super::RedisStoreBuilder, ConfigError> {
+    #[cfg(feature = "redis-cluster")]
+    let builder = if config.kind()? == StoreKind::RedisCluster {
+        super::RedisStore::cluster_builder(config.cluster.iter().cloned())
+    } else {
+        super::RedisStore::builder(config.url.clone())
+    };
+    #[cfg(not(feature = "redis-cluster"))]
+    let builder = super::RedisStore::builder(config.url.clone());
+    #[cfg(feature = "redis-tls")]
+    let builder = match &config.tls_ca_file {
+        Some(path) => {
+            let pem =
+                std::fs::read(path).map_err(|e| ConfigError::io("store.tls_ca_file", path, e))?;
+            builder.tls_ca_pem(pem)
+        }
+        None => builder,
+    };
+    Ok(builder.prefix(config.prefix.clone()))
 }
 
 /// A memory store bounded by `capacity`, or by the default bound when it is not set.

@@ -30,6 +30,8 @@ mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_connect;
 
 use std::fmt;
 use std::future::Future;
@@ -43,7 +45,7 @@ pub use crate::error::StoreError;
 pub(crate) use from_config::{connect, from_config};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+pub use redis::{RedisStore, RedisStoreBuilder};
 
 /// Length of a session id in bytes (128 bits from the OS generator).
 pub const SESSION_ID_LEN: usize = crate::seal::ID_LEN;

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
+use super::redis_connect::{unavailable, Connection, Settings};
 use super::{RecordKey, SessionStore, StoreFuture};
 use crate::error::StoreError;
 
@@ -14,6 +13,9 @@ use crate::error::StoreError;
 /// requests, re-established in the background after an I/O error (a Redis restart). While
 /// Redis is down each store call fails after the response timeout (default 1 s), and the
 /// request gets a 503; once Redis is back, requests succeed again without restarting the app.
+/// [`RedisStore::builder`] adds TLS roots (`rediss://`, feature `redis-tls`), and
+/// [`RedisStore::cluster_builder`] reaches a Redis Cluster (feature `redis-cluster`), where
+/// each record, one key, lives in one hash slot.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), sealed_session::store::StoreError> {
@@ -23,7 +25,7 @@ use crate::error::StoreError;
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
 }
 
@@ -35,16 +37,13 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn unavailable(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(Box::new(e))
-}
-
 impl RedisStore {
     /// The default key prefix.
     pub const DEFAULT_PREFIX: &'static str = "sealed-session:";
 
-    /// Connects to `url` (`redis://host:port/db`, `rediss://` for TLS if redis-rs was built
-    /// with it) with 1 s connection and response timeouts.
+    /// Connects to `url` (`redis://host:port/db`, or `rediss://` for TLS with the
+    /// `redis-tls` feature, trusting the system's roots) with 1 s connection and response
+    /// timeouts. [`RedisStore::builder`] sets more.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if the URL is invalid or Redis cannot be reached now.
@@ -57,19 +56,26 @@ impl RedisStore {
     /// # Errors
     /// As [`RedisStore::connect`].
     pub async fn connect_with(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(unavailable)?;
-        Ok(RedisStore {
-            conn,
-            prefix: Self::DEFAULT_PREFIX.to_owned(),
-        })
+        Self::builder(url).timeout(timeout).connect().await
+    }
+
+    /// Settings for one Redis server at `url` (`redis://host:port/db`, or
+    /// `rediss://host:port/db` for TLS with the `redis-tls` feature).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder::new(Settings::new(vec![url.into()], false))
+    }
+
+    /// Settings for a Redis Cluster, given the URLs of some of its nodes (`redis://host:port`,
+    /// or all `rediss://` for TLS); the others are discovered from them.
+    #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let nodes = nodes.into_iter().map(Into::into).collect();
+        RedisStoreBuilder::new(Settings::new(nodes, true))
     }
 
     /// Sets the key prefix (default `sealed-session:`).
@@ -81,6 +87,77 @@ impl RedisStore {
 
     fn key(&self, key: &RecordKey) -> String {
         format!("{}{}", self.prefix, key.to_hex())
+    }
+}
+
+/// Connection settings for a [`RedisStore`]: one server or a cluster, the timeout, the TLS
+/// roots and the key prefix. Made by [`RedisStore::builder`] (or
+/// [`RedisStore::cluster_builder`]); [`connect`](Self::connect) opens the connection.
+///
+/// Defaults: 1 s connection and response timeout, the system's roots for `rediss://`, the
+/// prefix [`RedisStore::DEFAULT_PREFIX`].
+///
+/// ```no_run
+/// # async fn f() -> Result<(), sealed_session::store::StoreError> {
+/// use std::time::Duration;
+/// use sealed_session::store::RedisStore;
+/// let store = RedisStore::builder("redis://127.0.0.1:6379/0")
+///     .timeout(Duration::from_millis(500))
+///     .prefix("myapp:session:")
+///     .connect()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RedisStoreBuilder {
+    settings: Settings,
+    prefix: String,
+}
+
+impl RedisStoreBuilder {
+    fn new(settings: Settings) -> Self {
+        RedisStoreBuilder {
+            settings,
+            prefix: RedisStore::DEFAULT_PREFIX.to_owned(),
+        }
+    }
+
+    /// The connection timeout and the response timeout of each store call (default 1 s):
+    /// how long a request waits for a Redis that is down before it is answered 503.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = timeout;
+        self
+    }
+
+    /// The key prefix (default [`RedisStore::DEFAULT_PREFIX`]).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Trusts the CA certificate(s) in `pem` (PEM text, one or more `CERTIFICATE` blocks)
+    /// for `rediss://`, instead of the system's roots: for a Redis whose certificate a
+    /// private CA signed. [`connect`](Self::connect) fails if `pem` holds no certificate.
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.settings.tls_ca = Some(pem.into());
+        self
+    }
+
+    /// Connects now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if a URL is invalid (or `rediss://` without the
+    /// `redis-tls` feature), the CA PEM holds no certificate, or Redis cannot be reached
+    /// within the timeout.
+    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+        let conn = self.settings.open().await?;
+        Ok(RedisStore {
+            conn,
+            prefix: self.prefix,
+        })
     }
 }
 

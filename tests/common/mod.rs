@@ -8,6 +8,8 @@
 //! - [`load`]: the one loopback server harness (`TestServer`) and a bounded load generator;
 //! - [`logs`]: `tracing` events captured as text;
 //! - [`redis`]: a throwaway `redis-server` for the Redis tests (which skip without one);
+//! - [`redis_tls`]: a TLS-only `redis-server` and a CA made in the test;
+//! - [`redis_cluster`]: a three-master Redis Cluster of throwaway servers;
 //! - [`browser`]: headless Chromium over WebDriver and an https server for it (the browser
 //!   test skips without Chromium);
 //! - [`outside`]: the wire format written again from the `RustCrypto` crates;
@@ -26,6 +28,8 @@ pub mod logs;
 pub mod outside;
 pub mod plant;
 pub mod redis;
+pub mod redis_cluster;
+pub mod redis_tls;
 pub mod spy;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

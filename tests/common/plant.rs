@@ -66,6 +66,7 @@ pub fn errors_with(value: &str) -> Vec<(String, String)> {
 fn toml_errors(v: &str) -> Vec<(String, String)> {
     let key = format!("[[keys]]\nid = 1\nsecret = \"{GOOD}\"\n");
     let other = |field: &str| format!("{key}[[keys]]\nid = 2\nstate = \"decrypt-only\"\n{field}\n");
+    let store = |field: &str| format!("[store]\n{field}\n{key}");
     let toml: Vec<(&str, String)> = vec![
         ("cookie.name", format!("[cookie]\nname = \"{v}\"\n{key}")),
         (
@@ -114,6 +115,11 @@ fn toml_errors(v: &str) -> Vec<(String, String)> {
         (
             "store.capacity",
             format!("[store]\ncapacity = \"{v}\"\n{key}"),
+        ),
+        ("store.cluster", store(&format!("cluster = [\"{v}\"]"))),
+        (
+            "store.tls_ca_file",
+            store(&format!("tls_ca_file = \"{v}\"")),
         ),
         (
             "keys.id",
@@ -182,6 +188,8 @@ fn env_errors(v: &str) -> Vec<(String, String)> {
         "SEALED_SESSION_STORE_URL",
         "SEALED_SESSION_STORE_PREFIX",
         "SEALED_SESSION_STORE_CAPACITY",
+        "SEALED_SESSION_STORE_CLUSTER",
+        "SEALED_SESSION_STORE_TLS_CA_FILE",
     ]
     .into_iter()
     .map(|var| (var.to_owned(), vec![(var, v.to_owned()), keys.clone()]))

@@ -6,7 +6,8 @@
 //! process's stderr. With `SEALED_SESSION_REQUIRE_REDIS=1` (CI) the test fails instead.
 //!
 //! `benches/http.rs` and `benches/modes.rs` include this file on its own (`#[path]`), so it
-//! names no sibling module.
+//! names no sibling module, and allows dead code: each includer uses a part of it.
+#![allow(dead_code)]
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     pub port: u16,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -42,53 +44,86 @@ pub fn current_test() -> String {
     }
 }
 
+/// Whether a Redis test can run: prints `SKIPPED (<why>; <fix>, or set
+/// SEALED_SESSION_REQUIRE_REDIS=1 to fail instead): <test>` to stderr past libtest's capture
+/// and returns `false` when `ok` is false, or panics then when Redis is required.
+pub fn available_or_skip(ok: bool, why: &str, fix: &str) -> bool {
+    if ok {
+        return true;
+    }
+    let test = current_test();
+    assert!(
+        !required(),
+        "SEALED_SESSION_REQUIRE_REDIS=1 but {why} ({test}); {fix}"
+    );
+    // One `write_all` of the whole line under the lock, so that lines from tests running in
+    // parallel do not interleave.
+    let line = format!(
+        "SKIPPED ({why}; {fix}, or set SEALED_SESSION_REQUIRE_REDIS=1 to fail instead): {test}\n"
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    false
+}
+
+/// Whether `redis-server` is on PATH (see [`available_or_skip`]).
+pub fn redis_server_or_skip() -> bool {
+    available_or_skip(
+        binary_available(),
+        "redis-server not found on PATH",
+        "install it (Debian: apt-get install redis-server)",
+    )
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 impl RedisServer {
     /// Starts one, or returns `None` when `redis-server` is not on PATH, after printing
     /// `SKIPPED (...): <test>` to stderr past libtest's capture. Panics instead when Redis is
     /// required (`SEALED_SESSION_REQUIRE_REDIS=1`).
     pub fn start() -> Option<RedisServer> {
-        if !binary_available() {
-            let test = current_test();
-            assert!(
-                !required(),
-                "SEALED_SESSION_REQUIRE_REDIS=1 but `redis-server` is not on PATH ({test}); \
-                 install it (Debian: apt-get install redis-server)"
-            );
-            // One `write_all` of the whole line under the lock, so that lines from tests
-            // running in parallel do not interleave.
-            let line = format!(
-                "SKIPPED (redis-server not found on PATH; install it, or set \
-                 SEALED_SESSION_REQUIRE_REDIS=1 to fail instead): {test}\n"
-            );
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        if !redis_server_or_skip() {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let mut server = RedisServer { port, child: None };
+        let port = free_port();
+        let args = [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        Some(RedisServer::launch(port, args.map(String::from).to_vec()))
+    }
+
+    /// Starts `redis-server <args>` and waits until `port` accepts connections (the caller
+    /// has checked that `redis-server` is there).
+    pub fn launch(port: u16, args: Vec<String>) -> RedisServer {
+        let mut server = RedisServer {
+            port,
+            args,
+            child: None,
+        };
         server.spawn();
-        Some(server)
+        server
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// (Re)starts the process on the same port and waits until it accepts connections.
+    /// (Re)starts the process with the same arguments and waits until it accepts connections.
     pub fn spawn(&mut self) {
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -103,6 +138,11 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the process was started and not killed since.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Kills the process (a crash, not a shutdown).
