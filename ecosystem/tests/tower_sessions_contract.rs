@@ -201,3 +201,58 @@ async fn an_untouched_session_sends_no_cookie() {
         assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
     }
 }
+
+/// One app, both handles: tower-sessions writes keep what native handlers wrote, and
+/// sealed-session's reserved keys are neither shown to nor writable by tower-sessions code.
+#[tokio::test]
+async fn native_keys_are_kept_and_reserved_keys_are_off_limits() {
+    async fn native(session: sealed_session::Session) -> String {
+        session.insert("native", "kept").unwrap();
+        session.csrf_token().unwrap();
+        "ok".to_owned()
+    }
+    async fn native_get(session: sealed_session::Session) -> String {
+        format!(
+            "{:?}|{}",
+            session.get::<String>("native").unwrap(),
+            session.contains(sealed_session::session::CSRF_KEY)
+        )
+    }
+    async fn reserved(session: Session, Query(q): Query<Kv>) -> String {
+        let k = q.k.unwrap_or_default();
+        format!("{:?}", session.get::<serde_json::Value>(&k).await.unwrap())
+    }
+    async fn write_reserved(session: Session) -> &'static str {
+        session.insert("_csrf", "forged").await.unwrap();
+        "written"
+    }
+    for server_mode in [false, true] {
+        let mut layer = SessionLayer::new(config()).unwrap();
+        if server_mode {
+            layer = layer.server_store(OurMemoryStore::new());
+        }
+        let app = routes()
+            .route("/native", get(native))
+            .route("/native-get", get(native_get))
+            .route("/reserved", get(reserved))
+            .route("/write-reserved", get(write_reserved))
+            .layer(
+                ServiceBuilder::new()
+                    .layer(layer)
+                    .layer(TowerSessionsLayer::new()),
+            );
+        let srv = TestServer::serve(app).await;
+        let mut b = Browser::new(&srv);
+        assert_eq!(b.get("/native").await.body, "ok");
+        assert_eq!(b.get("/count").await.body, "1");
+        assert_eq!(b.get("/count").await.body, "2");
+        assert_eq!(b.get("/native-get").await.body, "Some(\"kept\")|true");
+        assert_eq!(b.get("/reserved?k=_csrf").await.body, "None");
+        let r = b.get("/write-reserved").await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+        assert_eq!(b.get("/native-get").await.body, "Some(\"kept\")|true");
+        // `clear` through tower-sessions clears what it can see, as its own layer would.
+        b.get("/clear").await;
+        assert_eq!(b.get("/native-get").await.body, "None|true");
+    }
+}

@@ -126,6 +126,10 @@ impl TsStore for Bridge {
             // record's data. sealed-session's `flush` then writes start that new session.
             self.session.flush();
             self.lock().loaded = Some(HashMap::new());
+        } else {
+            // A session tower-sessions has not seen before: whatever the request's session
+            // already holds (written by native handlers) is not its to replace.
+            self.lock().loaded.get_or_insert_with(HashMap::new);
         }
         self.write(record)
     }
