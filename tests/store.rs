@@ -10,7 +10,7 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::store::{
-    MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture,
+    MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture, Swap,
 };
 use sealed_session::{Session, SessionLayer};
 
@@ -149,6 +149,16 @@ impl SessionStore for Counting {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key)
     }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.compare_and_swap(key, expected, new, ttl)
+    }
 }
 
 #[tokio::test]
@@ -221,6 +231,15 @@ impl SessionStore for Broken {
         Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
     }
     fn delete<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        _: &'a RecordKey,
+        _: Option<&'a [u8]>,
+        _: Option<&'a [u8]>,
+        _: Duration,
+    ) -> StoreFuture<'a, Swap> {
         Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
     }
 }

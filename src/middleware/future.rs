@@ -15,7 +15,9 @@ use tower_service::Service;
 use super::OversizePolicy;
 use crate::cookies::ChunkSet;
 use crate::error::StoreError;
-use crate::session::{CookieOp, Engine, Outcome, Save, Session, StampCheck, StampFuture, StoreOps};
+use crate::session::{
+    write, CookieOp, Engine, Outcome, Session, StampCheck, StampFuture, StoreOps, Written,
+};
 use crate::store::StoreFuture;
 
 pin_project! {
@@ -59,7 +61,7 @@ pin_project! {
             fut: S::Future,
         },
         Saving {
-            save: StoreFuture<'static, ()>,
+            save: StoreFuture<'static, Written>,
             res: Option<S::Response>,
             cookie: Option<CookieOp>,
             present: ChunkSet,
@@ -150,7 +152,7 @@ where
                                 this.kind.set(Kind::Inner { fut });
                             }
                         }
-                        Err(e) => return Poll::Ready(Ok(store_failed(&e))),
+                        Err(e) => return Poll::Ready(Ok(store_failed(this.engine, &e))),
                     }
                 }
                 KindProj::Validating {
@@ -213,8 +215,10 @@ where
                         return Poll::Ready(Ok(unavailable()));
                     };
                     return Poll::Ready(Ok(match saved {
-                        Ok(()) => write_back(this.engine, res, cookie, *present),
-                        Err(e) => store_failed(&e),
+                        Ok(written) => {
+                            write_back(this.engine, res, cookie.after(&written), *present)
+                        }
+                        Err(e) => store_failed(this.engine, &e),
                     }));
                 }
             }
@@ -222,16 +226,17 @@ where
     }
 }
 
-/// Deletes, then saves: one boxed future for the store calls alone.
-fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, ()> {
+/// Deletes, then saves (merging onto a record written meanwhile): one boxed future for the
+/// store calls alone.
+fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, Written> {
     Box::pin(async move {
         for key in &ops.delete {
             ops.store.delete(key).await?;
         }
-        if let Some(Save { key, record, ttl }) = &ops.save {
-            ops.store.save(key, record, *ttl).await?;
+        match ops.save {
+            Some(save) => write(&*ops.store, save).await,
+            None => Ok(Written::Deleted),
         }
-        Ok(())
     })
 }
 
@@ -252,7 +257,7 @@ fn unavailable<B: Default>() -> Response<B> {
 }
 
 /// A store failure is never an empty session: the request is answered 503 and logged.
-fn store_failed<B: Default>(e: &StoreError) -> Response<B> {
+fn store_failed<B: Default>(_engine: &Engine, e: &StoreError) -> Response<B> {
     tracing::error!(error = %e, "session store failed; answering 503");
     unavailable()
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{RecordKey, SessionStore, StoreFuture};
+use super::{RecordKey, SessionStore, StoreFuture, Swap};
 use crate::error::StoreError;
 
 /// Records in Redis under `PREFIX` + hex(SHA-256 of the id), written with `SET … EX ttl`, so
@@ -14,6 +14,10 @@ use crate::error::StoreError;
 /// requests, re-established in the background after an I/O error (a Redis restart). While
 /// Redis is down each store call fails after the response timeout (default 1 s), and the
 /// request gets a 503; once Redis is back, requests succeed again without restarting the app.
+///
+/// Conditional writes ([`SessionStore::compare_and_swap`]) are one Lua script on
+/// the record's one key, so they are atomic, and work unchanged where each key may live on
+/// another node (Redis Cluster).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), sealed_session::store::StoreError> {
@@ -57,19 +61,31 @@ impl RedisStore {
     /// # Errors
     /// As [`RedisStore::connect`].
     pub async fn connect_with(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let (client, config) = Self::client(url, timeout)?;
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self::from_conn(conn))
+    }
+
+    fn client(
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(redis::Client, ConnectionManagerConfig), StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(unavailable)?;
-        Ok(RedisStore {
+        Ok((client, config))
+    }
+
+    fn from_conn(conn: ConnectionManager) -> Self {
+        RedisStore {
             conn,
             prefix: Self::DEFAULT_PREFIX.to_owned(),
-        })
+        }
     }
 
     /// Sets the key prefix (default `sealed-session:`).
@@ -83,6 +99,26 @@ impl RedisStore {
         format!("{}{}", self.prefix, key.to_hex())
     }
 }
+
+/// `KEYS[1]`: the record; `ARGV`: whether a record is expected (`"1"`/`"0"`), the expected
+/// bytes, whether to write (`"1"`) or delete (`"0"`), the new bytes, the TTL in seconds.
+/// Returns 1 when swapped, else the current record (a bulk string), or 0 when there is none.
+/// One key only: atomic in Redis, and valid in Redis Cluster.
+const COMPARE_AND_SWAP: &str = r"
+local current = redis.call('GET', KEYS[1])
+local matches
+if ARGV[1] == '1' then matches = (current == ARGV[2]) else matches = (current == false) end
+if not matches then
+  if current then return current end
+  return 0
+end
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
 
 impl SessionStore for RedisStore {
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
@@ -127,6 +163,41 @@ impl SessionStore for RedisStore {
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(unavailable)
+        })
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let secs = ttl.as_secs().max(1);
+        let flag = |present: bool| if present { "1" } else { "0" };
+        Box::pin(async move {
+            let reply = redis::cmd("EVAL")
+                .arg(COMPARE_AND_SWAP)
+                .arg(1)
+                .arg(key)
+                .arg(flag(expected.is_some()))
+                .arg(expected.unwrap_or_default())
+                .arg(flag(new.is_some()))
+                .arg(new.unwrap_or_default())
+                .arg(secs)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            match reply {
+                redis::Value::Int(1) => Ok(Swap::Done),
+                redis::Value::Int(0) => Ok(Swap::Changed(None)),
+                redis::Value::BulkString(current) => Ok(Swap::Changed(Some(current))),
+                other => Err(StoreError::Unavailable(
+                    format!("unexpected reply to the compare-and-swap script: {other:?}").into(),
+                )),
+            }
         })
     }
 }
