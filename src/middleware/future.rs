@@ -138,6 +138,7 @@ where
                     };
                     match loaded {
                         Ok(record) => {
+                            this.engine.health.answered();
                             this.session.apply_record(record);
                             let check = this.engine.revalidate.as_ref();
                             if let Some(check) = check.and_then(|r| this.session.stamp_check(r)) {
@@ -216,6 +217,7 @@ where
                     };
                     return Poll::Ready(Ok(match saved {
                         Ok(written) => {
+                            this.engine.health.answered();
                             write_back(this.engine, res, cookie.after(&written), *present)
                         }
                         Err(e) => store_failed(this.engine, &e),
@@ -256,9 +258,10 @@ fn unavailable<B: Default>() -> Response<B> {
     res
 }
 
-/// A store failure is never an empty session: the request is answered 503 and logged.
-fn store_failed<B: Default>(_engine: &Engine, e: &StoreError) -> Response<B> {
-    tracing::error!(error = %e, "session store failed; answering 503");
+/// A store failure is never an empty session: the request is answered 503, and logged (an
+/// outage once, not per request).
+fn store_failed<B: Default>(engine: &Engine, e: &StoreError) -> Response<B> {
+    engine.health.failed(e);
     unavailable()
 }
 

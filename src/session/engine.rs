@@ -8,7 +8,7 @@ use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
 use crate::keys::KeyRing;
 use crate::reload::{KeyRingHandle, Live};
 use crate::seal::Sealer;
-use crate::store::SharedStore;
+use crate::store::{SharedStore, StoreHealth};
 use crate::time::{Clock, SystemClock};
 
 use super::merge::Turnstile;
@@ -32,6 +32,8 @@ pub(crate) struct Engine {
     pub revalidate: Option<Revalidation>,
     /// Server mode: saves of one record, one at a time (shared by every copy of the engine).
     pub turnstile: Arc<Turnstile>,
+    /// Reports a store outage once, and its end.
+    pub health: Arc<StoreHealth>,
 }
 
 impl Engine {
@@ -50,6 +52,7 @@ impl Engine {
             oversize: OversizePolicy::default(),
             revalidate: None,
             turnstile: Arc::default(),
+            health: Arc::default(),
         }
     }
 

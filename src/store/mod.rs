@@ -26,6 +26,7 @@
 //! ```
 
 mod from_config;
+mod health;
 mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -41,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::error::StoreError;
 pub(crate) use from_config::{connect, from_config};
+pub(crate) use health::StoreHealth;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

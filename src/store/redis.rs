@@ -15,7 +15,9 @@ use crate::error::StoreError;
 /// Redis is down each store call fails after the response timeout (default 1 s), and the
 /// request gets a 503; once Redis is back, requests succeed again without restarting the app.
 ///
-/// Conditional writes ([`SessionStore::compare_and_swap`]) are one Lua script on
+/// [`connect`](Self::connect) needs Redis to answer at start-up; [`lazy`](Self::lazy) does
+/// not (the first request that needs the store connects, and requests get 503 until Redis
+/// answers). Conditional writes ([`SessionStore::compare_and_swap`]) are one Lua script on
 /// the record's one key, so they are atomic, and work unchanged where each key may live on
 /// another node (Redis Cluster).
 ///
@@ -65,6 +67,41 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
+        Ok(Self::from_conn(conn))
+    }
+
+    /// A store for `url` that connects on first use (1 s connection and response
+    /// timeouts): it is made while Redis is down, requests that need the store are answered
+    /// 503 until Redis answers, then everything works without a restart. What
+    /// `SessionLayer::connect` builds unless `[store] connect = "eager"`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use sealed_session::store::RedisStore;
+    /// // Nothing listens on port 1: made all the same.
+    /// let store = RedisStore::lazy("redis://127.0.0.1:1/").unwrap();
+    /// # let _ = store; }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the URL is invalid.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the connection manager starts a task).
+    pub fn lazy(url: &str) -> Result<Self, StoreError> {
+        Self::lazy_with(url, Duration::from_secs(1))
+    }
+
+    /// As [`lazy`](Self::lazy), with the given connection and response timeout.
+    ///
+    /// # Errors
+    /// As [`RedisStore::lazy`].
+    ///
+    /// # Panics
+    /// As [`RedisStore::lazy`].
+    pub fn lazy_with(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let (client, config) = Self::client(url, timeout)?;
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
         Ok(Self::from_conn(conn))
     }
 

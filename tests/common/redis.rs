@@ -47,6 +47,15 @@ impl RedisServer {
     /// `SKIPPED (...): <test>` to stderr past libtest's capture. Panics instead when Redis is
     /// required (`SEALED_SESSION_REQUIRE_REDIS=1`).
     pub fn start() -> Option<RedisServer> {
+        let mut server = Self::reserve()?;
+        server.spawn();
+        Some(server)
+    }
+
+    /// A free port for a server not started yet ([`spawn`](Self::spawn) starts it): for
+    /// tests that boot the app while Redis is down. `None` (or a panic) as for
+    /// [`start`](Self::start) when `redis-server` is missing.
+    pub fn reserve() -> Option<RedisServer> {
         if !binary_available() {
             let test = current_test();
             assert!(
@@ -67,9 +76,7 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let mut server = RedisServer { port, child: None };
-        server.spawn();
-        Some(server)
+        Some(RedisServer { port, child: None })
     }
 
     pub fn url(&self) -> String {
