@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::cookies::Lifetime;
 use crate::data::{Patch, SessionData};
-use crate::error::StoreError;
+use crate::error::{RejectReason, StoreError};
 use crate::limits::{MAX_AGE_SECS, MAX_SAVE_ATTEMPTS};
 use crate::reload::Live;
 use crate::seal::Sealer;
@@ -130,9 +130,20 @@ impl Merge {
     /// sealed for this key).
     fn onto(&self, key: &RecordKey, current: &[u8]) -> Option<(Option<Vec<u8>>, Duration)> {
         let (sealer, ring) = (&self.live.sealer, &self.live.ring);
-        let (mut base, _) = sealer
-            .open_record(ring, key.as_bytes(), current, self.now)
-            .ok()?;
+        let (mut base, _) = match sealer.open_record(ring, key.as_bytes(), current, self.now) {
+            Ok(opened) => opened,
+            Err(RejectReason::Expired(_)) => return None,
+            Err(reason) => {
+                // Not expired, yet unreadable: written by an instance with a key this one
+                // does not have (a rotation not rolled out everywhere), or by someone without
+                // the key ring. Either way nothing of it can be kept.
+                tracing::warn!(
+                    reason = reason.as_str(),
+                    "session record written meanwhile does not open: {reason}; write dropped"
+                );
+                return None;
+            }
+        };
         base.apply(&self.patch);
         if base.is_empty() {
             return Some((None, Duration::ZERO));
