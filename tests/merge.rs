@@ -8,11 +8,14 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use sealed_session::store::{MemoryStore, RedisStore};
+use sealed_session::limits::MAX_SAVE_ATTEMPTS;
+use sealed_session::store::{MemoryStore, RecordKey, RedisStore, SessionStore, StoreFuture, Swap};
 use sealed_session::{Session, SessionLayer};
 use tokio::sync::{Barrier, Semaphore};
 
@@ -87,8 +90,10 @@ impl Gate {
     }
 }
 
-/// `/login` stores `user`, `/add/<k>` stores `k` (after meeting at the gate), `/flush` flushes,
-/// `/keys` lists the keys.
+/// `/login` stores `user`, `/add/<k>` stores `k` and `/set/<k>/<v>` stores `v` under `k`
+/// (both then meet at the gate), `/put/<k>/<v>` stores `v` under `k` at once, `/get/<k>`
+/// reads `k`, `/flush` flushes, `/cycle` cycles;
+/// every other path lists the keys.
 async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();
     let path = req.uri().path().to_owned();
@@ -98,8 +103,19 @@ async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
         session.insert(k, &true).unwrap();
         gate.arrived.wait().await;
         gate.go.acquire().await.unwrap().forget();
+    } else if let Some((k, v)) = path.strip_prefix("/set/").and_then(|kv| kv.split_once('/')) {
+        session.insert(k, v).unwrap();
+        gate.arrived.wait().await;
+        gate.go.acquire().await.unwrap().forget();
+    } else if let Some((k, v)) = path.strip_prefix("/put/").and_then(|kv| kv.split_once('/')) {
+        session.insert(k, v).unwrap();
+    } else if let Some(k) = path.strip_prefix("/get/") {
+        let v: Option<String> = session.get(k).unwrap();
+        return text(StatusCode::OK, v.unwrap_or_default());
     } else if path == "/flush" {
         session.flush();
+    } else if path == "/cycle" {
+        session.cycle();
     }
     text(StatusCode::OK, session.keys().join(","))
 }
@@ -214,7 +230,102 @@ async fn flush_wins_over_concurrent_writes(redis: bool) {
     );
 }
 
+/// A session with `user`; two requests add `a` and `b` and a `cycle` (login) completes while
+/// both are in their handlers. Afterwards the old id opens nothing, the session lives on
+/// under the new id with what it had at the cycle, and the writes racing it were dropped
+/// (not carried to the new id).
+async fn cycle_wins_over_concurrent_writes(redis: bool) {
+    let Some(backend) = Backend::start(redis).await else {
+        return;
+    };
+    let gate = Gate::new(2);
+    let srv = serve(&backend, &gate).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/login").await.body, "user");
+    let old = format!("{NAME}={}", b.jar[NAME]);
+
+    let writers: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|k| {
+            let (b, old) = (Browser::new(&srv), old.clone());
+            tokio::spawn(async move {
+                b.send_raw(Method::GET, &format!("/add/{k}"), Some(old))
+                    .await
+            })
+        })
+        .collect();
+    gate.arrived.wait().await;
+    let cycled = b.get("/cycle").await;
+    assert_eq!(cycled.body, "user");
+    let new = format!("{NAME}={}", b.jar[NAME]);
+    assert_ne!(new, old);
+    gate.open(2);
+    for w in writers {
+        let reply = w.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(
+            new_cookie(&reply),
+            None,
+            "a dropped write handed out a cookie"
+        );
+    }
+
+    assert_eq!(backend.records().await, 1, "only the new id's record");
+    assert_eq!(b.send_raw(Method::GET, "/keys", Some(old)).await.body, "");
+    assert_eq!(
+        b.send_raw(Method::GET, "/keys", Some(new)).await.body,
+        "user"
+    );
+}
+
+/// Two requests set the same key to different values, both loaded before either saves; the
+/// test lets one save, waits for its answer, then lets the other: the later save wins.
+async fn same_key_the_later_save_wins(redis: bool) {
+    let Some(backend) = Backend::start(redis).await else {
+        return;
+    };
+    let gate = Gate::new(2);
+    let srv = serve(&backend, &gate).await;
+    let mut b = Browser::new(&srv);
+    b.get("/login").await;
+    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let set = |v: &'static str| {
+        let (b, cookie) = (Browser::new(&srv), cookie.clone());
+        tokio::spawn(async move {
+            b.send_raw(Method::GET, &format!("/set/color/{v}"), Some(cookie))
+                .await
+        })
+    };
+    let (mut red, mut blue) = (set("red"), set("blue"));
+    gate.arrived.wait().await;
+    gate.open(1);
+    // Whichever saved first, the other saves after it (its permit comes only now).
+    let later = tokio::select! {
+        r = &mut red => { assert_eq!(r.unwrap().status, StatusCode::OK); "blue" }
+        r = &mut blue => { assert_eq!(r.unwrap().status, StatusCode::OK); "red" }
+    };
+    gate.open(1);
+    let last = if later == "blue" {
+        blue.await
+    } else {
+        red.await
+    };
+    assert_eq!(last.unwrap().status, StatusCode::OK);
+    assert_eq!(b.get("/get/color").await.body, later);
+    assert_eq!(b.get("/keys").await.body, "color,user");
+}
+
 mod memory {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cycle_wins_over_concurrent_writes() {
+        super::cycle_wins_over_concurrent_writes(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn same_key_the_later_save_wins() {
+        super::same_key_the_later_save_wins(false).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_concurrent_writers_keep_every_key() {
         super::sixty_four_concurrent_writers_keep_every_key(false).await;
@@ -228,6 +339,16 @@ mod memory {
 
 mod redis_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cycle_wins_over_concurrent_writes() {
+        super::cycle_wins_over_concurrent_writes(true).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn same_key_the_later_save_wins() {
+        super::same_key_the_later_save_wins(true).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_concurrent_writers_keep_every_key() {
         super::sixty_four_concurrent_writers_keep_every_key(true).await;
     }
@@ -236,4 +357,71 @@ mod redis_store {
     async fn flush_wins_over_concurrent_writes() {
         super::flush_wins_over_concurrent_writes(true).await;
     }
+}
+
+/// A memory store where another instance seems to write the record before every
+/// compare-and-swap: it puts back another valid sealed version of the record (both captured
+/// from earlier saves), so every attempt conflicts and every merge succeeds.
+#[derive(Clone, Default)]
+struct Meddler {
+    inner: MemoryStore,
+    versions: Arc<Mutex<Vec<Vec<u8>>>>,
+    meddle: Arc<AtomicBool>,
+    swaps: Arc<AtomicU32>,
+}
+
+impl SessionStore for Meddler {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.inner.load(key)
+    }
+    fn save<'a>(&'a self, key: &'a RecordKey, r: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
+        self.versions.lock().unwrap().push(r.to_vec());
+        self.inner.save(key, r, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        Box::pin(async move {
+            if self.meddle.load(Ordering::SeqCst) {
+                self.swaps.fetch_add(1, Ordering::SeqCst);
+                let other = (self.versions.lock().unwrap().iter())
+                    .find(|v| Some(v.as_slice()) != expected)
+                    .cloned()
+                    .unwrap();
+                self.inner.save(key, &other, ttl).await?;
+            } else if let Some(r) = new {
+                self.versions.lock().unwrap().push(r.to_vec());
+            }
+            self.inner.compare_and_swap(key, expected, new, ttl).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_changing_fails_the_save_with_a_503_after_the_bounded_attempts() {
+    let store = Meddler::default();
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone());
+    let srv = TestServer::start(layer, |req| app(req, Gate::new(0))).await;
+    let mut b = Browser::new(&srv);
+    b.get("/login").await; // a new record: a plain save
+    b.get("/put/n/1").await; // a second version, by a compare-and-swap
+    assert_eq!(store.versions.lock().unwrap().len(), 2);
+
+    store.meddle.store(true, Ordering::SeqCst);
+    let r = b.get("/put/n/2").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.set_cookies().is_empty());
+    assert_eq!(store.swaps.load(Ordering::SeqCst), MAX_SAVE_ATTEMPTS);
+    // Nothing of the failed request was saved.
+    store.meddle.store(false, Ordering::SeqCst);
+    assert_eq!(b.get("/get/n").await.body, "1");
 }
