@@ -35,7 +35,15 @@ pub enum LoadPolicy {
     Lazy,
 }
 
-/// When a Redis store is connected to.
+/// When a Redis store is connected to (`[store] connect`).
+///
+/// ```
+/// use sealed_session::config::{ConnectPolicy, StoreConfig};
+/// let store: StoreConfig = toml::from_str("mode = \"server\"\nconnect = \"eager\"")?;
+/// assert_eq!(store.connect, ConnectPolicy::Eager);
+/// assert_eq!(StoreConfig::default().connect, ConnectPolicy::Lazy);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectPolicy {
