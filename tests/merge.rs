@@ -43,7 +43,10 @@ impl Backend {
     }
 
     fn layer(&self) -> SessionLayer {
-        let layer = SessionLayer::new(config("")).unwrap();
+        self.layer_with(SessionLayer::new(config("")).unwrap())
+    }
+
+    fn layer_with(&self, layer: SessionLayer) -> SessionLayer {
         match self {
             Backend::Memory(store) => layer.server_store(store.clone()),
             Backend::Redis(store, _) => layer.server_store(store.clone()),
@@ -91,7 +94,7 @@ impl Gate {
 }
 
 /// `/login` stores `user`, `/add/<k>` stores `k` and `/set/<k>/<v>` stores `v` under `k`
-/// (both then meet at the gate), `/put/<k>/<v>` stores `v` under `k` at once, `/get/<k>`
+/// (both then meet at the gate), `/touch` only reads (and meets at the gate), `/put/<k>/<v>` stores `v` under `k` at once, `/get/<k>`
 /// reads `k`, `/flush` flushes, `/cycle` cycles;
 /// every other path lists the keys.
 async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
@@ -112,6 +115,11 @@ async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
     } else if let Some(k) = path.strip_prefix("/get/") {
         let v: Option<String> = session.get(k).unwrap();
         return text(StatusCode::OK, v.unwrap_or_default());
+    } else if path == "/touch" {
+        // Reads only (a renewal, when one is due, is its only write).
+        let _ = session.keys();
+        gate.arrived.wait().await;
+        gate.go.acquire().await.unwrap().forget();
     } else if path == "/flush" {
         session.flush();
     } else if path == "/cycle" {
@@ -315,7 +323,48 @@ async fn same_key_the_later_save_wins(redis: bool) {
     assert_eq!(b.get("/keys").await.body, "color,user");
 }
 
+/// An expiry renewal racing a write: one request only reads a session due for renewal (its
+/// save renews the expiry), another adds a key; both loaded before either saves. Whichever
+/// saves last, the key stays and the renewal is written (its response re-sends the cookie).
+async fn a_renewal_racing_a_write_keeps_the_write(redis: bool) {
+    let Some(backend) = Backend::start(redis).await else {
+        return;
+    };
+    let clock = common::clock();
+    let expiry = "[expiry]\nidle = \"30m\"\nrenew_after = \"5m\"";
+    let layer = SessionLayer::new(config(expiry))
+        .unwrap()
+        .clock(clock.clone());
+    let gate = Gate::new(2);
+    let app_gate = gate.clone();
+    let srv = TestServer::start(backend.layer_with(layer), move |req| {
+        app(req, app_gate.clone())
+    })
+    .await;
+    let mut b = Browser::new(&srv);
+    b.get("/login").await;
+    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    clock.advance(Duration::from_mins(10)); // past `renew_after`
+
+    let send = |path: &'static str| {
+        let (b, cookie) = (Browser::new(&srv), cookie.clone());
+        tokio::spawn(async move { b.send_raw(Method::GET, path, Some(cookie)).await })
+    };
+    let (touch, add) = (send("/touch"), send("/add/cart"));
+    gate.arrived.wait().await;
+    gate.open(2);
+    let (touch, add) = (touch.await.unwrap(), add.await.unwrap());
+    assert_eq!((touch.status, add.status), (StatusCode::OK, StatusCode::OK));
+    assert!(new_cookie(&touch).is_some(), "the renewal was not written");
+    assert_eq!(b.get("/keys").await.body, "cart,user");
+}
+
 mod memory {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_renewal_racing_a_write_keeps_the_write() {
+        super::a_renewal_racing_a_write_keeps_the_write(false).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cycle_wins_over_concurrent_writes() {
         super::cycle_wins_over_concurrent_writes(false).await;
@@ -338,6 +387,11 @@ mod memory {
 }
 
 mod redis_store {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_renewal_racing_a_write_keeps_the_write() {
+        super::a_renewal_racing_a_write_keeps_the_write(true).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cycle_wins_over_concurrent_writes() {
         super::cycle_wins_over_concurrent_writes(true).await;
