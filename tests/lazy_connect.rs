@@ -114,3 +114,57 @@ async fn connect_eager_fails_at_boot_when_redis_is_down() {
         redis.kill();
     }
 }
+
+/// With `load = "lazy"` the axum extractor loads the record (`Session::load`): an outage met
+/// there is logged once too, and its end once.
+#[tokio::test]
+async fn an_outage_met_by_the_axum_extractor_is_logged_once() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (logs, _guard) = capture_logs();
+    let layer = SessionLayer::connect(redis_config(&redis, "load = \"lazy\""))
+        .await
+        .unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|session: sealed_session::Session| async move {
+                let n: u64 = session.get("n").unwrap().unwrap_or(0) + 1;
+                session.insert("n", &n).unwrap();
+                n.to_string()
+            }),
+        )
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(b.get("/").await.body, "2");
+
+    redis.kill();
+    for _ in 0..3 {
+        assert_eq!(b.get("/").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(
+        count(&logs, "ERROR", "session store unavailable"),
+        1,
+        "{}",
+        logs.text()
+    );
+    assert_eq!(count(&logs, "ERROR", "session error in a handler"), 0);
+
+    // Restarted without persistence: the session starts over, without an app restart.
+    redis.spawn();
+    let mut back = None;
+    for _ in 0..50 {
+        let r = b.get("/").await;
+        if r.status == StatusCode::OK {
+            back = Some(r.body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(back.as_deref(), Some("1"));
+    assert_eq!(count(&logs, "ERROR", "session store unavailable"), 1);
+    assert_eq!(count(&logs, "INFO", "session store answers again"), 1);
+}

@@ -31,21 +31,34 @@ impl Session {
     /// The store's error; the session stays unloaded (it reads as empty and is not written
     /// back), and the request should be answered 503 (the axum extractor does).
     pub async fn load(&self) -> Result<(), crate::error::StoreError> {
-        let (store, key) = {
+        let (store, health, key) = {
             let mut inner = self.lock();
             match &inner.server {
                 Some(server) if !server.loaded => {}
                 _ => return Ok(()),
             }
-            let Some(store) = inner.engine.as_ref().and_then(|e| e.store.clone()) else {
+            let Some(engine) = inner.engine.clone() else {
+                return Ok(());
+            };
+            let Some(store) = engine.store.clone() else {
                 return Ok(());
             };
             match inner.open_id() {
-                Some(key) => (store, key),
+                Some(key) => (store, engine.health.clone(), key),
                 None => return Ok(()),
             }
         };
-        let record = store.load(&key).await?;
+        // Outages are reported here, once (the extractor's 503 logs them at `debug`).
+        let record = match store.load(&key).await {
+            Ok(record) => {
+                health.answered();
+                record
+            }
+            Err(e) => {
+                health.failed(&e);
+                return Err(e);
+            }
+        };
         let mut inner = self.lock();
         if inner.server.as_ref().is_some_and(|s| !s.loaded) {
             inner.apply_record(record);
