@@ -308,6 +308,17 @@ pub enum StoreError {
         /// The configured capacity.
         capacity: usize,
     },
+    /// Other requests of the same session kept writing its record while this one merged
+    /// its changes in ([`MAX_SAVE_ATTEMPTS`](crate::limits::MAX_SAVE_ATTEMPTS) attempts):
+    /// this request's changes were not saved (the request is answered 503).
+    #[error(
+        "session record kept changing under concurrent writes ({attempts} attempts); \
+         this request's changes were not saved, retry it"
+    )]
+    Conflict {
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 // ---------------------------------------------------------------------------- redaction

@@ -209,8 +209,14 @@ impl IntoResponse for DataError {
 }
 
 impl IntoResponse for StoreError {
-    /// `503 Service Unavailable` with a generic body; the error is logged.
+    /// `503 Service Unavailable` with a generic body; the error is logged (an unavailable
+    /// store at `debug`: [`Session::load`] reports an outage once, when it starts).
     fn into_response(self) -> Response {
+        if let StoreError::Unavailable(_) = self {
+            tracing::debug!(error = %self, "session store unavailable; answering 503");
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            return (status, status.canonical_reason().unwrap_or("Error")).into_response();
+        }
         generic(StatusCode::SERVICE_UNAVAILABLE, &self)
     }
 }

@@ -59,6 +59,14 @@ pub const MAX_VALUE_DEPTH: usize = 64;
 /// grow the process without bound until the records expire.
 pub const MEMORY_STORE_CAPACITY: usize = 100_000;
 
+/// Server mode: the most compare-and-swap attempts one request makes to write its session
+/// when other requests of the same session keep writing it meanwhile (each conflict merges
+/// this request's changes onto the newer record and tries again). Saves of one record in one
+/// process wait for each other, so a conflict needs a writer in another process; past this
+/// bound the request's changes are not saved and it is answered 503
+/// ([`StoreError::Conflict`](crate::store::StoreError::Conflict)).
+pub const MAX_SAVE_ATTEMPTS: u32 = 8;
+
 /// The most flash messages ([`Session::flash`](crate::Session::flash)) waiting in one session
 /// at once; queuing one more drops the oldest. With [`MAX_FLASH_TEXT_LEN`] this keeps the
 /// queue around 2 KiB at worst, well inside the default cookie budget (4 × 4096 bytes).

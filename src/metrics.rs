@@ -12,8 +12,10 @@
 //! | `sealed_session_store_failures_total` | counter | `op`: `load`, `save`, `delete` | store calls that failed (each one answered 503) |
 //! | `sealed_session_store_duration_seconds` | histogram | `op`: `load`, `save`, `delete` | how long each store call took, failed ones included |
 //!
-//! Reserved for merged concurrent saves (issue 14), not recorded yet:
-//! [`MERGE_CONFLICTS`] and [`MERGE_RETRIES`].
+//! | `sealed_session_merge_conflicts_total` | counter | — | server-mode saves that found the record written meanwhile and merged onto it |
+//! | `sealed_session_merge_retries_total` | counter | — | compare-and-swap attempts after the first (each after a conflict) |
+//!
+//! A merged save's compare-and-swap counts as a `save` (in `saves_total` and the histogram).
 //!
 //! Rejections are counted where they are traced, so `expired_*` (routine) shows next to
 //! the reasons that may be an attack or a misconfiguration. A request without a cookie
@@ -42,19 +44,21 @@ pub const STORE_FAILURES: &str = "sealed_session_store_failures_total";
 /// Histogram (seconds): store call latency, by `op`.
 pub const STORE_DURATION: &str = "sealed_session_store_duration_seconds";
 
-/// Counter (reserved, not recorded yet): merged saves that met a concurrent write.
+/// Counter: merged saves that met a concurrent write.
 pub const MERGE_CONFLICTS: &str = "sealed_session_merge_conflicts_total";
-/// Counter (reserved, not recorded yet): merged saves retried after a conflict.
+/// Counter: compare-and-swap attempts after a conflict.
 pub const MERGE_RETRIES: &str = "sealed_session_merge_retries_total";
 
-/// Every metric name recorded today (the reserved merge names aside).
-pub const ALL: [&str; 6] = [
+/// Every metric name recorded.
+pub const ALL: [&str; 8] = [
     REJECTIONS,
     STORE_LOADS,
     STORE_SAVES,
     STORE_DELETES,
     STORE_FAILURES,
     STORE_DURATION,
+    MERGE_CONFLICTS,
+    MERGE_RETRIES,
 ];
 
 /// A store call, as the `op` label names it.

@@ -187,6 +187,13 @@ env_var!(
     sealed_session::config::LoadPolicy::Lazy
 );
 env_var!(
+    store_connect,
+    "SEALED_SESSION_STORE_CONNECT",
+    "eager",
+    |c| c.store.connect,
+    sealed_session::config::ConnectPolicy::Eager
+);
+env_var!(
     keys,
     "SEALED_SESSION_KEYS",
     &format!("7:aes-256-gcm:primary:{SECRET}"),
@@ -235,5 +242,5 @@ fn the_documented_table_the_parser_and_these_tests_name_the_same_variables() {
     let tested = variables(include_str!("config_env.rs"));
     assert_eq!(table, parsed, "the docs table and env.rs differ");
     assert_eq!(table, tested, "a variable has no test here");
-    assert_eq!(table.len(), 24, "{table:?}");
+    assert_eq!(table.len(), 25, "{table:?}");
 }

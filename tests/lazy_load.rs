@@ -11,7 +11,7 @@ use axum::Router;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::config::LoadPolicy;
-use sealed_session::store::{RecordKey, SessionStore, StoreError, StoreFuture};
+use sealed_session::store::{RecordKey, SessionStore, StoreError, StoreFuture, Swap};
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer};
@@ -134,6 +134,15 @@ async fn a_store_failure_while_loading_is_a_503() {
         }
         fn delete<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, ()> {
             Box::pin(async { Ok(()) })
+        }
+        fn compare_and_swap<'a>(
+            &'a self,
+            _: &'a RecordKey,
+            _: Option<&'a [u8]>,
+            _: Option<&'a [u8]>,
+            _: Duration,
+        ) -> StoreFuture<'a, Swap> {
+            Box::pin(async { Ok(Swap::Done) })
         }
     }
     let layer = SessionLayer::new(config(""))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::store::{
-    MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture,
+    MemoryStore, RecordKey, RedisStore, SessionStore, StoreError, StoreFuture, Swap,
 };
 use sealed_session::{Session, SessionLayer};
 
@@ -68,7 +68,56 @@ async fn conformance(store: &dyn SessionStore) {
         .save(&a, &bytes, Duration::from_mins(1))
         .await
         .unwrap();
-    assert_eq!(store.load(&a).await.unwrap(), Some(bytes));
+    assert_eq!(store.load(&a).await.unwrap(), Some(bytes.clone()));
+
+    // Compare and swap: writes only onto the record expected, else says what is there.
+    let (c, ttl) = (RecordKey::of_id(&[3; 16]), Duration::from_mins(1));
+    let swap = |expected: Option<&'static [u8]>, new: Option<&'static [u8]>| {
+        store.compare_and_swap(&c, expected, new, ttl)
+    };
+    assert_eq!(
+        swap(Some(&b"x"[..]), Some(&b"v1"[..])).await.unwrap(),
+        Swap::Changed(None)
+    );
+    assert_eq!(store.load(&c).await.unwrap(), None);
+    assert_eq!(swap(None, Some(&b"v1"[..])).await.unwrap(), Swap::Done);
+    assert_eq!(
+        swap(None, Some(&b"v2"[..])).await.unwrap(),
+        Swap::Changed(Some(b"v1".to_vec()))
+    );
+    assert_eq!(
+        swap(Some(&b"v0"[..]), Some(&b"v2"[..])).await.unwrap(),
+        Swap::Changed(Some(b"v1".to_vec()))
+    );
+    assert_eq!(
+        swap(Some(&b"v1"[..]), Some(&b"v2"[..])).await.unwrap(),
+        Swap::Done
+    );
+    assert_eq!(store.load(&c).await.unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(
+        swap(Some(&b"v1"[..]), None).await.unwrap(),
+        Swap::Changed(Some(b"v2".to_vec()))
+    );
+    assert_eq!(swap(Some(&b"v2"[..]), None).await.unwrap(), Swap::Done);
+    assert_eq!(store.load(&c).await.unwrap(), None);
+    // Arbitrary bytes compare exactly (a prefix or an empty value is not a match).
+    store.save(&c, &bytes, ttl).await.unwrap();
+    assert!(matches!(
+        store
+            .compare_and_swap(&c, Some(&bytes[..255]), Some(&b"w"[..]), ttl)
+            .await
+            .unwrap(),
+        Swap::Changed(Some(_))
+    ));
+    assert!(matches!(
+        swap(Some(&b""[..]), Some(&b"w"[..])).await.unwrap(),
+        Swap::Changed(Some(_))
+    ));
+    let done = store
+        .compare_and_swap(&c, Some(&bytes), Some(&b"w"[..]), ttl)
+        .await;
+    assert_eq!(done.unwrap(), Swap::Done);
+    assert_eq!(store.load(&c).await.unwrap().as_deref(), Some(&b"w"[..]));
 }
 
 macro_rules! store_conformance {
@@ -149,6 +198,16 @@ impl SessionStore for Counting {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key)
     }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.compare_and_swap(key, expected, new, ttl)
+    }
 }
 
 #[tokio::test]
@@ -221,6 +280,15 @@ impl SessionStore for Broken {
         Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
     }
     fn delete<'a>(&'a self, _: &'a RecordKey) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        _: &'a RecordKey,
+        _: Option<&'a [u8]>,
+        _: Option<&'a [u8]>,
+        _: Duration,
+    ) -> StoreFuture<'a, Swap> {
         Box::pin(async { Err(StoreError::Unavailable("down for the test".into())) })
     }
 }

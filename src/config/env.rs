@@ -7,7 +7,7 @@ use super::cookie::{CookieConfig, SameSite};
 use super::de::{parse_duration, parse_state, parse_time, redact};
 use super::expiry::ExpiryConfig;
 use super::key::KeyConfig;
-use super::store::{LoadPolicy, SessionMode, StoreConfig};
+use super::store::{ConnectPolicy, LoadPolicy, SessionMode, StoreConfig};
 use crate::error::ConfigError;
 use crate::keys::{decode_secret, Algorithm, KeyId, KeyState};
 
@@ -161,18 +161,26 @@ fn apply_store(
         store.capacity = Some(parse_usize("SEALED_SESSION_STORE_CAPACITY", &v)?);
     }
     if let Some(v) = get("SEALED_SESSION_STORE_LOAD") {
-        store.load = match v.trim() {
-            "eager" => LoadPolicy::Eager,
-            "lazy" => LoadPolicy::Lazy,
-            _ => {
-                return Err(invalid(
-                    "SEALED_SESSION_STORE_LOAD",
-                    format!("{v:?} is not a load policy; expected `eager` or `lazy`"),
-                ))
-            }
-        };
+        let (lazy, eager) = (LoadPolicy::Lazy, LoadPolicy::Eager);
+        store.load = lazy_or_eager("SEALED_SESSION_STORE_LOAD", "load", &v, lazy, eager)?;
+    }
+    if let Some(v) = get("SEALED_SESSION_STORE_CONNECT") {
+        let (lazy, eager) = (ConnectPolicy::Lazy, ConnectPolicy::Eager);
+        store.connect = lazy_or_eager("SEALED_SESSION_STORE_CONNECT", "connect", &v, lazy, eager)?;
     }
     Ok(())
+}
+
+/// A `lazy`/`eager` choice ([`LoadPolicy`], [`ConnectPolicy`]) from variable `var`.
+fn lazy_or_eager<T>(var: &str, what: &str, v: &str, lazy: T, eager: T) -> Result<T, ConfigError> {
+    match v.trim() {
+        "lazy" => Ok(lazy),
+        "eager" => Ok(eager),
+        _ => Err(invalid(
+            var,
+            format!("{v:?} is not a {what} policy; expected `lazy` or `eager`"),
+        )),
+    }
 }
 
 /// Whether a token from `SEALED_SESSION_KEYS` can be quoted in an error: short and made of

@@ -62,7 +62,7 @@ pub use rotation::{KeyReport, KeyStatus, RotationReport};
 #[cfg(feature = "redis")]
 pub(crate) use store::redact_url;
 pub(crate) use store::StoreKind;
-pub use store::{LoadPolicy, SessionMode, StoreConfig};
+pub use store::{ConnectPolicy, LoadPolicy, SessionMode, StoreConfig};
 
 /// The whole configuration. Every field has a default; only `keys` must be given (or use
 /// [`SessionConfig::ephemeral`] for development).
@@ -232,6 +232,7 @@ impl SessionConfig {
     /// | `SEALED_SESSION_STORE_PREFIX` | `store.prefix` | `myapp:session:` |
     /// | `SEALED_SESSION_STORE_CAPACITY` | `store.capacity` | `100000` |
     /// | `SEALED_SESSION_STORE_LOAD` | `store.load` | `lazy` |
+    /// | `SEALED_SESSION_STORE_CONNECT` | `store.connect` | `eager` |
     /// | `SEALED_SESSION_KEYS` | `keys` (replaces every key of the file) | see below |
     ///
     /// Booleans are `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); durations and

@@ -36,6 +36,29 @@ pub enum LoadPolicy {
     Lazy,
 }
 
+/// When a Redis store is connected to (`[store] connect`).
+///
+/// ```
+/// use sealed_session::config::{ConnectPolicy, StoreConfig};
+/// let store: StoreConfig = toml::from_str("mode = \"server\"\nconnect = \"eager\"")?;
+/// assert_eq!(store.connect, ConnectPolicy::Eager);
+/// assert_eq!(StoreConfig::default().connect, ConnectPolicy::Lazy);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectPolicy {
+    /// On first use (default): `SessionLayer::connect` succeeds while Redis is unreachable;
+    /// requests that need the store are answered 503 (the outage is logged once) until it
+    /// answers, then everything works without a restart.
+    #[default]
+    Lazy,
+    /// At start-up: `SessionLayer::connect` waits for Redis (the connection timeout, 1 s)
+    /// and fails when it cannot be reached, so that a deploy with a wrong URL or a dead Redis
+    /// stops at once.
+    Eager,
+}
+
 /// Mode and store. Defaults: client mode; in server mode, the in-process `MemoryStore`.
 ///
 /// | field | default | |
@@ -47,6 +70,7 @@ pub enum LoadPolicy {
 /// | `prefix` | `"sealed-session:"` | Redis key prefix |
 /// | `capacity` | `100000` | `MemoryStore` bound (live records; [`MEMORY_STORE_CAPACITY`](crate::limits::MEMORY_STORE_CAPACITY)) |
 /// | `load` | `"eager"` | server mode: `"eager"` (before the handler) or `"lazy"` (see [`LoadPolicy`]) |
+/// | `connect` | `"lazy"` | Redis: `"lazy"` (on first use; start-up never waits) or `"eager"` (start-up requires Redis; see [`ConnectPolicy`]) |
 ///
 /// `Debug` hides a password in the URL.
 #[derive(Clone, Deserialize)]
@@ -70,6 +94,8 @@ pub struct StoreConfig {
     pub capacity: Option<usize>,
     /// When a server-mode record is loaded.
     pub load: LoadPolicy,
+    /// When a Redis store is connected to.
+    pub connect: ConnectPolicy,
 }
 
 impl Default for StoreConfig {
@@ -82,7 +108,25 @@ impl Default for StoreConfig {
             prefix: "sealed-session:".into(),
             capacity: None,
             load: LoadPolicy::Eager,
+            connect: ConnectPolicy::Lazy,
         }
+    }
+}
+
+impl StoreConfig {
+    /// Sets when a Redis store is connected to (default [`ConnectPolicy::Lazy`]; also
+    /// `[store] connect` and `SEALED_SESSION_STORE_CONNECT`).
+    ///
+    /// ```
+    /// use sealed_session::config::{ConnectPolicy, StoreConfig};
+    /// // Start-up requires Redis, as before lazy connecting.
+    /// let store = StoreConfig::default().connect_policy(ConnectPolicy::Eager);
+    /// assert_eq!(store.connect, ConnectPolicy::Eager);
+    /// ```
+    #[must_use]
+    pub fn connect_policy(mut self, policy: ConnectPolicy) -> Self {
+        self.connect = policy;
+        self
     }
 }
 
@@ -115,6 +159,7 @@ impl fmt::Debug for StoreConfig {
             .field("prefix", &self.prefix)
             .field("capacity", &self.capacity)
             .field("load", &self.load)
+            .field("connect", &self.connect)
             .finish()
     }
 }

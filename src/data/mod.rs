@@ -42,6 +42,7 @@
 //! # Ok::<(), sealed_session::DataError>(())
 //! ```
 
+mod changes;
 mod expiry;
 mod payload;
 mod value;
@@ -53,6 +54,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::DataError;
+pub(crate) use changes::{Changes, Patch};
 pub use expiry::SessionExpiry;
 
 /// The plaintext layout of a sealed session, as the wire format version names it.
@@ -98,6 +100,8 @@ pub struct SessionData {
     /// (`SessionLayer::revalidate`); `None`: never checked (or no stamp).
     pub(crate) validated_at: Option<u64>,
     pub(crate) dirty: bool,
+    /// What changed since opened (server mode merges exactly these onto a newer record).
+    pub(crate) changes: Changes,
 }
 
 impl PartialEq for SessionData {
@@ -190,13 +194,28 @@ impl SessionData {
         if let Err(source) = value::encode(value, &mut self.buf) {
             return Err(DataError::Encode { key, source });
         }
+        self.place(&key, start);
+        Ok(())
+    }
+
+    /// Stores already encoded value bytes under `key` (a value of another copy of this
+    /// session).
+    pub(crate) fn insert_encoded(&mut self, key: &str, bytes: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        self.place(key, start);
+    }
+
+    /// Files the value encoded at `buf[start..]` under `key`; records the change unless the
+    /// bytes were already there.
+    fn place(&mut self, key: &str, start: usize) {
         let val = (start, self.buf.len() - start);
-        match self.find(&key) {
+        match self.find(key) {
             Ok(i) => {
                 let old = self.index[i].val;
                 if self.buf[range(old)] == self.buf[range(val)] {
                     self.buf.truncate(start);
-                    return Ok(());
+                    return;
                 }
                 self.garbage += old.1;
                 self.index[i].val = val;
@@ -209,9 +228,9 @@ impl SessionData {
                 self.index.insert(i, entry);
             }
         }
+        self.changes.key(key);
         self.dirty = true;
         self.compact_if_wasteful();
-        Ok(())
     }
 
     fn push(&mut self, bytes: &[u8]) -> (usize, usize) {
@@ -244,6 +263,7 @@ impl SessionData {
                 let e = self.index.remove(i);
                 self.garbage += e.key.1 + e.val.1;
                 self.dirty = true;
+                self.changes.key(key);
                 true
             }
             Err(_) => false,
@@ -267,6 +287,7 @@ impl SessionData {
             self.buf.clear();
             self.garbage = 0;
             self.dirty = true;
+            self.changes.clear();
         }
     }
 
@@ -361,6 +382,7 @@ impl SessionData {
         if expiry != self.expiry {
             self.expiry = expiry;
             self.dirty = true;
+            self.changes.expiry();
         }
     }
 
@@ -441,6 +463,7 @@ impl SessionData {
             expiry: decoded.expiry,
             validated_at: decoded.validated_at,
             dirty: false,
+            changes: Changes::default(),
         })
     }
 
@@ -448,6 +471,60 @@ impl SessionData {
     #[cfg(test)]
     pub(crate) fn decode_payload(bytes: &[u8]) -> Option<Self> {
         Self::decode_payload_in(Format::V2, bytes.to_vec(), 0..bytes.len())
+    }
+}
+
+impl SessionData {
+    /// The changes made to this data, with the values they left.
+    pub(crate) fn patch(&self) -> Patch {
+        let c = &self.changes;
+        Patch {
+            cleared: c.cleared,
+            entries: c
+                .keys
+                .iter()
+                .map(|k| {
+                    let value = self.find(k).ok().map(|i| self.value_bytes(&self.index[i]));
+                    (k.clone(), value.map(<[u8]>::to_vec))
+                })
+                .collect(),
+            set_expiry: c.expiry,
+            expiry: self.expiry,
+            set_validated_at: c.validated,
+            validated_at: self.validated_at,
+        }
+    }
+
+    /// Sets the time of the last auth-stamp check (Unix seconds).
+    pub(crate) fn set_validated_at(&mut self, at: u64) {
+        self.validated_at = Some(at);
+        self.changes.validated();
+        self.dirty = true;
+    }
+
+    /// Applies `patch` (another copy's changes) to this data, the latest stored copy: the
+    /// keys the patch set take its values, the keys it removed are removed, every other key
+    /// keeps its value here (unless the patch cleared the session: then only its own keys
+    /// remain).
+    pub(crate) fn apply(&mut self, patch: &Patch) {
+        if patch.cleared {
+            self.clear();
+        }
+        for (key, value) in &patch.entries {
+            match value {
+                Some(bytes) => self.insert_encoded(key, bytes),
+                None => {
+                    self.remove(key);
+                }
+            }
+        }
+        if patch.set_expiry {
+            self.set_session_expiry(patch.expiry);
+        }
+        if patch.set_validated_at {
+            self.validated_at = patch.validated_at;
+        }
+        self.dirty = true;
     }
 }
 
@@ -773,5 +850,53 @@ mod tests {
              validated_at: None, dirty: true, .. }"
         );
         assert!(!shown.contains("hunter2"));
+    }
+
+    #[test]
+    fn a_patch_carries_only_the_touched_keys_onto_another_copy() {
+        let mut base = SessionData::new();
+        base.insert("kept", &1u8).unwrap();
+        base.insert("gone", &2u8).unwrap();
+        base.insert("set", &3u8).unwrap();
+        let mut ours = base.clone();
+        ours.changes = Changes::default();
+        ours.insert("set", &30u8).unwrap();
+        ours.insert("new", &4u8).unwrap();
+        assert!(ours.remove("gone"));
+        assert!(!ours.remove("never-there"));
+        // Meanwhile another request changed `kept` and added `theirs`.
+        base.insert("kept", &10u8).unwrap();
+        base.insert("theirs", &5u8).unwrap();
+        base.apply(&ours.patch());
+        assert_eq!(
+            base.keys().collect::<Vec<_>>(),
+            ["kept", "new", "set", "theirs"]
+        );
+        assert_eq!(base.get::<u8>("kept").unwrap(), Some(10));
+        assert_eq!(base.get::<u8>("set").unwrap(), Some(30));
+        assert_eq!(base.get::<u8>("new").unwrap(), Some(4));
+    }
+
+    #[test]
+    fn a_cleared_patch_keeps_only_its_own_keys_and_header_changes_travel() {
+        let mut base = SessionData::new();
+        base.insert("a", &1u8).unwrap();
+        let mut ours = base.clone();
+        ours.changes = Changes::default();
+        // Meanwhile another request added `c`: cleared too, as this request asked.
+        base.insert("c", &3u8).unwrap();
+        ours.clear();
+        ours.insert("b", &2u8).unwrap();
+        ours.set_session_expiry(Some(SessionExpiry::BrowserSession));
+        ours.set_validated_at(77);
+        base.apply(&ours.patch());
+        assert_eq!(base.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(base.session_expiry(), Some(SessionExpiry::BrowserSession));
+        assert_eq!(base.validated_at(), Some(77));
+        // Untouched header fields keep the base's values.
+        let mut base2 = SessionData::new();
+        base2.set_session_expiry(Some(SessionExpiry::Idle(60)));
+        base2.apply(&SessionData::new().patch());
+        assert_eq!(base2.session_expiry(), Some(SessionExpiry::Idle(60)));
     }
 }

@@ -16,7 +16,9 @@ use super::OversizePolicy;
 use crate::cookies::ChunkSet;
 use crate::error::StoreError;
 use crate::metrics::{self, StoreOp};
-use crate::session::{CookieOp, Engine, Outcome, Save, Session, StampCheck, StampFuture, StoreOps};
+use crate::session::{
+    write, CookieOp, Engine, Outcome, Session, StampCheck, StampFuture, StoreOps, Written,
+};
 use crate::store::StoreFuture;
 
 pin_project! {
@@ -60,7 +62,7 @@ pin_project! {
             fut: S::Future,
         },
         Saving {
-            save: StoreFuture<'static, ()>,
+            save: StoreFuture<'static, Written>,
             res: Option<S::Response>,
             cookie: Option<CookieOp>,
             present: ChunkSet,
@@ -137,6 +139,7 @@ where
                     };
                     match loaded {
                         Ok(record) => {
+                            this.engine.health.answered();
                             this.session.apply_record(record);
                             let check = this.engine.revalidate.as_ref();
                             if let Some(check) = check.and_then(|r| this.session.stamp_check(r)) {
@@ -151,7 +154,7 @@ where
                                 this.kind.set(Kind::Inner { fut });
                             }
                         }
-                        Err(e) => return Poll::Ready(Ok(store_failed(&e))),
+                        Err(e) => return Poll::Ready(Ok(store_failed(this.engine, &e))),
                     }
                 }
                 KindProj::Validating {
@@ -214,8 +217,11 @@ where
                         return Poll::Ready(Ok(unavailable()));
                     };
                     return Poll::Ready(Ok(match saved {
-                        Ok(()) => write_back(this.engine, res, cookie, *present),
-                        Err(e) => store_failed(&e),
+                        Ok(written) => {
+                            this.engine.health.answered();
+                            write_back(this.engine, res, cookie.after(&written), *present)
+                        }
+                        Err(e) => store_failed(this.engine, &e),
                     }));
                 }
             }
@@ -223,16 +229,17 @@ where
     }
 }
 
-/// Deletes, then saves: one boxed future for the store calls alone.
-fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, ()> {
+/// Deletes, then saves (merging onto a record written meanwhile): one boxed future for the
+/// store calls alone.
+fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, Written> {
     Box::pin(async move {
         for key in &ops.delete {
             metrics::store_call(StoreOp::Delete, ops.store.delete(key)).await?;
         }
-        if let Some(Save { key, record, ttl }) = &ops.save {
-            metrics::store_call(StoreOp::Save, ops.store.save(key, record, *ttl)).await?;
+        match ops.save {
+            Some(save) => write(&*ops.store, save).await,
+            None => Ok(Written::Deleted),
         }
-        Ok(())
     })
 }
 
@@ -252,9 +259,10 @@ fn unavailable<B: Default>() -> Response<B> {
     res
 }
 
-/// A store failure is never an empty session: the request is answered 503 and logged.
-fn store_failed<B: Default>(e: &StoreError) -> Response<B> {
-    tracing::error!(error = %e, "session store failed; answering 503");
+/// A store failure is never an empty session: the request is answered 503, and logged (an
+/// outage once, not per request).
+fn store_failed<B: Default>(engine: &Engine, e: &StoreError) -> Response<B> {
+    engine.health.failed(e);
     unavailable()
 }
 

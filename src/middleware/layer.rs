@@ -56,11 +56,31 @@ impl SessionLayer {
         Ok(Self::from_engine(engine))
     }
 
-    /// Validates `config`, connects to its store if it names Redis (feature `redis`), and
-    /// builds the layer. Works for every mode.
+    /// Validates `config`, makes its store (for Redis, feature `redis`), and builds the layer.
+    /// Works for every mode.
+    ///
+    /// A Redis store is connected to on first use by default (`[store] connect = "lazy"`):
+    /// this succeeds while Redis is unreachable, and requests that need the store are
+    /// answered `503 Service Unavailable` (the outage logged once, not per request) until
+    /// Redis answers; then everything works without a restart. With `connect = "eager"`
+    /// ([`ConnectPolicy::Eager`](crate::config::ConnectPolicy::Eager)) it connects now and
+    /// fails when Redis cannot be reached.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), sealed_session::Error> {
+    /// use sealed_session::config::SessionMode;
+    /// use sealed_session::{SessionConfig, SessionLayer};
+    /// let mut config = SessionConfig::ephemeral();
+    /// config.store.mode = SessionMode::Server;
+    /// config.store.url = "redis://127.0.0.1:6379/".into();
+    /// let layer = SessionLayer::connect(config).await?; // Redis may still be starting
+    /// assert!(layer.is_server_mode());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// As [`SessionLayer::new`], plus [`Error::Store`] when Redis cannot be reached.
+    /// As [`SessionLayer::new`], plus [`Error::Store`] for an invalid Redis URL, or when
+    /// Redis cannot be reached with `connect = "eager"`.
     pub async fn connect(config: SessionConfig) -> Result<Self, Error> {
         let ring = config.checked_ring(SystemTime::now())?;
         let store = store::connect(&config.store).await?;

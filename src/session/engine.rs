@@ -8,9 +8,10 @@ use crate::cookies::{Candidates, CookieSettings, OversizePolicy, RawCookies};
 use crate::keys::KeyRing;
 use crate::reload::{KeyRingHandle, Live};
 use crate::seal::Sealer;
-use crate::store::SharedStore;
+use crate::store::{SharedStore, StoreHealth};
 use crate::time::{Clock, SystemClock};
 
+use super::merge::Turnstile;
 use super::validator::Revalidation;
 
 /// The cookie settings, the live key ring and sealer (with the expiry policy, reloaded
@@ -29,6 +30,10 @@ pub(crate) struct Engine {
     pub oversize: OversizePolicy,
     /// `Some`: sessions with an auth stamp are checked against the application this often.
     pub revalidate: Option<Revalidation>,
+    /// Server mode: saves of one record, one at a time (shared by every copy of the engine).
+    pub turnstile: Arc<Turnstile>,
+    /// Reports a store outage once, and its end.
+    pub health: Arc<StoreHealth>,
 }
 
 impl Engine {
@@ -46,6 +51,8 @@ impl Engine {
             load: config.store.load,
             oversize: OversizePolicy::default(),
             revalidate: None,
+            turnstile: Arc::default(),
+            health: Arc::default(),
         }
     }
 

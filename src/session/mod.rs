@@ -32,6 +32,7 @@ mod client;
 mod csrf;
 mod engine;
 mod flash;
+mod merge;
 mod outcome;
 mod server;
 mod stamp;
@@ -57,7 +58,8 @@ pub use crate::data::SessionExpiry;
 pub use csrf::{CsrfReject, CSRF_TOKEN_LEN};
 pub(crate) use engine::Engine;
 pub use flash::{Flash, Level, FLASH_KEY, MAX_FLASHES, MAX_FLASH_TEXT_LEN};
-pub(crate) use outcome::{CookieOp, Outcome, Save, StoreOps};
+pub(crate) use merge::{write, Written};
+pub(crate) use outcome::{CookieOp, Outcome, StoreOps};
 pub(crate) use stamp::StampCheck;
 pub use stamp::{AuthStamp, AUTH_KEY};
 pub use typed::{SessionValue, Typed};
@@ -75,6 +77,8 @@ struct ServerState {
     id: Option<SessionId>,
     /// Records to delete on the way out (after `cycle` or `flush`).
     delete: Vec<RecordKey>,
+    /// The record as loaded (the expected bytes of the compare-and-swap that writes it back).
+    record: Option<Vec<u8>>,
     /// The record was loaded (or there was none to load).
     loaded: bool,
     /// The handler used the session before it was loaded (lazy loading without

@@ -1,7 +1,6 @@
 //! [`Outcome`]: what a response must do with the cookie and the store once the handler is done.
 
-use std::time::Duration;
-
+use super::merge::{Save, Written};
 use crate::cookies::{ChunkSet, Lifetime};
 use crate::store::{RecordKey, SharedStore};
 
@@ -19,11 +18,18 @@ pub(crate) enum CookieOp {
     Remove,
 }
 
-/// A record to write (server mode).
-pub(crate) struct Save {
-    pub key: RecordKey,
-    pub record: Vec<u8>,
-    pub ttl: Duration,
+impl CookieOp {
+    /// The cookie to send once the store call ended as `written`, this one having been
+    /// decided before it.
+    pub fn after(self, written: &Written) -> CookieOp {
+        match (written, self) {
+            // Never hand out the id of a record that is gone, nor remove a cookie that may
+            // already be the one of a new session.
+            // And when this request emptied its copy, but other requests' keys remain.
+            (Written::Dropped, _) | (Written::Stored, CookieOp::Remove) => CookieOp::Keep,
+            (_, decided) => decided,
+        }
+    }
 }
 
 /// Store calls to make before the response goes out (server mode).

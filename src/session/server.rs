@@ -4,18 +4,16 @@
 //! [`LoadPolicy::Lazy`](crate::config::LoadPolicy), when the handler calls
 //! [`Session::load`]), and the store calls are made before the response leaves.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use super::{CookieOp, Inner, Outcome, Save, ServerState, Session, StoreOps};
+use super::merge::{record_ttl, Merge, Save};
+use super::{CookieOp, Engine, Inner, Outcome, ServerState, Session, StoreOps};
 use crate::error::Error;
-use crate::limits::MAX_AGE_SECS;
 use crate::metrics::{self, StoreOp};
+use crate::reload::Live;
 use crate::seal::{SessionId, ID_LEN};
-use crate::store::RecordKey;
-
-/// The longest TTL given to a store record (when no timeout is configured): as long as the
-/// longest cookie lifetime browsers honour, since the id cookie cannot outlive that.
-const MAX_TTL: Duration = Duration::from_secs(MAX_AGE_SECS);
+use crate::store::{RecordKey, SharedStore};
 
 impl Session {
     /// Loads the session's record now if it is not loaded yet: what the axum `Session`
@@ -34,21 +32,34 @@ impl Session {
     /// The store's error; the session stays unloaded (it reads as empty and is not written
     /// back), and the request should be answered 503 (the axum extractor does).
     pub async fn load(&self) -> Result<(), crate::error::StoreError> {
-        let (store, key) = {
+        let (store, health, key) = {
             let mut inner = self.lock();
             match &inner.server {
                 Some(server) if !server.loaded => {}
                 _ => return Ok(()),
             }
-            let Some(store) = inner.engine.as_ref().and_then(|e| e.store.clone()) else {
+            let Some(engine) = inner.engine.clone() else {
+                return Ok(());
+            };
+            let Some(store) = engine.store.clone() else {
                 return Ok(());
             };
             match inner.open_id() {
-                Some(key) => (store, key),
+                Some(key) => (store, engine.health.clone(), key),
                 None => return Ok(()),
             }
         };
-        let record = metrics::store_call(StoreOp::Load, store.load(&key)).await?;
+        // Outages are reported here, once (the extractor's 503 logs them at `debug`).
+        let record = match metrics::store_call(StoreOp::Load, store.load(&key)).await {
+            Ok(record) => {
+                health.answered();
+                record
+            }
+            Err(e) => {
+                health.failed(&e);
+                return Err(e);
+            }
+        };
         let mut inner = self.lock();
         if inner.server.as_ref().is_some_and(|s| !s.loaded) {
             inner.apply_record(record);
@@ -120,13 +131,17 @@ impl Inner {
         let checked = record.ok_or(None).and_then(|r| {
             live.sealer
                 .open_record(&live.ring, key.as_bytes(), &r, now)
+                .map(|opened| (opened, r))
                 .map_err(Some)
         });
         match checked {
-            Ok((data, renew)) => {
+            Ok(((data, renew), record)) => {
                 self.data = data;
                 self.had_valid = true;
                 self.needs_renewal = renew;
+                if let Some(server) = &mut self.server {
+                    server.record = Some(record);
+                }
             }
             Err(reason) => {
                 // No record (expired, deleted, revoked) or an unusable one: a new session
@@ -151,6 +166,47 @@ impl Inner {
         }
     }
 
+    /// What merging this request's changes onto a newer record needs, if its record was
+    /// loaded.
+    fn merge(&mut self, engine: &Engine, live: Arc<Live>, now: SystemTime) -> Option<Merge> {
+        let expected = self.server.as_mut()?.record.take()?;
+        Some(Merge {
+            expected,
+            patch: self.data.patch(),
+            live,
+            now,
+            turnstile: engine.turnstile.clone(),
+        })
+    }
+
+    /// A loaded session emptied by removals: delete its record unless written meanwhile.
+    fn outcome_emptied(
+        &mut self,
+        store: SharedStore,
+        engine: &Engine,
+        live: Arc<Live>,
+        now: SystemTime,
+    ) -> Outcome {
+        let merge = self.merge(engine, live, now);
+        let server = self.server.get_or_insert_with(ServerState::default);
+        let id = server.id.take().unwrap_or_default();
+        let save = Save {
+            key: RecordKey::of_id(&id),
+            record: None,
+            ttl: Duration::ZERO,
+            merge,
+        };
+        Outcome {
+            cookie: CookieOp::Remove,
+            store: Some(StoreOps {
+                store,
+                delete: std::mem::take(&mut server.delete),
+                save: Some(save),
+            }),
+            present: self.present,
+        }
+    }
+
     /// The store calls and the id cookie the response needs.
     pub(super) fn outcome_server(&mut self) -> Result<Outcome, Error> {
         let present = self.present;
@@ -171,6 +227,14 @@ impl Inner {
             return Ok(keep);
         };
         let now = self.now();
+        let emptied = self.data.is_empty()
+            && (self.server.as_ref()).is_some_and(|s| s.id.is_some() && s.record.is_some());
+        if emptied {
+            // Emptied by removals (`flush` and `cycle` retire the id first): the record is
+            // deleted only if nobody wrote it meanwhile; otherwise these removals are merged
+            // onto the newer record.
+            return Ok(self.outcome_emptied(store, &engine, live, now));
+        }
         if self.data.is_empty() {
             self.retire_id();
         }
@@ -200,15 +264,21 @@ impl Inner {
         };
         let save = if write {
             let key = RecordKey::of_id(&id);
+            let merge = if new_id {
+                None
+            } else {
+                self.merge(&engine, live.clone(), now)
+            };
             let record =
                 live.sealer
                     .seal_record(&live.ring, key.as_bytes(), &mut self.data, now)?;
-            let ttl = self.lifetime(now).map_or(MAX_TTL, |l| {
-                Duration::from_secs(l.max_age())
-                    .saturating_add(live.sealer.policy().skew)
-                    .min(MAX_TTL)
-            });
-            Some(Save { key, record, ttl })
+            let ttl = record_ttl(&self.data, &live.sealer, now);
+            Some(Save {
+                key,
+                record: Some(record),
+                ttl,
+                merge,
+            })
         } else {
             None
         };

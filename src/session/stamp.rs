@@ -87,8 +87,7 @@ impl Session {
             stamp: stamp.into(),
         };
         inner.data.insert(AUTH_KEY, &value)?;
-        inner.data.validated_at = Some(now);
-        inner.data.mark_dirty();
+        inner.data.set_validated_at(now);
         Ok(())
     }
 
@@ -139,8 +138,7 @@ impl Session {
         let valid = stored.is_some_and(|s| s.user == user && Some(s.stamp.as_str()) == current);
         if valid {
             let now = unix_seconds(inner.now());
-            inner.data.validated_at = Some(now);
-            inner.data.mark_dirty();
+            inner.data.set_validated_at(now);
             inner.accessed = true;
         } else {
             tracing::info!(

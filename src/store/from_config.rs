@@ -1,5 +1,6 @@
 //! The store a [`StoreConfig`] names: none (client mode), a [`MemoryStore`], or a
-//! [`RedisStore`](super::RedisStore) (feature `redis`, connected).
+//! [`RedisStore`](super::RedisStore) (feature `redis`; connected at once, or on first use:
+//! [`ConnectPolicy`](crate::config::ConnectPolicy)).
 
 use std::sync::Arc;
 
@@ -27,14 +28,19 @@ pub(crate) fn from_config(config: &StoreConfig) -> Result<Option<SharedStore>, C
     }
 }
 
-/// The store `config` names, connecting to Redis when it names Redis (feature `redis`).
+/// The store `config` names, for Redis (feature `redis`) connecting now with
+/// `connect = "eager"`, on first use otherwise.
 ///
 /// # Errors
-/// An invalid store setting, or [`Error::Store`] when Redis cannot be reached.
+/// An invalid store setting, or [`Error::Store`] when Redis cannot be reached (eager only).
 pub(crate) async fn connect(config: &StoreConfig) -> Result<Option<SharedStore>, Error> {
     #[cfg(feature = "redis")]
     if config.mode == SessionMode::Server && config.kind()?.is_redis() {
-        let store = redis_builder(config)?.connect().await?;
+        let builder = redis_builder(config)?;
+        let store = match config.connect {
+            crate::config::ConnectPolicy::Eager => builder.connect().await?,
+            crate::config::ConnectPolicy::Lazy => builder.connect_lazy()?,
+        };
         return Ok(Some(Arc::new(store)));
     }
     Ok(from_config(config)?)

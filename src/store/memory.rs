@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::{RecordKey, SessionStore, StoreFuture};
+use super::{RecordKey, SessionStore, StoreFuture, Swap};
 use crate::error::StoreError;
 use crate::limits::MEMORY_STORE_CAPACITY;
 use crate::time::{Clock, SystemClock};
@@ -125,20 +125,57 @@ impl MemoryStore {
     }
 
     fn save_now(&self, key: &RecordKey, record: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        self.save_locked(&mut inner, key, record, ttl)
+    }
+
+    /// Compare and swap under the one lock: atomic with every other call.
+    fn swap_now(
+        &self,
+        key: &RecordKey,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        ttl: Duration,
+    ) -> Result<Swap, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let current = inner
+            .records
+            .get(key)
+            .filter(|r| r.deadline > now)
+            .map(|r| r.bytes.as_slice());
+        if current != expected {
+            return Ok(Swap::Changed(current.map(<[u8]>::to_vec)));
+        }
+        match new {
+            Some(record) => self.save_locked(&mut inner, key, record, ttl)?,
+            None => {
+                inner.records.remove(key);
+            }
+        }
+        Ok(Swap::Done)
+    }
+
+    fn save_locked(
+        &self,
+        inner: &mut Inner,
+        key: &RecordKey,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let deadline = now
             .checked_add(ttl)
             .unwrap_or(now + Duration::from_secs(u64::from(u32::MAX)));
-        let mut inner = self.lock();
         inner.saves_since_sweep += 1;
         let full = |inner: &Inner| {
             inner.records.len() >= self.capacity && !inner.records.contains_key(key)
         };
-        if inner.saves_since_sweep >= SWEEP_EVERY || full(&inner) {
+        if inner.saves_since_sweep >= SWEEP_EVERY || full(inner) {
             inner.records.retain(|_, r| r.deadline > now);
             inner.saves_since_sweep = 0;
         }
-        if full(&inner) {
+        if full(inner) {
             return Err(StoreError::Full {
                 capacity: self.capacity,
             });
@@ -173,6 +210,17 @@ impl SessionStore for MemoryStore {
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
         self.lock().records.remove(key);
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        let r = self.swap_now(key, expected, new, ttl);
+        Box::pin(std::future::ready(r))
     }
 }
 
@@ -212,6 +260,64 @@ mod tests {
         block(store.save(&c, b"c", Duration::from_secs(10))).unwrap();
         assert_eq!(store.len(), 2);
         assert_eq!(block(store.load(&b)).unwrap().as_deref(), Some(&b"b2"[..]));
+    }
+
+    #[test]
+    fn compare_and_swap_writes_only_onto_the_expected_record() {
+        let store = MemoryStore::new();
+        let (k, ttl) = (RecordKey::of_id(&[1; 16]), Duration::from_secs(10));
+        let swap = |expected: Option<&[u8]>, new: Option<&[u8]>| {
+            block(store.compare_and_swap(&k, expected, new, ttl)).unwrap()
+        };
+        // Absent: only `expected = None` matches.
+        assert_eq!(swap(Some(&b"x"[..]), Some(&b"a"[..])), Swap::Changed(None));
+        assert_eq!(store.len(), 0);
+        assert_eq!(swap(None, Some(&b"a"[..])), Swap::Done);
+        // Present: a stale expectation gets the current bytes and changes nothing.
+        assert_eq!(
+            swap(None, Some(&b"b"[..])),
+            Swap::Changed(Some(b"a".to_vec()))
+        );
+        assert_eq!(
+            swap(Some(&b"x"[..]), Some(&b"b"[..])),
+            Swap::Changed(Some(b"a".to_vec()))
+        );
+        assert_eq!(block(store.load(&k)).unwrap().as_deref(), Some(&b"a"[..]));
+        assert_eq!(swap(Some(&b"a"[..]), Some(&b"b"[..])), Swap::Done);
+        assert_eq!(block(store.load(&k)).unwrap().as_deref(), Some(&b"b"[..]));
+        // Delete only when still expected.
+        assert_eq!(
+            swap(Some(&b"a"[..]), None),
+            Swap::Changed(Some(b"b".to_vec()))
+        );
+        assert_eq!(swap(Some(&b"b"[..]), None), Swap::Done);
+        assert_eq!(block(store.load(&k)).unwrap(), None);
+    }
+
+    #[test]
+    fn compare_and_swap_treats_an_expired_record_as_absent_and_keeps_the_capacity_bound() {
+        let clock = ManualClock::at_unix(1000);
+        let store = MemoryStore::new().capacity(1).clock(clock.clone());
+        let (a, b, ttl) = (
+            RecordKey::of_id(&[1; 16]),
+            RecordKey::of_id(&[2; 16]),
+            Duration::from_secs(10),
+        );
+        block(store.save(&a, b"a", ttl)).unwrap();
+        assert!(matches!(
+            block(store.compare_and_swap(&b, None, Some(&b"b"[..]), ttl)),
+            Err(StoreError::Full { capacity: 1 })
+        ));
+        clock.advance(ttl);
+        assert_eq!(
+            block(store.compare_and_swap(&a, Some(&b"a"[..]), Some(&b"a2"[..]), ttl)).unwrap(),
+            Swap::Changed(None)
+        );
+        assert_eq!(
+            block(store.compare_and_swap(&a, None, Some(&b"a3"[..]), ttl)).unwrap(),
+            Swap::Done
+        );
+        assert_eq!(block(store.load(&a)).unwrap().as_deref(), Some(&b"a3"[..]));
     }
 
     #[test]

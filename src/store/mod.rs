@@ -26,6 +26,7 @@
 //! ```
 
 mod from_config;
+mod health;
 mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -43,6 +44,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::error::StoreError;
 pub(crate) use from_config::{connect, from_config};
+pub(crate) use health::StoreHealth;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, RedisStoreBuilder};
@@ -91,10 +93,21 @@ impl fmt::Debug for RecordKey {
     }
 }
 
+/// What [`SessionStore::compare_and_swap`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Swap {
+    /// The record was the one expected: it was replaced (or deleted).
+    Done,
+    /// The record was not the one expected; nothing was written. What the store holds now
+    /// (`None`: no record), so that the caller can merge onto it without another round trip.
+    Changed(Option<Vec<u8>>),
+}
+
 /// Where server-side sessions live. Implementations must be safe to share between requests.
 ///
 /// Records are opaque bytes; `save` replaces any record under the key and must expire it
-/// after `ttl`.
+/// after `ttl`. [`compare_and_swap`](Self::compare_and_swap) is the atomic primitive the
+/// merge of concurrent writes is built on (see docs/MODES.md).
 pub trait SessionStore: Send + Sync + 'static {
     /// The record under `key`, or `None` (never existed, expired, or deleted).
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>>;
@@ -107,6 +120,40 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, ()>;
     /// Deletes the record under `key` (no error if absent).
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()>;
+    /// Atomically: if the record under `key` is byte for byte `expected` (`None`: there is no
+    /// live record), replaces it with `new` for `ttl` (`new = None`: deletes it) and returns
+    /// [`Swap::Done`]; otherwise writes nothing and returns [`Swap::Changed`] with the record
+    /// held now. An expired record counts as absent.
+    ///
+    /// Server mode writes every loaded session back with it, expecting the bytes it loaded:
+    /// sealed records carry a fresh random nonce each time they are written, so equal bytes
+    /// mean "not written since". It must be one atomic step in the store (a mutex, a Lua
+    /// script, a transaction): a load followed by a save is not an implementation.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sealed_session::store::{MemoryStore, RecordKey, SessionStore, Swap};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let (store, key, ttl) = (MemoryStore::new(), RecordKey::of_id(&[7; 16]), Duration::from_secs(60));
+    /// store.save(&key, b"v1", ttl).await?;
+    /// assert_eq!(store.compare_and_swap(&key, Some(&b"v1"[..]), Some(&b"v2"[..]), ttl).await?, Swap::Done);
+    /// // Another writer expecting v1 is told what is there now.
+    /// assert_eq!(
+    ///     store.compare_and_swap(&key, Some(&b"v1"[..]), Some(&b"v3"[..]), ttl).await?,
+    ///     Swap::Changed(Some(b"v2".to_vec()))
+    /// );
+    /// # Ok::<(), sealed_session::store::StoreError>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`save`](Self::save); a conflict is not an error.
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap>;
 }
 
 /// A shared store handle, as the layer holds it.

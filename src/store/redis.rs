@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::redis_connect::{unavailable, Connection, Settings};
-use super::{RecordKey, SessionStore, StoreFuture};
+use super::{RecordKey, SessionStore, StoreFuture, Swap};
 use crate::error::StoreError;
 
 /// Records in Redis under `PREFIX` + hex(SHA-256 of the id), written with `SET … EX ttl`, so
@@ -16,6 +16,12 @@ use crate::error::StoreError;
 /// [`RedisStore::builder`] adds TLS roots (`rediss://`, feature `redis-tls`), and
 /// [`RedisStore::cluster_builder`] reaches a Redis Cluster (feature `redis-cluster`), where
 /// each record, one key, lives in one hash slot.
+///
+/// [`connect`](Self::connect) needs Redis to answer at start-up; [`lazy`](Self::lazy) does
+/// not (the first request that needs the store connects, and requests get 503 until Redis
+/// answers). Conditional writes ([`SessionStore::compare_and_swap`]) are one Lua script on
+/// the record's one key, so they are atomic, and work unchanged where each key may live on
+/// another node (Redis Cluster).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), sealed_session::store::StoreError> {
@@ -76,6 +82,40 @@ impl RedisStore {
     {
         let nodes = nodes.into_iter().map(Into::into).collect();
         RedisStoreBuilder::new(Settings::new(nodes, true))
+    }
+
+    /// A store for `url` that connects on first use (1 s connection and response
+    /// timeouts): it is made while Redis is down, requests that need the store are answered
+    /// 503 until Redis answers, then everything works without a restart. What
+    /// `SessionLayer::connect` builds unless `[store] connect = "eager"`. The same for TLS
+    /// and cluster settings: [`RedisStoreBuilder::connect_lazy`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use sealed_session::store::RedisStore;
+    /// // Nothing listens on port 1: made all the same.
+    /// let store = RedisStore::lazy("redis://127.0.0.1:1/").unwrap();
+    /// # let _ = store; }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the URL is invalid.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the connection manager starts a task).
+    pub fn lazy(url: &str) -> Result<Self, StoreError> {
+        Self::builder(url).connect_lazy()
+    }
+
+    /// As [`lazy`](Self::lazy), with the given connection and response timeout.
+    ///
+    /// # Errors
+    /// As [`RedisStore::lazy`].
+    ///
+    /// # Panics
+    /// As [`RedisStore::lazy`].
+    pub fn lazy_with(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        Self::builder(url).timeout(timeout).connect_lazy()
     }
 
     /// Sets the key prefix (default `sealed-session:`).
@@ -159,7 +199,44 @@ impl RedisStoreBuilder {
             prefix: self.prefix,
         })
     }
+
+    /// Makes the store without connecting: the first store call connects (and each call
+    /// after a failed attempt tries again), so the store can be made while Redis is down.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if a URL is invalid (or `rediss://` without the
+    /// `redis-tls` feature) or the CA PEM holds no certificate.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the connection manager starts a task).
+    pub fn connect_lazy(self) -> Result<RedisStore, StoreError> {
+        let conn = self.settings.open_lazy()?;
+        Ok(RedisStore {
+            conn,
+            prefix: self.prefix,
+        })
+    }
 }
+
+/// `KEYS[1]`: the record; `ARGV`: whether a record is expected (`"1"`/`"0"`), the expected
+/// bytes, whether to write (`"1"`) or delete (`"0"`), the new bytes, the TTL in seconds.
+/// Returns 1 when swapped, else the current record (a bulk string), or 0 when there is none.
+/// One key only: atomic in Redis, and valid in Redis Cluster.
+const COMPARE_AND_SWAP: &str = r"
+local current = redis.call('GET', KEYS[1])
+local matches
+if ARGV[1] == '1' then matches = (current == ARGV[2]) else matches = (current == false) end
+if not matches then
+  if current then return current end
+  return 0
+end
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
 
 impl SessionStore for RedisStore {
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
@@ -204,6 +281,41 @@ impl SessionStore for RedisStore {
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(unavailable)
+        })
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let secs = ttl.as_secs().max(1);
+        let flag = |present: bool| if present { "1" } else { "0" };
+        Box::pin(async move {
+            let reply = redis::cmd("EVAL")
+                .arg(COMPARE_AND_SWAP)
+                .arg(1)
+                .arg(key)
+                .arg(flag(expected.is_some()))
+                .arg(expected.unwrap_or_default())
+                .arg(flag(new.is_some()))
+                .arg(new.unwrap_or_default())
+                .arg(secs)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            match reply {
+                redis::Value::Int(1) => Ok(Swap::Done),
+                redis::Value::Int(0) => Ok(Swap::Changed(None)),
+                redis::Value::BulkString(current) => Ok(Swap::Changed(Some(current))),
+                other => Err(StoreError::Unavailable(
+                    format!("unexpected reply to the compare-and-swap script: {other:?}").into(),
+                )),
+            }
         })
     }
 }

@@ -29,6 +29,38 @@ pub(crate) enum Connection {
     /// A Redis Cluster.
     #[cfg(feature = "redis-cluster")]
     Cluster(redis::cluster_async::ClusterConnection),
+    /// A Redis Cluster reached on first use ([`Settings::open_lazy`]).
+    #[cfg(feature = "redis-cluster")]
+    LazyCluster(std::sync::Arc<LazyCluster>),
+}
+
+/// A cluster connection made by the first command that needs it, and again by the next one
+/// after a failed attempt (redis-rs's cluster connection has no lazy constructor).
+#[cfg(feature = "redis-cluster")]
+pub(crate) struct LazyCluster {
+    settings: Settings,
+    conn: std::sync::Mutex<Option<redis::cluster_async::ClusterConnection>>,
+}
+
+#[cfg(feature = "redis-cluster")]
+impl LazyCluster {
+    async fn get(&self) -> redis::RedisResult<redis::cluster_async::ClusterConnection> {
+        let lock = || {
+            self.conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(conn) = lock().clone() {
+            return Ok(conn);
+        }
+        // Not held across the await: two first commands may both connect; one is kept.
+        let conn = self
+            .settings
+            .cluster_client()?
+            .get_async_connection()
+            .await?;
+        Ok(lock().get_or_insert(conn).clone())
+    }
 }
 
 impl ConnectionLike for Connection {
@@ -37,6 +69,11 @@ impl ConnectionLike for Connection {
             Connection::Single(c) => c.req_packed_command(cmd),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(c) => c.req_packed_command(cmd),
+            #[cfg(feature = "redis-cluster")]
+            Connection::LazyCluster(lazy) => Box::pin(async move {
+                let mut conn = lazy.get().await?;
+                conn.req_packed_command(cmd).await
+            }),
         }
     }
 
@@ -50,6 +87,11 @@ impl ConnectionLike for Connection {
             Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            #[cfg(feature = "redis-cluster")]
+            Connection::LazyCluster(lazy) => Box::pin(async move {
+                let mut conn = lazy.get().await?;
+                conn.req_packed_commands(pipeline, offset, count).await
+            }),
         }
     }
 
@@ -58,6 +100,8 @@ impl ConnectionLike for Connection {
             Connection::Single(c) => c.get_db(),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(c) => c.get_db(),
+            #[cfg(feature = "redis-cluster")]
+            Connection::LazyCluster(_) => 0,
         }
     }
 }
@@ -116,6 +160,36 @@ impl Settings {
         self.single_connection().await
     }
 
+    /// Makes the connection without connecting: the first command connects.
+    pub(super) fn open_lazy(&self) -> Result<Connection, StoreError> {
+        #[cfg(feature = "redis-tls")]
+        if self.nodes.iter().any(|u| u.starts_with("rediss://")) {
+            install_crypto_provider();
+        }
+        #[cfg(feature = "redis-cluster")]
+        if self.cluster {
+            // Checks the URLs and the CA now, connects later.
+            self.cluster_client().map_err(unavailable)?;
+            return Ok(Connection::LazyCluster(std::sync::Arc::new(LazyCluster {
+                settings: self.clone(),
+                conn: std::sync::Mutex::new(None),
+            })));
+        }
+        let url = self.nodes.first().map_or("", String::as_str);
+        let client = self.client(url).map_err(unavailable)?;
+        let conn = ConnectionManager::new_lazy_with_config(client, self.manager_config())
+            .map_err(unavailable)?;
+        Ok(Connection::Single(conn))
+    }
+
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500))
+    }
+
     #[cfg_attr(not(feature = "redis-tls"), allow(clippy::unused_self))]
     fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
         #[cfg(feature = "redis-tls")]
@@ -128,12 +202,7 @@ impl Settings {
     async fn single_connection(&self) -> Result<Connection, StoreError> {
         let url = self.nodes.first().map_or("", String::as_str);
         let client = self.client(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client, self.manager_config())
             .await
             .map_err(unavailable)?;
         Ok(Connection::Single(conn))
@@ -144,6 +213,17 @@ impl Settings {
     /// is back.
     #[cfg(feature = "redis-cluster")]
     async fn cluster_connection(&self) -> Result<Connection, StoreError> {
+        let conn = self
+            .cluster_client()
+            .map_err(unavailable)?
+            .get_async_connection()
+            .await
+            .map_err(unavailable)?;
+        Ok(Connection::Cluster(conn))
+    }
+
+    #[cfg(feature = "redis-cluster")]
+    fn cluster_client(&self) -> redis::RedisResult<redis::cluster::ClusterClient> {
         let builder =
             redis::cluster::ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
                 .connection_timeout(self.timeout)
@@ -152,17 +232,11 @@ impl Settings {
                 .min_retry_wait(10)
                 .max_retry_wait(200);
         #[cfg(feature = "redis-tls")]
-        let builder = match self.certificates().map_err(unavailable)? {
+        let builder = match self.certificates()? {
             Some(certs) => builder.certs(certs),
             None => builder,
         };
-        let conn = builder
-            .build()
-            .map_err(unavailable)?
-            .get_async_connection()
-            .await
-            .map_err(unavailable)?;
-        Ok(Connection::Cluster(conn))
+        builder.build()
     }
 
     /// The CA to trust instead of the system's roots, checked to hold a certificate (an empty

@@ -12,7 +12,7 @@ use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::SessionStore as TsStore;
 
 use crate::error::StoreError;
-use crate::store::{RecordKey, SessionStore, StoreFuture};
+use crate::store::{RecordKey, SessionStore, StoreFuture, Swap};
 
 /// The field of a tower-sessions record that holds our sealed record (base64url).
 pub const SEALED_FIELD: &str = "sealed";
@@ -28,8 +28,12 @@ pub const SEALED_FIELD: &str = "sealed";
 /// another key does not open. Records that are not ours (no such field, not base64url) read
 /// as absent.
 ///
-/// tower-sessions stores have no conditional write, so concurrent saves of one session are
-/// last-writer-wins here.
+/// tower-sessions stores have no conditional write, so [`compare_and_swap`](SessionStore::compare_and_swap)
+/// is a load, a comparison and a save: atomic against the other requests of this process
+/// (sealed-session serializes the saves of one record in a process), not against another
+/// instance writing the same session in between. Across a fleet, concurrent writes of one
+/// session through a `TowerStore` can be last-writer-wins; use `RedisStore` (or
+/// `MemoryStore`) where the merge must hold fleet-wide.
 ///
 /// ```
 /// use sealed_session::tower_sessions::TowerStore;
@@ -132,5 +136,25 @@ impl<T: TsStore> SessionStore for TowerStore<T> {
 
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.inner.delete(&id_of(key)).await.map_err(unavailable) })
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        Box::pin(async move {
+            let current = self.load(key).await?;
+            if current.as_deref() != expected {
+                return Ok(Swap::Changed(current));
+            }
+            match new {
+                Some(record) => self.save(key, record, ttl).await?,
+                None => self.delete(key).await?,
+            }
+            Ok(Swap::Done)
+        })
     }
 }

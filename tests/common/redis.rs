@@ -87,6 +87,15 @@ impl RedisServer {
     /// `SKIPPED (...): <test>` to stderr past libtest's capture. Panics instead when Redis is
     /// required (`SEALED_SESSION_REQUIRE_REDIS=1`).
     pub fn start() -> Option<RedisServer> {
+        let mut server = Self::reserve()?;
+        server.spawn();
+        Some(server)
+    }
+
+    /// A free port for a server not started yet ([`spawn`](Self::spawn) starts it): for
+    /// tests that boot the app while Redis is down. `None` (or a panic) as for
+    /// [`start`](Self::start) when `redis-server` is missing.
+    pub fn reserve() -> Option<RedisServer> {
         if !redis_server_or_skip() {
             return None;
         }
@@ -101,7 +110,11 @@ impl RedisServer {
             "--appendonly",
             "no",
         ];
-        Some(RedisServer::launch(port, args.map(String::from).to_vec()))
+        Some(RedisServer {
+            port,
+            args: args.map(String::from).to_vec(),
+            child: None,
+        })
     }
 
     /// Starts `redis-server <args>` and waits until `port` accepts connections (the caller

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture};
+use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture, Swap};
 
 /// A `MemoryStore` (reachable as `inner`) whose calls are counted. Clones share everything.
 #[derive(Clone, Default)]
@@ -30,6 +30,19 @@ impl SessionStore for Spy {
     }
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
         self.inner.delete(key)
+    }
+    /// Counted as a save when it writes a record.
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        if new.is_some() {
+            self.saved.lock().unwrap().push(*key);
+        }
+        self.inner.compare_and_swap(key, expected, new, ttl)
     }
 }
 
