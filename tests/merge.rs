@@ -1,6 +1,7 @@
 //! Server mode, concurrent requests of one session: their writes are merged per key into the
 //! latest stored record, and a `flush` racing them wins. Each test runs against the memory
-//! store and a throwaway `redis-server`, through a real hyper server on loopback.
+//! store and a throwaway `redis-server` (the 64-writer and flush tests on a throwaway
+//! three-master Redis Cluster too), through a real hyper server on loopback.
 //!
 //! The races are made certain, not likely: every writer has loaded the record and changed
 //! its copy before any of them answers (a `tokio::sync::Barrier` inside the handler), so all
@@ -21,21 +22,41 @@ use tokio::sync::{Barrier, Semaphore};
 
 use common::http::{config, text, Body, Browser, TestServer};
 use common::redis::RedisServer;
+use common::redis_cluster::RedisCluster;
 
 const NAME: &str = "__Host-session";
 
-/// The store under test: memory, or Redis (with its server kept alive).
+/// Which store a test runs against.
+#[derive(Clone, Copy)]
+enum Kind {
+    Memory,
+    Redis,
+    Cluster,
+}
+
+/// The store under test: memory, Redis or a three-master Redis Cluster (with its servers
+/// kept alive).
 enum Backend {
     Memory(MemoryStore),
     Redis(RedisStore, RedisServer),
+    Cluster(RedisStore, RedisCluster),
 }
 
 impl Backend {
     /// `None`: Redis wanted but `redis-server` is missing (the test is reported as skipped, or
     /// fails with `SEALED_SESSION_REQUIRE_REDIS=1`).
-    async fn start(redis: bool) -> Option<Backend> {
-        if !redis {
-            return Some(Backend::Memory(MemoryStore::new()));
+    async fn start(kind: Kind) -> Option<Backend> {
+        match kind {
+            Kind::Memory => return Some(Backend::Memory(MemoryStore::new())),
+            Kind::Redis => {}
+            Kind::Cluster => {
+                let cluster = RedisCluster::start(3)?;
+                let store = RedisStore::cluster_builder(cluster.urls())
+                    .connect()
+                    .await
+                    .unwrap();
+                return Some(Backend::Cluster(store, cluster));
+            }
         }
         let server = RedisServer::start()?;
         let store = RedisStore::connect(&server.url()).await.unwrap();
@@ -49,7 +70,9 @@ impl Backend {
     fn layer_with(&self, layer: SessionLayer) -> SessionLayer {
         match self {
             Backend::Memory(store) => layer.server_store(store.clone()),
-            Backend::Redis(store, _) => layer.server_store(store.clone()),
+            Backend::Redis(store, _) | Backend::Cluster(store, _) => {
+                layer.server_store(store.clone())
+            }
         }
     }
 
@@ -67,6 +90,7 @@ impl Backend {
                     .unwrap();
                 keys.len()
             }
+            Backend::Cluster(_, cluster) => (0..3).map(|n| cluster.keys(n, "*").len()).sum(),
         }
     }
 }
@@ -144,9 +168,9 @@ fn new_cookie(reply: &common::http::Reply) -> Option<String> {
 
 /// 64 requests of one session (one cookie), each adding its own key, all loaded before any
 /// saves: every key is there afterwards. (Last-writer-wins keeps one of them.)
-async fn sixty_four_concurrent_writers_keep_every_key(redis: bool) {
+async fn sixty_four_concurrent_writers_keep_every_key(kind: Kind) {
     const WRITERS: usize = 64;
-    let Some(backend) = Backend::start(redis).await else {
+    let Some(backend) = Backend::start(kind).await else {
         return;
     };
     let gate = Gate::new(WRITERS);
@@ -182,8 +206,8 @@ async fn sixty_four_concurrent_writers_keep_every_key(redis: bool) {
 /// while both are in their handlers. Afterwards nothing of the session is reachable: no
 /// record in the store, the old cookie opens an empty session, and the writers did not hand
 /// out a new cookie carrying any of it.
-async fn flush_wins_over_concurrent_writes(redis: bool) {
-    let Some(backend) = Backend::start(redis).await else {
+async fn flush_wins_over_concurrent_writes(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
         return;
     };
     let gate = Gate::new(2);
@@ -242,8 +266,8 @@ async fn flush_wins_over_concurrent_writes(redis: bool) {
 /// both are in their handlers. Afterwards the old id opens nothing, the session lives on
 /// under the new id with what it had at the cycle, and the writes racing it were dropped
 /// (not carried to the new id).
-async fn cycle_wins_over_concurrent_writes(redis: bool) {
-    let Some(backend) = Backend::start(redis).await else {
+async fn cycle_wins_over_concurrent_writes(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
         return;
     };
     let gate = Gate::new(2);
@@ -288,8 +312,8 @@ async fn cycle_wins_over_concurrent_writes(redis: bool) {
 
 /// Two requests set the same key to different values, both loaded before either saves; the
 /// test lets one save, waits for its answer, then lets the other: the later save wins.
-async fn same_key_the_later_save_wins(redis: bool) {
-    let Some(backend) = Backend::start(redis).await else {
+async fn same_key_the_later_save_wins(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
         return;
     };
     let gate = Gate::new(2);
@@ -326,8 +350,8 @@ async fn same_key_the_later_save_wins(redis: bool) {
 /// An expiry renewal racing a write: one request only reads a session due for renewal (its
 /// save renews the expiry), another adds a key; both loaded before either saves. Whichever
 /// saves last, the key stays and the renewal is written (its response re-sends the cookie).
-async fn a_renewal_racing_a_write_keeps_the_write(redis: bool) {
-    let Some(backend) = Backend::start(redis).await else {
+async fn a_renewal_racing_a_write_keeps_the_write(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
         return;
     };
     let clock = common::clock();
@@ -362,54 +386,68 @@ async fn a_renewal_racing_a_write_keeps_the_write(redis: bool) {
 mod memory {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_renewal_racing_a_write_keeps_the_write() {
-        super::a_renewal_racing_a_write_keeps_the_write(false).await;
+        super::a_renewal_racing_a_write_keeps_the_write(super::Kind::Memory).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cycle_wins_over_concurrent_writes() {
-        super::cycle_wins_over_concurrent_writes(false).await;
+        super::cycle_wins_over_concurrent_writes(super::Kind::Memory).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn same_key_the_later_save_wins() {
-        super::same_key_the_later_save_wins(false).await;
+        super::same_key_the_later_save_wins(super::Kind::Memory).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_concurrent_writers_keep_every_key() {
-        super::sixty_four_concurrent_writers_keep_every_key(false).await;
+        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Memory).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn flush_wins_over_concurrent_writes() {
-        super::flush_wins_over_concurrent_writes(false).await;
+        super::flush_wins_over_concurrent_writes(super::Kind::Memory).await;
     }
 }
 
 mod redis_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_renewal_racing_a_write_keeps_the_write() {
-        super::a_renewal_racing_a_write_keeps_the_write(true).await;
+        super::a_renewal_racing_a_write_keeps_the_write(super::Kind::Redis).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cycle_wins_over_concurrent_writes() {
-        super::cycle_wins_over_concurrent_writes(true).await;
+        super::cycle_wins_over_concurrent_writes(super::Kind::Redis).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn same_key_the_later_save_wins() {
-        super::same_key_the_later_save_wins(true).await;
+        super::same_key_the_later_save_wins(super::Kind::Redis).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sixty_four_concurrent_writers_keep_every_key() {
-        super::sixty_four_concurrent_writers_keep_every_key(true).await;
+        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Redis).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn flush_wins_over_concurrent_writes() {
-        super::flush_wins_over_concurrent_writes(true).await;
+        super::flush_wins_over_concurrent_writes(super::Kind::Redis).await;
+    }
+}
+
+/// The same on a Redis Cluster (three masters): each record is one key in one hash slot, so
+/// the compare-and-swap script runs on the node that owns it.
+mod redis_cluster {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sixty_four_concurrent_writers_keep_every_key() {
+        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Cluster).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flush_wins_over_concurrent_writes() {
+        super::flush_wins_over_concurrent_writes(super::Kind::Cluster).await;
     }
 }
 

@@ -10,6 +10,7 @@
 //! | `sealed_memory_eager` | `SessionLayer` + sealed-session's `MemoryStore`, `LoadPolicy::Eager` (default) |
 //! | `sealed_memory_lazy` | the same with `LoadPolicy::Lazy` |
 //! | `tower_sessions` | tower-sessions' `SessionManagerLayer` + its `MemoryStore` |
+//! | `sealed_tower_sessions` | `SessionLayer` (client mode, xaes) + `TowerSessionsLayer`: the same `tower_sessions::Session` handlers on sealed cookies |
 //! | `private_jar` | no layer: axum-extra's `PrivateCookieJar` extractor, a JSON map in one cookie |
 //!
 //! | row (`Case::row`) | route | what the handler does |
@@ -65,13 +66,14 @@ const STRUCT: &str = "session";
 const JAR_COOKIE: &str = "session";
 
 /// The libraries, in the order they are measured.
-pub const LIBS: [&str; 7] = [
+pub const LIBS: [&str; 8] = [
     "bare",
     "sealed_client",
     "sealed_client_aes",
     "sealed_memory_eager",
     "sealed_memory_lazy",
     "tower_sessions",
+    "sealed_tower_sessions",
     "private_jar",
 ];
 
@@ -257,6 +259,11 @@ fn router(lib: &str) -> Router {
         "tower_sessions" => ts::router().layer(tower_sessions::SessionManagerLayer::new(
             tower_sessions::MemoryStore::default(),
         )),
+        "sealed_tower_sessions" => ts14::router().layer(
+            tower::ServiceBuilder::new()
+                .layer(layer("xaes-256-gcm"))
+                .layer(sealed_session::tower_sessions::TowerSessionsLayer::new()),
+        ),
         "private_jar" => jar::router().with_state(Key::from(&[7u8; 64])),
         other => unreachable!("no library {other}"),
     }
@@ -367,95 +374,109 @@ mod sealed {
     }
 }
 
-mod ts {
-    use super::{black_box, get, typical, untouched, Router, Typical, COUNTER, STRUCT};
-    use tower_sessions::Session;
+/// The tower-sessions handlers, for a `Session` type: tower-sessions 0.15's own, and 0.14's
+/// (the version axum-login and axum-messages use), which sealed-session's
+/// `TowerSessionsLayer` provides.
+macro_rules! tower_sessions_handlers {
+    ($name:ident, $session:path) => {
+        mod $name {
+            use super::{black_box, get, typical, untouched, Router, Typical, COUNTER, STRUCT};
+            type Session = $session;
 
-    pub fn router() -> Router {
-        Router::new()
-            .route("/", get(untouched))
-            .route("/counter/read", get(counter_read))
-            .route("/counter/rw", get(counter_rw))
-            .route("/struct/rw", get(struct_rw))
-            .route("/struct/read", get(struct_read))
-            .route("/seven/rw", get(seven_rw))
-            .route("/seven/read", get(seven_read))
-            .route("/seed/counter", get(counter_rw))
-            .route("/seed/struct", get(seed_struct))
-            .route("/seed/seven", get(seed_seven))
-    }
+            pub fn router() -> Router {
+                Router::new()
+                    .route("/", get(untouched))
+                    .route("/counter/read", get(counter_read))
+                    .route("/counter/rw", get(counter_rw))
+                    .route("/struct/rw", get(struct_rw))
+                    .route("/struct/read", get(struct_read))
+                    .route("/seven/rw", get(seven_rw))
+                    .route("/seven/read", get(seven_read))
+                    .route("/seed/counter", get(counter_rw))
+                    .route("/seed/struct", get(seed_struct))
+                    .route("/seed/seven", get(seed_seven))
+            }
 
-    async fn counter_read(s: Session) -> &'static str {
-        black_box(
-            s.get::<u64>(COUNTER)
-                .await
-                .expect("decodes")
-                .expect("seeded"),
-        );
-        ""
-    }
+            async fn counter_read(s: Session) -> &'static str {
+                black_box(
+                    s.get::<u64>(COUNTER)
+                        .await
+                        .expect("decodes")
+                        .expect("seeded"),
+                );
+                ""
+            }
 
-    async fn counter_rw(s: Session) -> &'static str {
-        let n = s.get::<u64>(COUNTER).await.expect("decodes").unwrap_or(0) + 1;
-        s.insert(COUNTER, n).await.expect("encodes");
-        ""
-    }
+            async fn counter_rw(s: Session) -> &'static str {
+                let n = s.get::<u64>(COUNTER).await.expect("decodes").unwrap_or(0) + 1;
+                s.insert(COUNTER, n).await.expect("encodes");
+                ""
+            }
 
-    async fn structure(s: &Session) -> Typical {
-        s.get(STRUCT).await.expect("decodes").expect("seeded")
-    }
+            async fn structure(s: &Session) -> Typical {
+                s.get(STRUCT).await.expect("decodes").expect("seeded")
+            }
 
-    async fn struct_read(s: Session) -> &'static str {
-        black_box(structure(&s).await);
-        ""
-    }
+            async fn struct_read(s: Session) -> &'static str {
+                black_box(structure(&s).await);
+                ""
+            }
 
-    async fn struct_rw(s: Session) -> &'static str {
-        let mut t = structure(&s).await;
-        t.last_seen += 1;
-        s.insert(STRUCT, t).await.expect("encodes");
-        ""
-    }
+            async fn struct_rw(s: Session) -> &'static str {
+                let mut t = structure(&s).await;
+                t.last_seen += 1;
+                s.insert(STRUCT, t).await.expect("encodes");
+                ""
+            }
 
-    async fn seven(s: &Session) -> Typical {
-        macro_rules! get {
-            ($k:literal) => {
-                s.get($k).await.expect("decodes").expect("seeded")
-            };
+            // Written out: a `macro_rules!` inside this macro cannot take `$` arguments.
+            async fn seven(s: &Session) -> Typical {
+                Typical {
+                    user_id: s.get("user_id").await.expect("decodes").expect("seeded"),
+                    username: s.get("username").await.expect("decodes").expect("seeded"),
+                    roles: s.get("roles").await.expect("decodes").expect("seeded"),
+                    csrf_token: s.get("csrf_token").await.expect("decodes").expect("seeded"),
+                    cart: s.get("cart").await.expect("decodes").expect("seeded"),
+                    theme: s.get("theme").await.expect("decodes").expect("seeded"),
+                    last_seen: s.get("last_seen").await.expect("decodes").expect("seeded"),
+                }
+            }
+
+            async fn seven_read(s: Session) -> &'static str {
+                black_box(seven(&s).await);
+                ""
+            }
+
+            async fn seven_rw(s: Session) -> &'static str {
+                let t = seven(&s).await;
+                s.insert("last_seen", t.last_seen + 1)
+                    .await
+                    .expect("encodes");
+                ""
+            }
+
+            async fn seed_struct(s: Session) -> &'static str {
+                s.insert(STRUCT, typical()).await.expect("encodes");
+                ""
+            }
+
+            async fn seed_seven(s: Session) -> &'static str {
+                let t = typical();
+                s.insert("user_id", t.user_id).await.expect("encodes");
+                s.insert("username", t.username).await.expect("encodes");
+                s.insert("roles", t.roles).await.expect("encodes");
+                s.insert("csrf_token", t.csrf_token).await.expect("encodes");
+                s.insert("cart", t.cart).await.expect("encodes");
+                s.insert("theme", t.theme).await.expect("encodes");
+                s.insert("last_seen", t.last_seen).await.expect("encodes");
+                ""
+            }
         }
-        read_seven!(get)
-    }
-
-    async fn seven_read(s: Session) -> &'static str {
-        black_box(seven(&s).await);
-        ""
-    }
-
-    async fn seven_rw(s: Session) -> &'static str {
-        let t = seven(&s).await;
-        s.insert("last_seen", t.last_seen + 1)
-            .await
-            .expect("encodes");
-        ""
-    }
-
-    async fn seed_struct(s: Session) -> &'static str {
-        s.insert(STRUCT, typical()).await.expect("encodes");
-        ""
-    }
-
-    async fn seed_seven(s: Session) -> &'static str {
-        let t = typical();
-        s.insert("user_id", t.user_id).await.expect("encodes");
-        s.insert("username", t.username).await.expect("encodes");
-        s.insert("roles", t.roles).await.expect("encodes");
-        s.insert("csrf_token", t.csrf_token).await.expect("encodes");
-        s.insert("cart", t.cart).await.expect("encodes");
-        s.insert("theme", t.theme).await.expect("encodes");
-        s.insert("last_seen", t.last_seen).await.expect("encodes");
-        ""
-    }
+    };
 }
+
+tower_sessions_handlers!(ts, tower_sessions::Session);
+tower_sessions_handlers!(ts14, tower_sessions_core_014::Session);
 
 /// axum-extra's `PrivateCookieJar`: the session is a JSON map (`serde_json::Map`) in one
 /// private cookie, read with `serde_json`, each value deserialized from the parsed map.
