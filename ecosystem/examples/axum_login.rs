@@ -170,7 +170,11 @@ fn page(messages: Messages, body: &str) -> Html<String> {
 
 async fn home(auth: Auth, messages: Messages) -> Html<String> {
     let who = match &auth.user {
-        Some(user) => format!("<p>Logged in as {}.</p>", user.name),
+        Some(user) => format!(
+            "<p>Logged in as {}.</p>\n\
+             <form method=post action=/logout><button id=logout>Log out</button></form>",
+            user.name
+        ),
         None => "<p>Not logged in. <a href=/login>Log in</a></p>".to_owned(),
     };
     page(messages, &who)
@@ -201,7 +205,7 @@ async fn login_page(messages: Messages, Query(Next { next }): Query<Next>) -> Ht
             "<form method=post action=/login>{next}\
              <input name=username placeholder=user> \
              <input name=password type=password placeholder=password> \
-             <button>Log in</button></form>\n"
+             <button id=login>Log in</button></form>\n"
         ),
     )
 }

@@ -298,6 +298,38 @@ impl Chromium {
         text.as_str().expect("text is a string").to_owned()
     }
 
+    /// The reference of the first element matching the CSS `selector`.
+    async fn element(&self, selector: &str) -> String {
+        let query = json!({ "using": "css selector", "value": selector });
+        let element = self
+            .session_call(Method::POST, "/element", Some(&query))
+            .await;
+        element[ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {selector}"))
+            .to_owned()
+    }
+
+    /// Types `text` into the first element matching `selector` (a form field).
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let id = self.element(selector).await;
+        let body = json!({ "text": text });
+        self.session_call(Method::POST, &format!("/element/{id}/value"), Some(&body))
+            .await;
+    }
+
+    /// Clicks the first element matching `selector` (a submit button: the form is posted and
+    /// the page it leads to loaded).
+    pub async fn click(&self, selector: &str) {
+        let id = self.element(selector).await;
+        self.session_call(
+            Method::POST,
+            &format!("/element/{id}/click"),
+            Some(&json!({})),
+        )
+        .await;
+    }
+
     /// Navigates to `url` and returns the page's text.
     pub async fn visit(&self, url: &str) -> String {
         self.goto(url).await;
