@@ -188,6 +188,43 @@ async fn middleware_records_rejections_and_store_calls() {
     assert_eq!(recorded.counter(names::STORE_LOADS), 2);
     assert_eq!(duration("load"), 2);
 
+    // Merged saves: two requests of one session both load it, then both save; the second
+    // finds the record changed, merges (a conflict) and swaps again (a retry).
+    let gate = Arc::new(tokio::sync::Barrier::new(2));
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(MemoryStore::new());
+    let srv = TestServer::start(layer, move |req: Request<Incoming>| {
+        let gate = gate.clone();
+        async move {
+            let session = req.extensions().get::<Session>().unwrap().clone();
+            let key = req.uri().path().trim_start_matches('/').to_owned();
+            if !key.is_empty() {
+                session.insert(&key, &true).unwrap();
+                gate.wait().await;
+            } else {
+                session.insert("user", "alice").unwrap();
+            }
+            Response::new(Full::new(Bytes::from(session.keys().join(","))))
+        }
+    })
+    .await;
+    let mut b = Browser::new(&srv);
+    b.get("/").await;
+    let cookie = b.cookie_header();
+    let (a, c) = tokio::join!(
+        b.send_raw(Method::GET, "/a", Some(cookie.clone())),
+        b.send_raw(Method::GET, "/c", Some(cookie)),
+    );
+    assert_eq!((a.status, c.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        b.get("/").await.body,
+        "a,c,user",
+        "the merge kept both keys"
+    );
+    assert_eq!(recorded.counter(names::MERGE_CONFLICTS), 1);
+    assert_eq!(recorded.counter(names::MERGE_RETRIES), 1);
+
     // Only the documented names were recorded.
     let all: Vec<String> = recorded
         .counters
