@@ -188,8 +188,28 @@ async fn middleware_records_rejections_and_store_calls() {
     assert_eq!(recorded.counter(names::STORE_LOADS), 2);
     assert_eq!(duration("load"), 2);
 
-    // Merged saves: two requests of one session both load it, then both save; the second
-    // finds the record changed, merges (a conflict) and swaps again (a retry).
+    merged_saves_count_conflicts_and_retries(&recorded).await;
+
+    // Only the documented names were recorded.
+    let all: Vec<String> = recorded
+        .counters
+        .lock()
+        .unwrap()
+        .keys()
+        .chain(recorded.histograms.lock().unwrap().keys())
+        .cloned()
+        .collect();
+    for s in &all {
+        assert!(
+            names::ALL.iter().any(|n| s.split('{').next() == Some(n)),
+            "undocumented metric {s}"
+        );
+    }
+}
+
+/// Merged saves: two requests of one session both load it, then both save; the second finds
+/// the record changed, merges (a conflict) and swaps again (a retry).
+async fn merged_saves_count_conflicts_and_retries(recorded: &Recorded) {
     let gate = Arc::new(tokio::sync::Barrier::new(2));
     let layer = SessionLayer::new(config(""))
         .unwrap()
@@ -199,11 +219,11 @@ async fn middleware_records_rejections_and_store_calls() {
         async move {
             let session = req.extensions().get::<Session>().unwrap().clone();
             let key = req.uri().path().trim_start_matches('/').to_owned();
-            if !key.is_empty() {
+            if key.is_empty() {
+                session.insert("user", "alice").unwrap();
+            } else {
                 session.insert(&key, &true).unwrap();
                 gate.wait().await;
-            } else {
-                session.insert("user", "alice").unwrap();
             }
             Response::new(Full::new(Bytes::from(session.keys().join(","))))
         }
@@ -224,20 +244,4 @@ async fn middleware_records_rejections_and_store_calls() {
     );
     assert_eq!(recorded.counter(names::MERGE_CONFLICTS), 1);
     assert_eq!(recorded.counter(names::MERGE_RETRIES), 1);
-
-    // Only the documented names were recorded.
-    let all: Vec<String> = recorded
-        .counters
-        .lock()
-        .unwrap()
-        .keys()
-        .chain(recorded.histograms.lock().unwrap().keys())
-        .cloned()
-        .collect();
-    for s in &all {
-        assert!(
-            names::ALL.iter().any(|n| s.split('{').next() == Some(n)),
-            "undocumented metric {s}"
-        );
-    }
 }

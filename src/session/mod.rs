@@ -173,6 +173,12 @@ impl Session {
         }
     }
 
+    /// See [`Inner::carries_cookie`].
+    #[cfg(feature = "tower-sessions")]
+    pub(crate) fn carries_cookie(&self) -> bool {
+        self.lock().carries_cookie()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic in a value's `Serialize` cannot leave `Inner` half-updated in a way that
         // matters: at worst one entry is missing. Keep serving.
@@ -365,6 +371,20 @@ impl Inner {
             self.live = self.engine.as_ref().map(|e| e.live());
         }
         self.live.clone()
+    }
+
+    /// Whether the request carried a cookie of ours, valid or not, found without opening it
+    /// or marking the session used (no `Vary: Cookie` for asking).
+    #[cfg(feature = "tower-sessions")]
+    pub(crate) fn carries_cookie(&self) -> bool {
+        match (&self.load, &self.engine) {
+            (Load::Pending(Some(raw)), Some(engine)) => {
+                let candidates = engine.candidates(raw);
+                !candidates.values.is_empty() || !candidates.rejected.is_empty()
+            }
+            (Load::Pending(_), _) => false,
+            (Load::Done, _) => self.had_valid || self.had_invalid,
+        }
     }
 
     /// The first time only: parses the request's cookies (the one place either mode does),

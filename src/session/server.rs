@@ -67,13 +67,6 @@ impl Session {
         Ok(())
     }
 
-    #[cfg(feature = "tower-sessions")]
-    /// Whether [`load`](Self::load) has nothing left to do (client mode, or the record is
-    /// loaded), so a caller can skip awaiting it.
-    pub(crate) fn is_loaded(&self) -> bool {
-        self.lock().server.as_ref().is_none_or(|s| s.loaded)
-    }
-
     /// Server mode: opens the id cookie now and returns the key of the record to load, if a
     /// valid id arrived (otherwise the session is loaded: there is nothing to load).
     pub(crate) fn open_id(&self) -> Option<RecordKey> {

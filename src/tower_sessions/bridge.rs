@@ -16,12 +16,15 @@ use tower_sessions_core::{Expiry, SessionStore as TsStore};
 use crate::data::SessionExpiry;
 use crate::session::{Session, AUTH_KEY, CSRF_KEY, FLASH_KEY};
 
-/// The session key the tower-sessions id is kept under.
-pub const TS_ID_KEY: &str = "_ts_id";
+/// The id a tower-sessions `Session` starts with when the request carried a session cookie:
+/// tower-sessions takes an id up front, and knowing the real one would mean opening the
+/// cookie (or loading the record) on every request. The bridge ignores it; a session made or
+/// cycled in the request gets a random one.
+const CARRIED: Id = Id(0);
 
 /// Keys of sealed-session's own that a tower-sessions record does not show.
 pub(super) fn is_reserved(key: &str) -> bool {
-    matches!(key, TS_ID_KEY | CSRF_KEY | FLASH_KEY | AUTH_KEY)
+    matches!(key, CSRF_KEY | FLASH_KEY | AUTH_KEY)
 }
 
 /// How long a record handed to tower-sessions says it lives when the session's own expiry is
@@ -56,11 +59,6 @@ impl Bridge {
         }
     }
 
-    /// The tower-sessions id of the session, if it has one.
-    pub(super) fn id(&self) -> Option<Id> {
-        self.session.get::<i128>(TS_ID_KEY).ok().flatten().map(Id)
-    }
-
     /// Whether tower-sessions deleted the record in this request.
     pub(super) fn deleted(&self) -> bool {
         self.lock().deleted
@@ -75,9 +73,6 @@ impl Bridge {
     /// saw (sealed-session's own, or written by a native handler) are left alone.
     fn write(&self, record: &Record) -> TsResult<()> {
         let mut state = self.lock();
-        self.session
-            .insert(TS_ID_KEY, &record.id.0)
-            .map_err(|e| TsError::Encode(e.to_string()))?;
         let base = match state.loaded.take() {
             Some(loaded) => loaded,
             None => self
@@ -139,7 +134,14 @@ impl TsStore for Bridge {
     }
 
     async fn load(&self, id: &Id) -> TsResult<Option<Record>> {
-        if self.id() != Some(*id) {
+        // Server mode with `load = "lazy"`: the record is loaded now, on first use, as
+        // tower-sessions loads from its store. A no-op otherwise.
+        self.session
+            .load()
+            .await
+            .map_err(|e| TsError::Backend(e.to_string()))?;
+        if self.session.is_empty() {
+            // The cookie did not open, or its session expired: tower-sessions starts anew.
             return Ok(None);
         }
         let mut data = HashMap::new();
@@ -181,17 +183,6 @@ fn expiry_date(expiry: Option<SessionExpiry>) -> OffsetDateTime {
     }
 }
 
-/// tower-sessions' expiry choice for sealed-session's.
-pub(super) fn to_tower(expiry: Option<SessionExpiry>) -> Option<Expiry> {
-    Some(match expiry? {
-        SessionExpiry::BrowserSession => Expiry::OnSessionEnd,
-        SessionExpiry::Idle(secs) => Expiry::OnInactivity(time::Duration::seconds(i64::from(secs))),
-        SessionExpiry::Until(at) => Expiry::AtDateTime(
-            OffsetDateTime::from_unix_timestamp(i64::try_from(at).unwrap_or(i64::MAX)).ok()?,
-        ),
-    })
-}
-
 /// sealed-session's expiry choice for tower-sessions' (whole seconds; an instant before
 /// 1970 or a negative duration ends the session at once).
 pub(super) fn from_tower(expiry: Option<Expiry>) -> Option<SessionExpiry> {
@@ -209,8 +200,12 @@ pub(super) fn from_tower(expiry: Option<Expiry>) -> Option<SessionExpiry> {
 /// Gives `req` its `tower_sessions::Session`, over the request's loaded `session`.
 pub(super) fn attach<B>(req: &mut Request<B>, session: Session) -> Attached {
     let bridge = Arc::new(Bridge::new(session.clone()));
-    let initial = to_tower(session.session_expiry());
-    let ts = tower_sessions_core::Session::new(bridge.id(), Arc::clone(&bridge), initial);
+    // The session's stored expiry choice is not read here (that would open the cookie on
+    // every request): tower-sessions' `expiry()` starts at `None` (the configured default),
+    // and only a `set_expiry` of this request is carried over.
+    let initial = None;
+    let id = session.carries_cookie().then_some(CARRIED);
+    let ts = tower_sessions_core::Session::new(id, Arc::clone(&bridge), initial);
     req.extensions_mut().insert(ts.clone());
     Attached {
         ts,

@@ -8,16 +8,14 @@ use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::bridge::{attach, from_tower, Attached};
-use crate::error::StoreError;
-use crate::session::Session;
+use super::bridge::{from_tower, Attached};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pin_project! {
-    /// Response future of [`TowerSessionsService`](super::TowerSessionsService): the lazy
-    /// record load (server mode only), the inner service, then, when the handler changed the
-    /// tower-sessions session, its save into the request's [`Session`].
+    /// Response future of [`TowerSessionsService`](super::TowerSessionsService): the inner
+    /// service, then, when the handler changed the tower-sessions session, its save into the
+    /// request's sealed-session session.
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,
@@ -33,10 +31,6 @@ pin_project! {
     where
         S: Service<Request<B>>,
     {
-        Loading {
-            load: BoxFuture<Result<(), StoreError>>,
-            rest: Option<(Session, Request<B>, S)>,
-        },
         Inner {
             #[pin]
             fut: S::Future,
@@ -63,16 +57,6 @@ where
         }
     }
 
-    pub(super) fn loading(session: Session, req: Request<B>, inner: S) -> Self {
-        let load = session.clone();
-        ResponseFuture {
-            kind: Kind::Loading {
-                load: Box::pin(async move { load.load().await }),
-                rest: Some((session, req, inner)),
-            },
-        }
-    }
-
     pub(super) fn failed() -> Self {
         ResponseFuture { kind: Kind::Failed }
     }
@@ -95,21 +79,6 @@ where
         let mut this = self.project();
         loop {
             let next = match this.kind.as_mut().project() {
-                KindProj::Loading { load, rest } => {
-                    let loaded = ready!(load.as_mut().poll(cx));
-                    let Some((session, mut req, mut inner)) = rest.take() else {
-                        return Poll::Ready(Ok(error_response(StatusCode::INTERNAL_SERVER_ERROR)));
-                    };
-                    if let Err(e) = loaded {
-                        tracing::error!(error = %e, "session store failed while loading");
-                        return Poll::Ready(Ok(error_response(StatusCode::SERVICE_UNAVAILABLE)));
-                    }
-                    let attached = attach(&mut req, session);
-                    Kind::Inner {
-                        fut: inner.call(req),
-                        attached: Some(attached),
-                    }
-                }
                 KindProj::Inner { fut, attached } => {
                     let res = ready!(fut.poll(cx))?;
                     let Some(a) = attached.take() else {

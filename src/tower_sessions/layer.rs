@@ -59,7 +59,7 @@ impl<S> TowerSessionsService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TowerSessionsService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Default,
 {
     type Response = Response<ResBody>;
@@ -75,14 +75,7 @@ where
             tracing::error!("TowerSessionsLayer found no Session: put it inside SessionLayer");
             return ResponseFuture::failed();
         };
-        if session.is_loaded() {
-            let attached = attach(&mut req, session);
-            return ResponseFuture::inner(self.inner.call(req), attached);
-        }
-        // Server mode with lazy loading: the record is loaded first (tower-sessions' `Session`
-        // takes its id up front). The service that was polled ready goes with the request.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::loading(session, req, inner)
+        let attached = attach(&mut req, session);
+        ResponseFuture::inner(self.inner.call(req), attached)
     }
 }

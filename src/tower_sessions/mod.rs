@@ -17,7 +17,7 @@
 //! - `insert`, `get`, `remove`, `clear`: on the request's session; values are JSON values
 //!   for tower-sessions and stored as MessagePack by name, like every sealed-session value.
 //!   Only what the handler changed is written back: entries tower-sessions did not load
-//!   (sealed-session's own reserved keys `_csrf`, `_flash`, `_auth`, `_ts_id`, which
+//!   (sealed-session's own reserved keys `_csrf`, `_flash`, `_auth`, which
 //!   tower-sessions code cannot use) are kept.
 //! - `cycle_id` (axum-login does it at login): a new session (a new lifetime, in server mode
 //!   a new id and the old record deleted, a new CSRF secret) holding the tower-sessions data;
@@ -29,13 +29,16 @@
 //!   timeout ([`SessionExpiry`](crate::data::SessionExpiry)).
 //! - The session is saved when the handler changed it and did not answer 5xx, as
 //!   tower-sessions' own layer does; a failed save answers `500`.
-//! - `id()`: a random 128-bit id kept in the session (`_ts_id`), new on `cycle_id`. In server
-//!   mode the store key comes from sealed-session's own id, not this one.
-//! - Lazy loading: in client mode nothing is read until the handler touches the session
-//!   (then the cookie is opened: one AEAD open, no I/O). In server mode the record is loaded
-//!   before the handler when a valid id cookie arrives, even with `[store] load = "lazy"`,
-//!   since tower-sessions' `Session` takes its id up front (that load is the one store
-//!   round trip tower-sessions would make on first access).
+//! - `id()`: `Some` when the request carried a session cookie (a fixed placeholder: the real
+//!   key of a server-mode record is sealed-session's own id, and reading anything would mean
+//!   opening the cookie on every request), `None` otherwise; a random id once `cycle_id` or
+//!   a new session's save made one. `expiry()` reports what this request set (`None` before):
+//!   the stored choice stays in effect unless changed.
+//! - Lazy, as tower-sessions: a request whose handler never touches the session costs no
+//!   cookie open, no store call, and gets no `Vary: Cookie`. The first use opens the cookie
+//!   (client mode, one AEAD open) or loads the record (server mode, also with
+//!   `[store] load = "lazy"`); a cookie that does not open reads as no session, as a missing
+//!   record does in tower-sessions.
 //!
 //! # Example
 //! ```
@@ -63,7 +66,6 @@ mod future;
 mod layer;
 mod store;
 
-pub use bridge::TS_ID_KEY;
 pub use future::ResponseFuture;
 pub use layer::{TowerSessionsLayer, TowerSessionsService};
 pub use store::{TowerStore, SEALED_FIELD};

@@ -285,12 +285,19 @@ impl Chromium {
             .await;
     }
 
+    /// The page's HTML as the browser holds it.
+    pub async fn source(&self) -> String {
+        let v = self.session_call(Method::GET, "/source", None).await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
     /// The rendered text of the page's `body`.
     pub async fn body_text(&self) -> String {
         let query = json!({ "using": "css selector", "value": "body" });
-        let element = self
-            .session_call(Method::POST, "/element", Some(&query))
-            .await;
+        let path = format!("/session/{}/element", self.session);
+        let Ok(element) = self.call(Method::POST, &path, Some(&query)).await else {
+            panic!("the page has no body; its source: {}", self.source().await);
+        };
         let id = element[ELEMENT_KEY].as_str().expect("an element reference");
         let text = self
             .session_call(Method::GET, &format!("/element/{id}/text"), None)
@@ -318,9 +325,12 @@ impl Chromium {
             .await;
     }
 
-    /// Clicks the first element matching `selector` (a submit button: the form is posted and
-    /// the page it leads to loaded).
+    /// Clicks the first element matching `selector` (a submit button) and waits until the
+    /// page it leads to has replaced this one: WebDriver's click can return before the
+    /// navigation it starts, so the old page's `<html>` is polled until it is stale, then the
+    /// new page's `<body>` until it is there (each bounded by [`CALL_TIMEOUT`]).
     pub async fn click(&self, selector: &str) {
+        let html = self.element("html").await;
         let id = self.element(selector).await;
         self.session_call(
             Method::POST,
@@ -328,6 +338,25 @@ impl Chromium {
             Some(&json!({})),
         )
         .await;
+        let session = format!("/session/{}", self.session);
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        let gone = format!("{session}/element/{html}/name");
+        while self.call(Method::GET, &gone, None).await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the click on {selector} led nowhere"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let query = json!({ "using": "css selector", "value": "body" });
+        let find = format!("{session}/element");
+        while self.call(Method::POST, &find, Some(&query)).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the page after {selector} has no body"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Navigates to `url` and returns the page's text.
