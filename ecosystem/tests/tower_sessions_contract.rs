@@ -88,6 +88,7 @@ fn routes() -> axum::Router {
         .route("/cycle", get(cycle))
         .route("/flush", get(flush))
         .route("/expiry", get(expiry))
+        .route("/plain", get(|| async { "plain" }))
 }
 
 /// The script: (path, expected status) pairs; bodies are compared between the stacks.
@@ -199,6 +200,16 @@ async fn an_untouched_session_sends_no_cookie() {
         b.get("/count").await;
         let r = b.get("/get").await;
         assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
+        // A route that never takes the session: the cookie is not even opened (no `Vary`,
+        // as tower-sessions' own layer sends none either).
+        let r = b.get("/plain").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.set_cookies().is_empty());
+        assert!(
+            r.headers.get(http::header::VARY).is_none(),
+            "{:?}",
+            r.headers
+        );
     }
 }
 
