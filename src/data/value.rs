@@ -53,7 +53,9 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     let mut se = rmp_serde::Serializer::new(&mut *out)
         .with_struct_map()
         .with_bytes(rmp_serde::config::BytesMode::ForceAll);
-    // A bound on the way in too (rmp-serde's own), so a runaway value stops early.
+    // rmp-serde 1.3 stores this bound but never checks it (its serializer keeps no depth
+    // count; found by mutation testing: changing it changes nothing). The bound on what is
+    // written is the `skip` check below, after the value is encoded.
     se.unstable_set_max_depth(MAX_VALUE_DEPTH + 8);
     let mut written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
     // What is written must frame on the way out: `skip` (and so `open`) is the authority on
