@@ -304,6 +304,26 @@ mod tests {
         assert!(decode::<String>(&out[..out.len() - 1]).is_err());
     }
 
+    /// Maps and extensions in every length form, minimal or not (MessagePack allows a map16
+    /// of three entries), each followed by one more byte that is not part of it.
+    #[test]
+    fn skip_frames_maps_and_extensions_in_every_length_form() {
+        let cases: [&[u8]; 6] = [
+            &[0x83, 1, 1, 2, 2, 3, 3],                // fixmap, 3 entries
+            &[0xde, 0, 3, 1, 1, 2, 2, 3, 3],          // map16, 3 entries
+            &[0xdf, 0, 0, 0, 3, 1, 1, 2, 2, 3, 3],    // map32, 3 entries
+            &[0xc7, 3, 5, b'a', b'b', b'c'],          // ext8, type 5, 3 bytes
+            &[0xc8, 0, 3, 5, b'a', b'b', b'c'],       // ext16
+            &[0xc9, 0, 0, 0, 3, 5, b'a', b'b', b'c'], // ext32
+        ];
+        for value in cases {
+            let mut bytes = value.to_vec();
+            bytes.push(0xc0);
+            assert_eq!(skip(&bytes), Some(value.len()), "{value:02x?}");
+            assert!(skip(&value[..value.len() - 1]).is_none(), "{value:02x?}");
+        }
+    }
+
     #[test]
     fn a_huge_claimed_length_allocates_nothing_and_fails() {
         // str32 claiming 4 GiB, then 3 bytes.
