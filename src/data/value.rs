@@ -341,6 +341,16 @@ mod tests {
         assert!(decode::<serde::de::IgnoredAny>(&bytes).is_err());
     }
 
+    /// `MAX_VALUE_DEPTH` nested arrays around a scalar are framed; one more array is not.
+    #[test]
+    fn skip_accepts_exactly_max_value_depth_nested_arrays() {
+        let mut bytes = vec![0x91; MAX_VALUE_DEPTH];
+        bytes.push(0x00);
+        assert_eq!(skip(&bytes), Some(MAX_VALUE_DEPTH + 1));
+        bytes.insert(0, 0x91);
+        assert!(skip(&bytes).is_none());
+    }
+
     /// The deepest value `insert` accepts is framed by `skip` (so a sealed session holding it
     /// opens) and reads back; one level deeper is refused on insert.
     #[test]
