@@ -391,6 +391,27 @@ mod tests {
         Admin,
     }
 
+    /// A type mismatch names the kind of value stored (rmp-serde's own error names a marker).
+    #[test]
+    fn a_type_mismatch_names_the_kind_of_the_stored_value() {
+        fn stored<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+            let mut out = Vec::new();
+            encode(value, &mut out).unwrap();
+            out
+        }
+        let as_u64 = |b: Vec<u8>| decode::<u64>(&b).unwrap_err().to_string();
+        let as_u128 = |b: Vec<u8>| decode::<u128>(&b).unwrap_err().to_string();
+        assert_eq!(as_u128(stored(&())), "the stored value is nil");
+        assert_eq!(as_u128(stored(&true)), "the stored value is a boolean");
+        assert_eq!(as_u128(stored(&1.5f64)), "the stored value is a float");
+        assert_eq!(as_u64(stored(&[1u32, 2])), "the stored value is an array");
+        let map = std::collections::BTreeMap::from([(1u8, 2u8)]);
+        assert_eq!(
+            as_u64(stored(&map)),
+            "the stored value is a map (a struct or a map)"
+        );
+    }
+
     #[test]
     fn errors_never_quote_the_value() {
         let mut out = Vec::new();
