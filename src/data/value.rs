@@ -386,6 +386,16 @@ mod tests {
         assert!(decode::<String>(&out).is_err());
     }
 
+    /// Only an extension of type `LEGACY_POSTCARD` is read with postcard; another type is an
+    /// extension value, whatever its bytes.
+    #[test]
+    fn only_the_legacy_extension_type_is_read_as_postcard() {
+        // fixext1 carrying the postcard bytes of 42u8, as type 1 and as type 5.
+        assert_eq!(decode::<u8>(&[0xd4, 1, 42]).unwrap(), 42);
+        let e = decode::<u8>(&[0xd4, 5, 42]).unwrap_err().to_string();
+        assert_eq!(e, "the stored value is an extension value");
+    }
+
     #[derive(Debug, Deserialize)]
     enum Role {
         Admin,
