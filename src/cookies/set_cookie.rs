@@ -268,6 +268,19 @@ mod tests {
         s
     }
 
+    /// `max_age` (also the server-mode store TTL) is the time left, 0 once past, and at most
+    /// 400 days; `Expires` is that many seconds from now.
+    #[test]
+    fn a_lifetime_is_the_time_left_capped_at_400_days() {
+        let now = 1_700_000_000;
+        let l = Lifetime::new(now, now + 60);
+        assert_eq!((l.max_age(), l.expires), (60, now + 60));
+        let l = Lifetime::new(now, now - 1);
+        assert_eq!((l.max_age(), l.expires), (0, now));
+        let l = Lifetime::new(now, now + MAX_AGE_SECS + 1);
+        assert_eq!((l.max_age(), l.expires), (MAX_AGE_SECS, now + MAX_AGE_SECS));
+    }
+
     #[test]
     fn secure_defaults() {
         let s = settings(4096, 4);
@@ -336,6 +349,22 @@ mod tests {
             }
             assert_eq!(s.attrs_len(None), s.render_attrs_len(None));
         }
+    }
+
+    /// A value that fills the line limit exactly still goes in one cookie; one byte more
+    /// takes two.
+    #[test]
+    fn a_value_filling_the_line_limit_exactly_takes_one_cookie() {
+        let s = settings(512, 4);
+        let l = Some(Lifetime::new(1_700_000_000, 1_700_000_060));
+        let empty = s.set("", l, ChunkSet::default()).unwrap()[0].len();
+        let value = "x".repeat(512 - empty);
+        let lines = s.set(&value, l, ChunkSet::default()).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].len(), 512);
+        let lines = s.set(&format!("{value}x"), l, ChunkSet::default()).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| l.len() <= 512));
     }
 
     /// S5 (issue 12): settings that chunk more than `open` accepts (validation refuses them,

@@ -53,7 +53,9 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     let mut se = rmp_serde::Serializer::new(&mut *out)
         .with_struct_map()
         .with_bytes(rmp_serde::config::BytesMode::ForceAll);
-    // A bound on the way in too (rmp-serde's own), so a runaway value stops early.
+    // rmp-serde 1.3 stores this bound but never checks it (its serializer keeps no depth
+    // count; found by mutation testing: changing it changes nothing). The bound on what is
+    // written is the `skip` check below, after the value is encoded.
     se.unstable_set_max_depth(MAX_VALUE_DEPTH + 8);
     let mut written = value.serialize(&mut se).map_err(|e| ValueError::new(&e));
     // What is written must frame on the way out: `skip` (and so `open`) is the authority on
@@ -302,6 +304,26 @@ mod tests {
         assert!(decode::<String>(&out[..out.len() - 1]).is_err());
     }
 
+    /// Maps and extensions in every length form, minimal or not (MessagePack allows a map16
+    /// of three entries), each followed by one more byte that is not part of it.
+    #[test]
+    fn skip_frames_maps_and_extensions_in_every_length_form() {
+        let cases: [&[u8]; 6] = [
+            &[0x83, 1, 1, 2, 2, 3, 3],                // fixmap, 3 entries
+            &[0xde, 0, 3, 1, 1, 2, 2, 3, 3],          // map16, 3 entries
+            &[0xdf, 0, 0, 0, 3, 1, 1, 2, 2, 3, 3],    // map32, 3 entries
+            &[0xc7, 3, 5, b'a', b'b', b'c'],          // ext8, type 5, 3 bytes
+            &[0xc8, 0, 3, 5, b'a', b'b', b'c'],       // ext16
+            &[0xc9, 0, 0, 0, 3, 5, b'a', b'b', b'c'], // ext32
+        ];
+        for value in cases {
+            let mut bytes = value.to_vec();
+            bytes.push(0xc0);
+            assert_eq!(skip(&bytes), Some(value.len()), "{value:02x?}");
+            assert!(skip(&value[..value.len() - 1]).is_none(), "{value:02x?}");
+        }
+    }
+
     #[test]
     fn a_huge_claimed_length_allocates_nothing_and_fails() {
         // str32 claiming 4 GiB, then 3 bytes.
@@ -317,6 +339,16 @@ mod tests {
         bytes.push(0x00);
         assert!(skip(&bytes).is_none());
         assert!(decode::<serde::de::IgnoredAny>(&bytes).is_err());
+    }
+
+    /// `MAX_VALUE_DEPTH` nested arrays around a scalar are framed; one more array is not.
+    #[test]
+    fn skip_accepts_exactly_max_value_depth_nested_arrays() {
+        let mut bytes = vec![0x91; MAX_VALUE_DEPTH];
+        bytes.push(0x00);
+        assert_eq!(skip(&bytes), Some(MAX_VALUE_DEPTH + 1));
+        bytes.insert(0, 0x91);
+        assert!(skip(&bytes).is_none());
     }
 
     /// The deepest value `insert` accepts is framed by `skip` (so a sealed session holding it
@@ -354,9 +386,40 @@ mod tests {
         assert!(decode::<String>(&out).is_err());
     }
 
+    /// Only an extension of type `LEGACY_POSTCARD` is read with postcard; another type is an
+    /// extension value, whatever its bytes.
+    #[test]
+    fn only_the_legacy_extension_type_is_read_as_postcard() {
+        // fixext1 carrying the postcard bytes of 42u8, as type 1 and as type 5.
+        assert_eq!(decode::<u8>(&[0xd4, 1, 42]).unwrap(), 42);
+        let e = decode::<u8>(&[0xd4, 5, 42]).unwrap_err().to_string();
+        assert_eq!(e, "the stored value is an extension value");
+    }
+
     #[derive(Debug, Deserialize)]
     enum Role {
         Admin,
+    }
+
+    /// A type mismatch names the kind of value stored (rmp-serde's own error names a marker).
+    #[test]
+    fn a_type_mismatch_names_the_kind_of_the_stored_value() {
+        fn stored<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+            let mut out = Vec::new();
+            encode(value, &mut out).unwrap();
+            out
+        }
+        let as_u64 = |b: Vec<u8>| decode::<u64>(&b).unwrap_err().to_string();
+        let as_u128 = |b: Vec<u8>| decode::<u128>(&b).unwrap_err().to_string();
+        assert_eq!(as_u128(stored(&())), "the stored value is nil");
+        assert_eq!(as_u128(stored(&true)), "the stored value is a boolean");
+        assert_eq!(as_u128(stored(&1.5f64)), "the stored value is a float");
+        assert_eq!(as_u64(stored(&[1u32, 2])), "the stored value is an array");
+        let map = std::collections::BTreeMap::from([(1u8, 2u8)]);
+        assert_eq!(
+            as_u64(stored(&map)),
+            "the stored value is a map (a struct or a map)"
+        );
     }
 
     #[test]

@@ -439,4 +439,51 @@ mod tests {
         assert_eq!(KeyId(0).to_string(), "0");
         assert_eq!(KeyId(255).to_string(), "255");
     }
+
+    /// The documentation's old sample secret (the bytes 0 to 31) in base64.
+    const PUBLISHED_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn a_published_secret_is_refused_and_one_differing_from_it_is_accepted() {
+        use base64::engine::general_purpose::STANDARD;
+        assert!(matches!(
+            decode_secret(KeyId(3), PUBLISHED_B64),
+            Err(ConfigError::SampleSecret { id: 3 })
+        ));
+        // Two bytes changed by the same bit: a check that XORs the differences together
+        // instead of ORing them would call this secret published.
+        let mut near = PUBLISHED_SECRETS[0];
+        near[0] ^= 0x40;
+        near[31] ^= 0x40;
+        let decoded = decode_secret(KeyId(3), &STANDARD.encode(near)).unwrap();
+        assert_eq!(*decoded, near);
+    }
+
+    #[test]
+    fn a_secret_decodes_to_its_32_bytes_in_either_alphabet_and_other_lengths_are_refused() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        // 0xfb repeated is `+/v7…` in the standard alphabet, `-_v7…` in the URL-safe one.
+        let secret = [0xfbu8; SECRET_LEN];
+        for given in [STANDARD.encode(secret), URL_SAFE_NO_PAD.encode(secret)] {
+            assert_eq!(*decode_secret(KeyId(1), &given).unwrap(), secret, "{given}");
+        }
+        assert!(matches!(
+            decode_secret(KeyId(1), &STANDARD.encode([7u8; 31])),
+            Err(ConfigError::SecretLength { id: 1, len: 31 })
+        ));
+        assert!(matches!(
+            decode_secret(KeyId(1), "not base64!"),
+            Err(ConfigError::SecretNotBase64 { id: 1 })
+        ));
+    }
+
+    #[test]
+    fn generated_secrets_are_32_fresh_bytes_in_standard_base64() {
+        use base64::engine::general_purpose::STANDARD;
+        let a = generate_secret();
+        let b = generate_secret();
+        assert_eq!(STANDARD.decode(&a).unwrap().len(), SECRET_LEN);
+        assert_ne!(a, b);
+        assert!(decode_secret(KeyId(1), &a).is_ok());
+    }
 }
