@@ -20,7 +20,9 @@
 //! | `serde_json::Value`, maps with string or integer keys, `u128`/`i128` | yes |
 //! | a field's type changed (`u32` → `String`), a field renamed without `alias`, a variant removed or renamed | no: a `DataError::Decode` naming the key; the stored value stays until the handler replaces or removes it |
 //!
-//! Integers read into any integer type they fit (`u8` → `u64` is safe). Values sealed by
+//! Integers read into any integer type they fit (`u8` → `u64` is safe), with one exception
+//! inherited from rmp-serde 1.3: a negative integer read as `u128` is not refused but wraps
+//! (`-1` reads as `u128::MAX`), so never change a signed field to `u128`. Values sealed by
 //! wire format v1 (postcard) still read with the type they were written with, and become
 //! self-describing the next time the handler inserts them.
 //!
