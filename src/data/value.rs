@@ -415,6 +415,28 @@ mod tests {
         assert_eq!(as_u128(stored(&true)), "the stored value is a boolean");
         assert_eq!(as_u128(stored(&1.5f64)), "the stored value is a float");
         assert_eq!(as_u64(stored(&[1u32, 2])), "the stored value is an array");
+        // Integers: rmp-serde reads them into every number type, so only a type that asks for
+        // a MessagePack extension (a newtype struct named `_ExtStruct`, rmp-serde's own name
+        // for one) meets them as a mismatch.
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename = "_ExtStruct")]
+        struct Ext((i8, serde_bytes::ByteBuf));
+        let as_ext = |b: Vec<u8>| decode::<Ext>(&b).unwrap_err().to_string();
+        assert_eq!(
+            as_ext(stored(&5u64)),
+            "the stored value is an unsigned integer"
+        );
+        assert_eq!(
+            as_ext(stored(&300u64)),
+            "the stored value is an unsigned integer"
+        );
+        assert_eq!(as_ext(stored(&-5i64)), "the stored value is an integer");
+        assert_eq!(as_ext(stored(&-300i64)), "the stored value is an integer");
+        // A byte string too long to be a 128-bit integer's 16 bytes (bin16).
+        assert_eq!(
+            as_u128(stored(&serde_bytes::ByteBuf::from(vec![0u8; 300]))),
+            "the stored value is a byte string"
+        );
         let map = std::collections::BTreeMap::from([(1u8, 2u8)]);
         assert_eq!(
             as_u64(stored(&map)),
