@@ -404,6 +404,10 @@ mod tests {
     /// A type mismatch names the kind of value stored (rmp-serde's own error names a marker).
     #[test]
     fn a_type_mismatch_names_the_kind_of_the_stored_value() {
+        /// What rmp-serde reads as a MessagePack extension (type, data).
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename = "_ExtStruct")]
+        struct Ext(#[allow(dead_code)] (i8, serde_bytes::ByteBuf));
         fn stored<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
             let mut out = Vec::new();
             encode(value, &mut out).unwrap();
@@ -418,9 +422,6 @@ mod tests {
         // Integers: rmp-serde reads them into every number type, so only a type that asks for
         // a MessagePack extension (a newtype struct named `_ExtStruct`, rmp-serde's own name
         // for one) meets them as a mismatch.
-        #[derive(Debug, serde::Deserialize)]
-        #[serde(rename = "_ExtStruct")]
-        struct Ext((i8, serde_bytes::ByteBuf));
         let as_ext = |b: Vec<u8>| decode::<Ext>(&b).unwrap_err().to_string();
         assert_eq!(
             as_ext(stored(&5u64)),
