@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn computed_attribute_length_matches_rendering() {
+    fn computed_attribute_length_matches_the_rendering() {
         for c in [
             CookieConfig::default(),
             CookieConfig {
