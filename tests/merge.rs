@@ -383,73 +383,40 @@ async fn a_renewal_racing_a_write_keeps_the_write(kind: Kind) {
     assert_eq!(b.get("/keys").await.body, "cart,user");
 }
 
-mod memory {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_renewal_racing_a_write_keeps_the_write() {
-        super::a_renewal_racing_a_write_keeps_the_write(super::Kind::Memory).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cycle_wins_over_concurrent_writes() {
-        super::cycle_wins_over_concurrent_writes(super::Kind::Memory).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn same_key_the_later_save_wins() {
-        super::same_key_the_later_save_wins(super::Kind::Memory).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sixty_four_concurrent_writers_keep_every_key() {
-        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Memory).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn flush_wins_over_concurrent_writes() {
-        super::flush_wins_over_concurrent_writes(super::Kind::Memory).await;
-    }
+/// One `#[tokio::test]` per test function, in a module per backend.
+macro_rules! on {
+    ($module:ident, $kind:ident: $($test:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Kind::$kind).await;
+                }
+            )*
+        }
+    };
 }
 
-mod redis_store {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_renewal_racing_a_write_keeps_the_write() {
-        super::a_renewal_racing_a_write_keeps_the_write(super::Kind::Redis).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cycle_wins_over_concurrent_writes() {
-        super::cycle_wins_over_concurrent_writes(super::Kind::Redis).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn same_key_the_later_save_wins() {
-        super::same_key_the_later_save_wins(super::Kind::Redis).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sixty_four_concurrent_writers_keep_every_key() {
-        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Redis).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn flush_wins_over_concurrent_writes() {
-        super::flush_wins_over_concurrent_writes(super::Kind::Redis).await;
-    }
-}
-
-/// The same on a Redis Cluster (three masters): each record is one key in one hash slot, so
-/// the compare-and-swap script runs on the node that owns it.
-mod redis_cluster {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sixty_four_concurrent_writers_keep_every_key() {
-        super::sixty_four_concurrent_writers_keep_every_key(super::Kind::Cluster).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn flush_wins_over_concurrent_writes() {
-        super::flush_wins_over_concurrent_writes(super::Kind::Cluster).await;
-    }
-}
+on!(memory, Memory:
+    a_renewal_racing_a_write_keeps_the_write,
+    cycle_wins_over_concurrent_writes,
+    same_key_the_later_save_wins,
+    sixty_four_concurrent_writers_keep_every_key,
+    flush_wins_over_concurrent_writes,
+);
+on!(redis_store, Redis:
+    a_renewal_racing_a_write_keeps_the_write,
+    cycle_wins_over_concurrent_writes,
+    same_key_the_later_save_wins,
+    sixty_four_concurrent_writers_keep_every_key,
+    flush_wins_over_concurrent_writes,
+);
+// The same on a Redis Cluster (three masters): each record is one key in one hash slot, so
+// the compare-and-swap script runs on the node that owns it.
+on!(redis_cluster, Cluster:
+    sixty_four_concurrent_writers_keep_every_key,
+    flush_wins_over_concurrent_writes,
+);
 
 /// A memory store where another instance seems to write the record before every
 /// compare-and-swap: it puts back another valid sealed version of the record (both captured
