@@ -202,6 +202,27 @@ async fn sixty_four_concurrent_writers_keep_every_key(kind: Kind) {
     assert_eq!(backend.records().await, 1);
 }
 
+/// Two requests of the session of `cookie` that add `a` and `b`, returned once both have
+/// loaded the record and changed their copy (they wait at the gate before answering).
+async fn add_a_and_b(
+    srv: &TestServer,
+    cookie: &str,
+    gate: &Gate,
+) -> Vec<tokio::task::JoinHandle<common::http::Reply>> {
+    let writers = ["a", "b"]
+        .into_iter()
+        .map(|k| {
+            let (b, cookie) = (Browser::new(srv), cookie.to_owned());
+            tokio::spawn(async move {
+                b.send_raw(Method::GET, &format!("/add/{k}"), Some(cookie))
+                    .await
+            })
+        })
+        .collect();
+    gate.arrived.wait().await;
+    writers
+}
+
 /// A session with `user`; two requests add `a` and `b` and a `flush` (logout) completes
 /// while both are in their handlers. Afterwards nothing of the session is reachable: no
 /// record in the store, the old cookie opens an empty session, and the writers did not hand
@@ -216,17 +237,7 @@ async fn flush_wins_over_concurrent_writes(kind: Kind) {
     assert_eq!(b.get("/login").await.body, "user");
     let cookie = format!("{NAME}={}", b.jar[NAME]);
 
-    let writers: Vec<_> = ["a", "b"]
-        .into_iter()
-        .map(|k| {
-            let (b, cookie) = (Browser::new(&srv), cookie.clone());
-            tokio::spawn(async move {
-                b.send_raw(Method::GET, &format!("/add/{k}"), Some(cookie))
-                    .await
-            })
-        })
-        .collect();
-    gate.arrived.wait().await;
+    let writers = add_a_and_b(&srv, &cookie, &gate).await;
     // Both writers have loaded `user` and added their key; the logout completes first.
     let flushed = b
         .send_raw(Method::GET, "/flush", Some(cookie.clone()))
@@ -276,17 +287,7 @@ async fn cycle_wins_over_concurrent_writes(kind: Kind) {
     assert_eq!(b.get("/login").await.body, "user");
     let old = format!("{NAME}={}", b.jar[NAME]);
 
-    let writers: Vec<_> = ["a", "b"]
-        .into_iter()
-        .map(|k| {
-            let (b, old) = (Browser::new(&srv), old.clone());
-            tokio::spawn(async move {
-                b.send_raw(Method::GET, &format!("/add/{k}"), Some(old))
-                    .await
-            })
-        })
-        .collect();
-    gate.arrived.wait().await;
+    let writers = add_a_and_b(&srv, &old, &gate).await;
     let cycled = b.get("/cycle").await;
     assert_eq!(cycled.body, "user");
     let new = format!("{NAME}={}", b.jar[NAME]);
