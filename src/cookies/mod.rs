@@ -1,8 +1,12 @@
 //! Cookie I/O: find our cookie (and its chunks) in `Cookie` headers, and build the
 //! `Set-Cookie` lines that carry a sealed value, split it over chunks, or remove it.
 //!
-//! This layer knows nothing of crypto: it moves opaque strings. Parsing and formatting go
-//! through the [`cookie`] crate; nothing here hand-writes the cookie grammar.
+//! This layer knows nothing of crypto: it moves opaque strings. Parsing goes through the
+//! [`cookie`] crate (only the cookies whose name starts with ours are parsed); nothing here
+//! hand-writes the cookie grammar. `Set-Cookie` attributes are rendered once by the same
+//! crate, and each line is then assembled in one buffer from name, value, those attributes,
+//! `Max-Age` and `Expires` (see `set_cookie.rs`; a test holds every line byte-equal to the
+//! crate's own rendering).
 //!
 //! # Chunks
 //! A `Set-Cookie` line (name, value and attributes) longer than `max_cookie_len` (default 4096

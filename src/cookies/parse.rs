@@ -115,7 +115,17 @@ pub(crate) fn find<'a>(
         let Ok(header) = std::str::from_utf8(header) else {
             continue;
         };
-        for cookie in Cookie::split_parse(header).flatten() {
+        // `Cookie::split_parse` is this loop with every cookie parsed; here only the ones whose
+        // name starts with ours are handed to the parser (a browser sends every cookie of the
+        // site, analytics and all, and only ours matter).
+        for part in header.split(';') {
+            let part = part.trim();
+            if !part.starts_with(name) {
+                continue;
+            }
+            let Ok(cookie) = Cookie::parse(part) else {
+                continue;
+            };
             let cname = cookie.name_raw().unwrap_or_default();
             let Some(value) = cookie.value_raw() else {
                 continue;

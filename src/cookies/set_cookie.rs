@@ -1,6 +1,20 @@
 //! Building `Set-Cookie` lines: one cookie, chunks, and removals.
+//!
+//! # One buffer per line
+//! The attributes that are the same on every line of a layer (`HttpOnly`, `SameSite`,
+//! `Secure`, `Path`, `Domain`) are rendered once, by the [`cookie`] crate, when the settings
+//! are made. A line is then written into one `String` of its exact length: name, `=`, the
+//! value, those attributes, and `Max-Age`/`Expires` from the session's expiry (the `Expires`
+//! date through `time`'s calendar). The `String` becomes the `HeaderValue` without a copy.
+//! Building a `cookie::Cookie` per line and formatting it through `Display` cost about 16%
+//! of a typical read+write request (issue 13's profile in BENCHMARKS.md); the lines are
+//! byte-for-byte what the `cookie` crate renders, which a test checks
+//! (`lines_are_what_the_cookie_crate_renders`).
 
-use cookie::{Cookie, CookieBuilder};
+use std::fmt::Write as _;
+
+use cookie::time::{Month, OffsetDateTime, Weekday};
+use cookie::Cookie;
 use http::HeaderValue;
 
 use super::{Candidates, ChunkSet, RawCookies};
@@ -12,18 +26,12 @@ use crate::limits::{MAX_AGE_SECS, MAX_CHUNKS, MAX_SEALED_LEN};
 pub(crate) struct CookieSettings {
     /// The name as sent (with `__Host-` when configured).
     pub name: String,
-    path: String,
-    domain: Option<String>,
-    secure: bool,
-    http_only: bool,
-    same_site: SameSite,
+    /// `; HttpOnly; SameSite=Lax; Secure; Path=/` and the like: every attribute but
+    /// `Max-Age` and `Expires`, as the cookie crate renders them.
+    attrs: String,
     browser_session: bool,
     pub max_line: usize,
     pub max_chunks: usize,
-    /// Length of the rendered attributes without `Max-Age`, and what `Max-Age` adds besides
-    /// its digits: measured once from the cookie crate's own rendering.
-    attrs_base: usize,
-    max_age_extra: usize,
 }
 
 /// When a cookie expires, as `Max-Age` and `Expires` (for clients that predate `Max-Age`),
@@ -35,6 +43,12 @@ pub(crate) struct Lifetime {
     expires: u64,
 }
 
+/// `; Max-Age=` and `; Expires=`.
+const MAX_AGE_ATTR: &str = "; Max-Age=";
+const EXPIRES_ATTR: &str = "; Expires=";
+/// An IMF-fixdate (`Tue, 14 Nov 2023 22:14:20 GMT`) with a four-digit year.
+const HTTP_DATE_LEN: usize = 29;
+
 impl Lifetime {
     /// From the current time and the session's `expires_at`, both in Unix seconds.
     pub(crate) fn new(now: u64, expires_at: u64) -> Self {
@@ -45,18 +59,88 @@ impl Lifetime {
         }
     }
 
+    /// What removes a cookie: `Max-Age=0` and an `Expires` at the Unix epoch.
+    const REMOVED: Lifetime = Lifetime {
+        max_age: 0,
+        expires: 0,
+    };
+
     /// Seconds until expiry.
     pub(crate) fn max_age(self) -> u64 {
         self.max_age
     }
 
-    fn apply(self, b: CookieBuilder<'static>) -> CookieBuilder<'static> {
-        let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
-        let b = b.max_age(cookie::time::Duration::seconds(secs(self.max_age)));
-        match cookie::time::OffsetDateTime::from_unix_timestamp(secs(self.expires)) {
-            Ok(at) => b.expires(at),
-            Err(_) => b,
+    /// `Expires` as a date, `None` where `time` cannot represent it or the year is not four
+    /// digits (neither happens for the clock of a running server plus 400 days).
+    fn expires_at(self) -> Option<OffsetDateTime> {
+        let at = OffsetDateTime::from_unix_timestamp(i64::try_from(self.expires).ok()?).ok()?;
+        (1000..=9999).contains(&at.year()).then_some(at)
+    }
+
+    /// The length [`write`](Self::write) appends.
+    fn len(self) -> usize {
+        let expires = self
+            .expires_at()
+            .map_or(0, |_| EXPIRES_ATTR.len() + HTTP_DATE_LEN);
+        MAX_AGE_ATTR.len() + decimal_digits(self.max_age) + expires
+    }
+
+    /// Appends `; Max-Age=…; Expires=…` as the cookie crate renders them.
+    fn write(self, out: &mut String) {
+        out.push_str(MAX_AGE_ATTR);
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{}", self.max_age);
+        if let Some(at) = self.expires_at() {
+            out.push_str(EXPIRES_ATTR);
+            out.push_str(weekday(at.weekday()));
+            out.push_str(", ");
+            push_two_digits(out, at.day());
+            out.push(' ');
+            out.push_str(month(at.month()));
+            out.push(' ');
+            let _ = write!(out, "{}", at.year());
+            out.push(' ');
+            push_two_digits(out, at.hour());
+            out.push(':');
+            push_two_digits(out, at.minute());
+            out.push(':');
+            push_two_digits(out, at.second());
+            out.push_str(" GMT");
         }
+    }
+}
+
+fn push_two_digits(out: &mut String, n: u8) {
+    out.push(char::from(b'0' + n / 10 % 10));
+    out.push(char::from(b'0' + n % 10));
+}
+
+fn weekday(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Monday => "Mon",
+        Weekday::Tuesday => "Tue",
+        Weekday::Wednesday => "Wed",
+        Weekday::Thursday => "Thu",
+        Weekday::Friday => "Fri",
+        Weekday::Saturday => "Sat",
+        Weekday::Sunday => "Sun",
+    }
+}
+
+fn month(m: Month) -> &'static str {
+    match m {
+        Month::January => "Jan",
+        Month::February => "Feb",
+        Month::March => "Mar",
+        Month::April => "Apr",
+        Month::May => "May",
+        Month::June => "Jun",
+        Month::July => "Jul",
+        Month::August => "Aug",
+        Month::September => "Sep",
+        Month::October => "Oct",
+        Month::November => "Nov",
+        Month::December => "Dec",
     }
 }
 
@@ -69,23 +153,29 @@ pub(crate) struct TooLarge {
 
 impl CookieSettings {
     pub(crate) fn new(c: &CookieConfig) -> Self {
-        let mut settings = CookieSettings {
+        let same_site = match c.same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
+        let mut b = Cookie::build(("", ""))
+            .path(c.path.clone())
+            .secure(c.secure)
+            .http_only(c.http_only)
+            .same_site(same_site);
+        if let Some(d) = &c.domain {
+            b = b.domain(d.clone());
+        }
+        // `=; HttpOnly; …`: the empty cookie's rendering without its `=`.
+        let rendered = b.build().to_string();
+        let attrs = rendered.strip_prefix('=').unwrap_or(&rendered).to_owned();
+        CookieSettings {
             name: c.full_name(),
-            path: c.path.clone(),
-            domain: c.domain.clone(),
-            secure: c.secure,
-            http_only: c.http_only,
-            same_site: c.same_site,
+            attrs,
             browser_session: c.browser_session,
             max_line: c.max_cookie_len,
             max_chunks: c.max_chunks.clamp(1, MAX_CHUNKS),
-            attrs_base: 0,
-            max_age_extra: 0,
-        };
-        settings.attrs_base = settings.render_attrs_len(None);
-        settings.max_age_extra =
-            settings.render_attrs_len(Some(Lifetime::new(0, 0))) - settings.attrs_base - 1;
-        settings
+        }
     }
 
     /// Our candidate values in the request's `Cookie` headers.
@@ -113,62 +203,46 @@ impl CookieSettings {
         }
     }
 
-    fn chunk_name(&self, i: usize) -> String {
-        if i == 0 {
-            self.name.clone()
-        } else {
-            format!("{}.{i}", self.name)
-        }
-    }
-
-    fn builder(&self, name: String, value: String) -> CookieBuilder<'static> {
-        let same_site = match self.same_site {
-            SameSite::Strict => cookie::SameSite::Strict,
-            SameSite::Lax => cookie::SameSite::Lax,
-            SameSite::None => cookie::SameSite::None,
-        };
-        let mut b = Cookie::build((name, value))
-            .path(self.path.clone())
-            .secure(self.secure)
-            .http_only(self.http_only)
-            .same_site(same_site);
-        if let Some(d) = &self.domain {
-            b = b.domain(d.clone());
-        }
-        b
-    }
-
-    fn line(b: CookieBuilder<'static>) -> HeaderValue {
-        // The cookie crate renders names and values we produced (a cookie token and base64url)
-        // and attributes from validated configuration: always a valid header value.
-        HeaderValue::try_from(b.build().to_string())
-            .unwrap_or_else(|_| HeaderValue::from_static(""))
-    }
-
-    /// Length of the attributes part of a line (everything after `name=value`), without
-    /// rendering a cookie. An HTTP date (`Expires`) has a fixed width for 4-digit years.
+    /// Length of the attributes part of a line (everything after `name=value`).
     fn attrs_len(&self, lifetime: Option<Lifetime>) -> usize {
-        self.attrs_base + lifetime.map_or(0, |l| self.max_age_extra + decimal_digits(l.max_age))
+        self.attrs.len() + lifetime.map_or(0, Lifetime::len)
     }
 
-    /// Length of the attributes part of a line, by rendering an empty cookie.
-    fn render_attrs_len(&self, lifetime: Option<Lifetime>) -> usize {
-        let mut b = self.builder(String::new(), String::new());
-        if let Some(l) = lifetime {
-            b = l.apply(b);
+    /// One `Set-Cookie` line: chunk `i`'s name, `=`, `prefix` and `value`, the attributes,
+    /// written into a `String` of exactly its length.
+    fn line(&self, i: usize, prefix: &str, value: &str, lifetime: Option<Lifetime>) -> HeaderValue {
+        let len =
+            self.chunk_name_len(i) + 1 + prefix.len() + value.len() + self.attrs_len(lifetime);
+        let mut out = String::with_capacity(len);
+        out.push_str(&self.name);
+        if i > 0 {
+            let _ = write!(out, ".{i}");
         }
-        b.build().to_string().len() - 1
+        out.push('=');
+        out.push_str(prefix);
+        out.push_str(value);
+        out.push_str(&self.attrs);
+        if let Some(l) = lifetime {
+            l.write(&mut out);
+        }
+        debug_assert_eq!(out.len(), len);
+        // Names and values we produced (a cookie token and base64url) and attributes from
+        // validated configuration: always a valid header value. `String` → `HeaderValue`
+        // takes the buffer as it is.
+        HeaderValue::try_from(out).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
-    /// `Set-Cookie` lines carrying `value`, split over chunks if needed, plus removals for
-    /// chunks the request had (`present`) that are no longer used.
+    /// Emits the `Set-Cookie` lines carrying `value`, split over chunks if needed, then
+    /// removals for chunks the request had (`present`) that are no longer used. Nothing is
+    /// emitted when the value does not fit.
     /// `lifetime` comes from the session's expiry (ignored for browser-session cookies).
     pub(crate) fn set(
         &self,
         value: &str,
         lifetime: Option<Lifetime>,
         present: ChunkSet,
-    ) -> Result<Vec<HeaderValue>, TooLarge> {
+        mut emit: impl FnMut(HeaderValue),
+    ) -> Result<(), TooLarge> {
         let lifetime = lifetime.filter(|_| !self.browser_session);
         let attrs = self.attrs_len(lifetime);
         let room = |i: usize| {
@@ -197,50 +271,41 @@ impl CookieSettings {
             }
             n
         };
-        let mut lines = Vec::with_capacity(n + 1);
-        let mut rest = value;
-        for i in 0..n {
-            let mut chunk_value = if n > 1 && i == 0 {
-                format!("{n}.")
-            } else {
-                String::new()
-            };
-            let take = room(i).saturating_sub(chunk_value.len()).min(rest.len());
-            // base64url is ASCII: any byte index is a char boundary.
-            let (head, tail) = rest.split_at(take);
-            chunk_value.push_str(head);
-            rest = tail;
-            let mut b = self.builder(self.chunk_name(i), chunk_value);
-            if let Some(l) = lifetime {
-                b = l.apply(b);
-            }
-            lines.push(Self::line(b));
+        // The first of several chunks starts with `n.`.
+        let mut count = String::new();
+        if n > 1 {
+            let _ = write!(count, "{n}.");
         }
-        if !rest.is_empty() {
+        let take = |i: usize| {
+            if i == 0 {
+                room(0).saturating_sub(count.len())
+            } else {
+                room(i)
+            }
+        };
+        if (0..n).map(take).sum::<usize>() < value.len() {
             return Err(TooLarge {
                 needed: value.len(),
                 max: capacity(self.max_chunks),
             });
         }
-        self.remove_into(present.at_or_above(n), &mut lines);
-        Ok(lines)
+        let mut rest = value;
+        for i in 0..n {
+            // base64url is ASCII: any byte index is a char boundary.
+            let (head, tail) = rest.split_at(take(i).min(rest.len()));
+            rest = tail;
+            let prefix = if i == 0 { count.as_str() } else { "" };
+            emit(self.line(i, prefix, head, lifetime));
+        }
+        self.remove(present.at_or_above(n), emit);
+        Ok(())
     }
 
-    /// Removal lines for every cookie of ours in `present`.
-    pub(crate) fn remove(&self, present: ChunkSet) -> Vec<HeaderValue> {
-        let mut lines = Vec::new();
-        self.remove_into(present, &mut lines);
-        lines
-    }
-
-    fn remove_into(&self, present: ChunkSet, lines: &mut Vec<HeaderValue>) {
+    /// Emits a removal line for every cookie of ours in `present`.
+    pub(crate) fn remove(&self, present: ChunkSet, mut emit: impl FnMut(HeaderValue)) {
         for i in 0..MAX_CHUNKS {
             if present.contains(i) {
-                let b = self
-                    .builder(self.chunk_name(i), String::new())
-                    .max_age(cookie::time::Duration::ZERO)
-                    .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
-                lines.push(Self::line(b));
+                emit(self.line(i, "", "", Some(Lifetime::REMOVED)));
             }
         }
     }
@@ -260,6 +325,18 @@ mod tests {
             max_chunks,
             ..CookieConfig::default()
         })
+    }
+
+    /// The lines `set` emits, collected.
+    fn set(
+        s: &CookieSettings,
+        value: &str,
+        lifetime: Option<Lifetime>,
+        present: ChunkSet,
+    ) -> Result<Vec<HeaderValue>, TooLarge> {
+        let mut lines = Vec::new();
+        s.set(value, lifetime, present, |l| lines.push(l))?;
+        Ok(lines)
     }
 
     fn all_eight() -> ChunkSet {
@@ -284,13 +361,13 @@ mod tests {
     #[test]
     fn secure_defaults() {
         let s = settings(4096, 4);
-        let lines = s
-            .set(
-                "abc",
-                Some(Lifetime::new(1_700_000_000, 1_700_000_060)),
-                ChunkSet::default(),
-            )
-            .unwrap();
+        let lines = set(
+            &s,
+            "abc",
+            Some(Lifetime::new(1_700_000_000, 1_700_000_060)),
+            ChunkSet::default(),
+        )
+        .unwrap();
         assert_eq!(lines.len(), 1);
         let l = lines[0].to_str().unwrap();
         assert!(l.starts_with("__Host-session=abc"), "{l}");
@@ -311,9 +388,7 @@ mod tests {
     fn splits_long_values_within_the_line_limit_and_removes_stale_chunks() {
         let s = settings(512, 8);
         let value = "x".repeat(1500);
-        let lines = s
-            .set(&value, Some(Lifetime::new(0, 60)), all_eight())
-            .unwrap();
+        let lines = set(&s, &value, Some(Lifetime::new(0, 60)), all_eight()).unwrap();
         let sets: Vec<_> = lines.iter().map(|l| l.to_str().unwrap()).collect();
         let parts = sets.iter().filter(|l| !l.contains("Max-Age=0")).count();
         assert!(parts >= 3);
@@ -331,24 +406,124 @@ mod tests {
         assert_eq!(found.values, [value]);
     }
 
+    /// The line the `cookie` crate renders for the same cookie (how lines were built before
+    /// issue 13): the oracle for the hand-assembled lines.
+    fn rendered_by_the_cookie_crate(
+        c: &CookieConfig,
+        name: &str,
+        value: &str,
+        lifetime: Option<Lifetime>,
+    ) -> String {
+        let same_site = match c.same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
+        let mut b = Cookie::build((name.to_owned(), value.to_owned()))
+            .path(c.path.clone())
+            .secure(c.secure)
+            .http_only(c.http_only)
+            .same_site(same_site);
+        if let Some(d) = &c.domain {
+            b = b.domain(d.clone());
+        }
+        if let Some(l) = lifetime {
+            let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+            b = b.max_age(cookie::time::Duration::seconds(secs(l.max_age)));
+            if let Ok(at) = OffsetDateTime::from_unix_timestamp(secs(l.expires)) {
+                b = b.expires(at);
+            }
+        }
+        b.build().to_string()
+    }
+
+    /// Every line, chunk and removal is byte for byte what the `cookie` crate renders, for
+    /// every attribute setting and dates across days, months, years and leap days.
     #[test]
-    fn computed_attribute_length_matches_the_rendering() {
-        for c in [
+    fn lines_are_what_the_cookie_crate_renders() {
+        let configs = [
             CookieConfig::default(),
             CookieConfig {
                 domain: Some("example.com".into()),
                 host_prefix: false,
+                path: "/app".into(),
+                same_site: SameSite::Strict,
                 ..CookieConfig::default()
             },
-        ] {
-            let s = CookieSettings::new(&c);
-            let now = 1_700_000_000;
-            for age in [0, 9, 10, 86_400, MAX_AGE_SECS, u64::MAX / 2] {
-                let l = Some(Lifetime::new(now, now.saturating_add(age)));
-                assert_eq!(s.attrs_len(l), s.render_attrs_len(l), "{age}");
+            CookieConfig {
+                host_prefix: false,
+                secure: false,
+                http_only: false,
+                same_site: SameSite::None,
+                name: "sid".into(),
+                ..CookieConfig::default()
+            },
+            CookieConfig {
+                browser_session: true,
+                ..CookieConfig::default()
+            },
+        ];
+        let mut checked = 0;
+        for c in &configs {
+            let s = CookieSettings::new(c);
+            let lifetime = |now: u64, age: u64| {
+                (!c.browser_session).then(|| Lifetime::new(now, now.saturating_add(age)))
+            };
+            // One second before and after midnight, every day of 2023–2025 (a leap year, all
+            // weekdays and months), and ages from 0 to past the 400-day cap.
+            for day in 19_358..19_358 + 3 * 366 {
+                for now in [day * 86_400 - 1, day * 86_400 + 45_296] {
+                    for age in [0, 9, 10, 86_400, MAX_AGE_SECS, u64::MAX / 2] {
+                        let l = lifetime(now, age);
+                        let lines = set(&s, "abc", l, ChunkSet::default()).unwrap();
+                        let want = rendered_by_the_cookie_crate(c, &s.name, "abc", l);
+                        assert_eq!(lines[0].to_str().unwrap(), want);
+                        assert_eq!(lines[0].len() - s.name.len() - 4, s.attrs_len(l));
+                        checked += 1;
+                    }
+                }
             }
-            assert_eq!(s.attrs_len(None), s.render_attrs_len(None));
+            // Chunks and removals.
+            let s = CookieSettings::new(&CookieConfig {
+                max_cookie_len: 300,
+                max_chunks: 12,
+                ..c.clone()
+            });
+            let l = lifetime(1_700_000_000, 3_600);
+            let value = "v".repeat(1_000);
+            let lines = set(&s, &value, l, all_eight()).unwrap();
+            // Several chunks and the removal of the ones left over.
+            assert!(lines.len() >= 5, "{lines:?}");
+            let mut joined = String::new();
+            for (i, line) in lines.iter().enumerate() {
+                let line = line.to_str().unwrap();
+                let (name, rest) = line.split_once('=').unwrap();
+                let v = rest.split(';').next().unwrap();
+                let removal = line.contains("Max-Age=0");
+                let want = if removal {
+                    let gone = Some(Lifetime::REMOVED);
+                    rendered_by_the_cookie_crate(c, name, "", gone)
+                } else {
+                    joined.push_str(v);
+                    rendered_by_the_cookie_crate(c, name, v, l)
+                };
+                assert_eq!(line, want, "line {i}");
+            }
+            assert!(joined.ends_with(&value));
+            let mut removals = Vec::new();
+            s.remove(all_eight(), |l| removals.push(l));
+            assert_eq!(removals.len(), 8);
+            for (i, line) in removals.iter().enumerate() {
+                let name = if i == 0 {
+                    s.name.clone()
+                } else {
+                    format!("{}.{i}", s.name)
+                };
+                let want = rendered_by_the_cookie_crate(c, &name, "", Some(Lifetime::REMOVED));
+                assert_eq!(line.to_str().unwrap(), want);
+            }
         }
+        assert!(checked > 20_000);
     }
 
     /// A value that fills the line limit exactly still goes in one cookie; one byte more
@@ -357,12 +532,12 @@ mod tests {
     fn a_value_filling_the_line_limit_exactly_takes_one_cookie() {
         let s = settings(512, 4);
         let l = Some(Lifetime::new(1_700_000_000, 1_700_000_060));
-        let empty = s.set("", l, ChunkSet::default()).unwrap()[0].len();
+        let empty = set(&s, "", l, ChunkSet::default()).unwrap()[0].len();
         let value = "x".repeat(512 - empty);
-        let lines = s.set(&value, l, ChunkSet::default()).unwrap();
+        let lines = set(&s, &value, l, ChunkSet::default()).unwrap();
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].len(), 512);
-        let lines = s.set(&format!("{value}x"), l, ChunkSet::default()).unwrap();
+        let lines = set(&s, &format!("{value}x"), l, ChunkSet::default()).unwrap();
         assert_eq!(lines.len(), 2);
         assert!(lines.iter().all(|l| l.len() <= 512));
     }
@@ -374,12 +549,14 @@ mod tests {
         use crate::limits::MAX_SEALED_LEN;
         let s = settings(8192, 16);
         assert_eq!(s.max_value_len(), MAX_SEALED_LEN);
-        assert!(s
-            .set(&"x".repeat(MAX_SEALED_LEN), None, ChunkSet::default())
-            .is_ok());
-        let err = s
-            .set(&"x".repeat(MAX_SEALED_LEN + 1), None, ChunkSet::default())
-            .unwrap_err();
+        assert!(set(&s, &"x".repeat(MAX_SEALED_LEN), None, ChunkSet::default()).is_ok());
+        let err = set(
+            &s,
+            &"x".repeat(MAX_SEALED_LEN + 1),
+            None,
+            ChunkSet::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.needed, MAX_SEALED_LEN + 1);
         assert!(err.max <= MAX_SEALED_LEN);
     }
@@ -387,6 +564,6 @@ mod tests {
     #[test]
     fn too_large_past_max_chunks() {
         let s = settings(512, 2);
-        assert!(s.set(&"x".repeat(2000), None, ChunkSet::default()).is_err());
+        assert!(set(&s, &"x".repeat(2000), None, ChunkSet::default()).is_err());
     }
 }

@@ -23,7 +23,8 @@
 //!
 //! # Bounds
 //! Decoding reads from the authenticated plaintext only, never allocates more than the
-//! input holds (strings and byte strings are read from a cursor bounded by it), and nests at
+//! input holds (strings and byte strings are borrowed from it, a claimed length past its end
+//! fails before anything is read), and nests at
 //! most [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH) levels deep.
 //!
 //! # Values from wire format v1
@@ -32,11 +33,10 @@
 //! with postcard on `get`, and written back in that form until the handler inserts the key
 //! again (then the value is MessagePack like any other).
 
-use std::fmt;
-use std::io::Cursor;
-
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde::Serialize;
+use std::fmt;
 
 use crate::error::ValueError;
 use crate::limits::MAX_VALUE_DEPTH;
@@ -71,11 +71,14 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     written
 }
 
-/// A deserializer over exactly `bytes`, bounded in depth.
+/// A deserializer over exactly `bytes`, bounded in depth. It reads from the slice itself:
+/// strings and byte strings are handed to the visitor borrowed, not copied into a scratch
+/// buffer first (rmp-serde's `Read`-based reader allocates one per value and copies every
+/// string through it: about 1 700 instructions of issue 13's typical request).
 fn deserializer(
     bytes: &[u8],
-) -> rmp_serde::Deserializer<rmp_serde::decode::ReadReader<Cursor<&[u8]>>> {
-    let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
+) -> rmp_serde::Deserializer<rmp_serde::decode::ReadRefReader<'_, [u8]>> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     // `skip` bounds the nesting of what `open` accepts at `MAX_VALUE_DEPTH`; rmp-serde counts
     // some levels twice (a newtype, an enum variant), so its own bound is looser, and still a
     // bound on the recursion.
@@ -96,12 +99,18 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError>
     }
     let mut de = deserializer(bytes);
     let value = T::deserialize(&mut de).map_err(|e| ValueError::decode(&e))?;
-    if usize::try_from(de.position()).ok() != Some(bytes.len()) {
-        return Err(ValueError::from_reason(
+    // The slice reader keeps its position to itself: the value ended exactly at the end of
+    // `bytes` when not even one more marker can be read.
+    match serde::de::IgnoredAny::deserialize(&mut de) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(e))
+            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(value)
+        }
+        _ => Err(ValueError::from_reason(
             "the value has bytes left over after one value of the requested type".into(),
-        ));
+        )),
     }
-    Ok(value)
 }
 
 /// The length of the one MessagePack value at the start of `bytes` (`None`: not a whole,

@@ -272,12 +272,15 @@ fn write_back<B: Default>(
     cookie: CookieOp,
     present: ChunkSet,
 ) -> Response<B> {
-    let lines = match cookie {
-        CookieOp::Keep => Vec::new(),
-        CookieOp::Remove => engine.cookie.remove(present),
-        CookieOp::Set { value, lifetime } => match engine.cookie.set(&value, lifetime, present) {
-            Ok(lines) => lines,
-            Err(too_large) => {
+    let headers = res.headers_mut();
+    let mut emit = |line| {
+        headers.append(SET_COOKIE, line);
+    };
+    match cookie {
+        CookieOp::Keep => {}
+        CookieOp::Remove => engine.cookie.remove(present, emit),
+        CookieOp::Set { value, lifetime } => {
+            if let Err(too_large) = engine.cookie.set(&value, lifetime, present, &mut emit) {
                 tracing::error!(
                     needed = too_large.needed,
                     max = too_large.max,
@@ -286,14 +289,10 @@ fn write_back<B: Default>(
                 if engine.oversize == OversizePolicy::Fail {
                     res = server_error();
                 }
-                Vec::new()
             }
-        },
-    };
-    let headers = res.headers_mut();
-    for line in lines {
-        headers.append(SET_COOKIE, line);
+        }
     }
+    let headers = res.headers_mut();
     mark_private(headers);
     res
 }

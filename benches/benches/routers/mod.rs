@@ -5,6 +5,7 @@
 //! | library (`Case::lib`) | session layer |
 //! |---|---|
 //! | `bare` | none: the baseline (the untouched route only) |
+//! | `noop_layer` | a tower layer that does nothing (`MapRequestLayer` with the identity function): what axum charges any layer, the floor of every untouched row (the untouched route only) |
 //! | `sealed_client` | `SessionLayer`, client mode, xaes-256-gcm (the default) |
 //! | `sealed_client_aes` | `SessionLayer`, client mode, aes-256-gcm |
 //! | `sealed_memory_eager` | `SessionLayer` + sealed-session's `MemoryStore`, `LoadPolicy::Eager` (default) |
@@ -66,8 +67,9 @@ const STRUCT: &str = "session";
 const JAR_COOKIE: &str = "session";
 
 /// The libraries, in the order they are measured.
-pub const LIBS: [&str; 8] = [
+pub const LIBS: [&str; 9] = [
     "bare",
+    "noop_layer",
     "sealed_client",
     "sealed_client_aes",
     "sealed_memory_eager",
@@ -119,7 +121,7 @@ pub fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let mut bare_cookie = None;
     for lib in LIBS {
-        if lib == "bare" {
+        if lib == "bare" || lib == "noop_layer" {
             continue;
         }
         let router = router(lib);
@@ -151,6 +153,17 @@ pub fn cases() -> Vec<Case> {
         router: Router::new().route("/", get(untouched)),
         cookie: bare_cookie.expect("sealed_client is measured"),
     };
+    let noop =
+        Case {
+            lib: "noop_layer",
+            router: Router::new().route("/", get(untouched)).layer(
+                tower::util::MapRequestLayer::new(std::convert::identity::<Request<Body>>),
+            ),
+            path: bare.path,
+            row: bare.row,
+            cookie: bare.cookie.clone(),
+        };
+    cases.insert(0, noop);
     cases.insert(0, bare);
     for case in &cases {
         check(case);
