@@ -23,7 +23,7 @@ for lib in $libs; do
     ROUTER_PROFILE="$case:$n" valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
       --toggle-collect='*profile_loop*' "$bin" >/dev/null 2>"$out/log" \
       || { cat "$out/log" >&2; exit 1; }
-    total=$(callgrind_annotate "$out/cg" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+    total=$(callgrind_annotate "$out/cg" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
     printf '%s\t%d\n' "$case" $((total / n))
   done
 done

@@ -248,7 +248,10 @@ pub(crate) fn open(
     if value.len() > max_len.min(MAX_RECORD_LEN) {
         return Err(RejectReason::Oversized);
     }
-    let mut buf = Vec::with_capacity(value.len().div_ceil(4) * 3);
+    // Twice the decoded length: the opened buffer becomes the session's (`SessionData`), and
+    // a handler that writes back values of the size it read appends them without growing it
+    // (three reallocations per typical read+write before; issue 13).
+    let mut buf = Vec::with_capacity(value.len().div_ceil(4) * 3 * 2);
     URL_SAFE_NO_PAD
         .decode_vec(value, &mut buf)
         .map_err(|_| RejectReason::Malformed)?;

@@ -109,7 +109,9 @@ pub(crate) fn find<'a>(
 ) -> Candidates {
     let max_chunks = max_chunks.clamp(1, MAX_CHUNKS);
     let mut found = Candidates::default();
-    let mut bases: Vec<&str> = Vec::new();
+    // At most `MAX_CANDIDATES` values named exactly ours, kept in place (no allocation).
+    let mut bases: [&str; MAX_CANDIDATES] = [""; MAX_CANDIDATES];
+    let mut n_bases = 0;
     let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     for header in headers {
         let Ok(header) = std::str::from_utf8(header) else {
@@ -132,8 +134,9 @@ pub(crate) fn find<'a>(
             };
             if cname == name {
                 found.present.insert(0);
-                if bases.len() < MAX_CANDIDATES {
-                    bases.push(value);
+                if n_bases < MAX_CANDIDATES {
+                    bases[n_bases] = value;
+                    n_bases += 1;
                 }
             } else if let Some(i) = chunk_index(cname, name, max_chunks) {
                 found.present.insert(i);
@@ -141,7 +144,7 @@ pub(crate) fn find<'a>(
             }
         }
     }
-    for base in bases {
+    for &base in &bases[..n_bases] {
         if base.len() > max_len {
             found.rejected.push(RejectReason::Oversized);
             continue;

@@ -8,8 +8,10 @@ use super::expiry::SessionExpiry;
 /// What changed since the data was opened (or created).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Changes {
-    /// Keys set or removed, each once, in the order first touched.
-    pub(super) keys: Vec<String>,
+    /// Keys set or removed, each once, in the order first touched: one buffer of
+    /// length-prefixed keys (the length as a native-endian `usize`, then the key), so that
+    /// recording changes allocates once per request, not once per key.
+    keys: Vec<u8>,
     /// Every entry was removed ([`SessionData::clear`]) before the keys above were touched.
     pub(super) cleared: bool,
     /// The per-session expiry choice was changed.
@@ -20,9 +22,23 @@ pub(crate) struct Changes {
 
 impl Changes {
     pub(crate) fn key(&mut self, key: &str) {
-        if !self.keys.iter().any(|k| k == key) {
-            self.keys.push(key.to_owned());
+        if !self.keys().any(|k| k == key) {
+            self.keys.extend_from_slice(&key.len().to_ne_bytes());
+            self.keys.extend_from_slice(key.as_bytes());
         }
+    }
+
+    /// The keys set or removed, in the order first touched.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        let mut rest = self.keys.as_slice();
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<{ size_of::<usize>() }>()?;
+            let len = usize::from_ne_bytes(*len);
+            let (key, tail) = tail.split_at_checked(len)?;
+            rest = tail;
+            // Written from a `&str` by `key`.
+            std::str::from_utf8(key).ok()
+        })
     }
 
     pub(crate) fn clear(&mut self) {

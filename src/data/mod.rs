@@ -483,11 +483,10 @@ impl SessionData {
         Patch {
             cleared: c.cleared,
             entries: c
-                .keys
-                .iter()
+                .keys()
                 .map(|k| {
                     let value = self.find(k).ok().map(|i| self.value_bytes(&self.index[i]));
-                    (k.clone(), value.map(<[u8]>::to_vec))
+                    (k.to_owned(), value.map(<[u8]>::to_vec))
                 })
                 .collect(),
             set_expiry: c.expiry,

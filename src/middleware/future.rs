@@ -273,6 +273,10 @@ fn write_back<B: Default>(
     present: ChunkSet,
 ) -> Response<B> {
     let headers = res.headers_mut();
+    // Room for the usual additions (a `Set-Cookie`, `Vary`, `Cache-Control`) in one growth
+    // instead of two. A map at its size limit is left as it is: `append` below meets the
+    // condition as it did before this reservation.
+    let _ = headers.try_reserve(3);
     let mut emit = |line| {
         headers.append(SET_COOKIE, line);
     };
@@ -326,6 +330,10 @@ fn mark_private(headers: &mut HeaderMap) {
 
 /// The `Cache-Control` value to set instead of the handler's, or `None` to keep the handler's.
 fn merge_cache_control(headers: &HeaderMap) -> Option<HeaderValue> {
+    if !headers.contains_key(CACHE_CONTROL) {
+        // What the merge below gives for no directives, without building it.
+        return Some(HeaderValue::from_static("private"));
+    }
     let mut kept: Vec<&str> = Vec::new();
     for value in headers.get_all(CACHE_CONTROL) {
         let Ok(value) = value.to_str() else {
