@@ -10,6 +10,12 @@
 //! of a typical read+write request (issue 13's profile in BENCHMARKS.md); the lines are
 //! byte-for-byte what the `cookie` crate renders, which a test checks
 //! (`lines_are_what_the_cookie_crate_renders`).
+//!
+//! DESIGN.md's "never hand-write a cookie grammar" stands for parsing, where a hostile client
+//! chooses the input (`parse.rs` hands every candidate to the `cookie` crate). Writing is
+//! different: every byte here is ours (a cookie token, base64url, validated attributes), and
+//! issue 13 asks for the line to be written once into a preallocated buffer; the test above
+//! holds the result to the crate's own rendering.
 
 use std::fmt::Write as _;
 
