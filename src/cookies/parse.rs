@@ -97,6 +97,24 @@ fn chunk_count(value: &str, max_chunks: usize) -> Result<(usize, &str), RejectRe
     Ok((n, part))
 }
 
+/// The cookies of `header` whose name starts with `prefix`, as `(name, value)`, in order.
+///
+/// `Cookie::split_parse` with every cookie parsed, less the parsing of the others: a part
+/// (between `;`) is handed to the `cookie` crate's parser only when, trimmed as the crate
+/// trims it, it starts with `prefix` (a browser sends every cookie of the site, analytics and
+/// all, and only ours matter). The same cookies come out as from `split_parse`
+/// (`named_like_keeps_what_split_parse_keeps`).
+fn named_like<'h>(header: &'h str, prefix: &'h str) -> impl Iterator<Item = (&'h str, &'h str)> {
+    header.split(';').filter_map(move |part| {
+        let part = part.trim();
+        if !part.starts_with(prefix) {
+            return None;
+        }
+        let cookie = Cookie::parse(part).ok()?;
+        Some((cookie.name_raw()?, cookie.value_raw()?))
+    })
+}
+
 /// Finds the cookie `name` and its chunks in the given `Cookie` header values.
 ///
 /// Runs in time linear in the header length and keeps at most [`MAX_CANDIDATES`] values of
@@ -117,21 +135,7 @@ pub(crate) fn find<'a>(
         let Ok(header) = std::str::from_utf8(header) else {
             continue;
         };
-        // `Cookie::split_parse` is this loop with every cookie parsed; here only the ones whose
-        // name starts with ours are handed to the parser (a browser sends every cookie of the
-        // site, analytics and all, and only ours matter).
-        for part in header.split(';') {
-            let part = part.trim();
-            if !part.starts_with(name) {
-                continue;
-            }
-            let Ok(cookie) = Cookie::parse(part) else {
-                continue;
-            };
-            let cname = cookie.name_raw().unwrap_or_default();
-            let Some(value) = cookie.value_raw() else {
-                continue;
-            };
+        for (cname, value) in named_like(header, name) {
             if cname == name {
                 found.present.insert(0);
                 if n_bases < MAX_CANDIDATES {
@@ -337,5 +341,49 @@ mod tests {
             "reserved {}",
             joined.capacity()
         );
+    }
+
+    proptest::proptest! {
+        /// The prefilter drops only cookies whose name does not start with ours: over headers
+        /// mixing our name, its chunks, look-alikes, whitespace, parts without `=` and
+        /// foreign cookies, `named_like` yields exactly the cookies `Cookie::split_parse`
+        /// parses with a name starting with ours, in the same order.
+        #[test]
+        fn named_like_keeps_what_split_parse_keeps(
+            parts in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        proptest::strategy::Just("s"), proptest::strategy::Just("s.1"),
+                        proptest::strategy::Just("s.12"), proptest::strategy::Just(" s"),
+                        proptest::strategy::Just("s "), proptest::strategy::Just("\u{a0}s"),
+                        proptest::strategy::Just("s\t"), proptest::strategy::Just("sx"),
+                        proptest::strategy::Just("x"), proptest::strategy::Just(""),
+                        proptest::strategy::Just("S"), proptest::strategy::Just("ss"),
+                    ],
+                    proptest::option::of("[A-Za-z0-9_.= \\-\"]{0,10}"),
+                ),
+                0..8,
+            ),
+            sep in proptest::prop_oneof![
+                proptest::strategy::Just(";"), proptest::strategy::Just("; "),
+                proptest::strategy::Just(" ;  "), proptest::strategy::Just(";;"),
+            ],
+        ) {
+            let header = parts
+                .iter()
+                .map(|(n, v)| match v {
+                    Some(v) => format!("{n}={v}"),
+                    None => (*n).to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(sep);
+            let reference: Vec<(&str, &str)> = Cookie::split_parse(header.as_str())
+                .flatten()
+                .filter_map(|c| Some((c.name_raw()?, c.value_raw()?)))
+                .filter(|(n, _)| n.starts_with('s'))
+                .collect();
+            let ours: Vec<(&str, &str)> = named_like(&header, "s").collect();
+            proptest::prop_assert_eq!(ours, reference, "{:?}", header);
+        }
     }
 }
