@@ -567,6 +567,33 @@ mod tests {
         assert!(err.max <= MAX_SEALED_LEN);
     }
 
+    /// A value takes the fewest cookies it fits in: growing it by one byte at a time adds at
+    /// most one cookie per byte, up to `max_chunks`, and never skips a count.
+    #[test]
+    fn each_byte_more_takes_at_most_one_more_cookie() {
+        let s = settings(300, 12);
+        let l = Some(Lifetime::new(1_700_000_000, 1_700_000_060));
+        let mut counts = Vec::new();
+        for len in 1.. {
+            let Ok(lines) = set(&s, &"x".repeat(len), l, ChunkSet::default()) else {
+                break;
+            };
+            let n = lines.len();
+            let last = counts.last().copied().unwrap_or(1);
+            assert!(
+                n == last || n == last + 1,
+                "{len} bytes: {n} cookies after {last}"
+            );
+            assert!(
+                lines.iter().all(|l| l.len() <= 300),
+                "{len} bytes: {lines:?}"
+            );
+            counts.push(n);
+        }
+        assert_eq!(counts.first(), Some(&1));
+        assert_eq!(counts.last(), Some(&12));
+    }
+
     #[test]
     fn too_large_past_max_chunks() {
         let s = settings(512, 2);
