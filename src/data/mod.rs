@@ -445,9 +445,11 @@ impl SessionData {
             Format::V2 => payload::decode_v2(buf, range)?,
             Format::V1 => payload::decode_v1(&buf, range)?,
         };
+        // `into_iter` + `collect` between types of one size and alignment reuses the
+        // decoder's allocation (std's in-place collect): one `Vec` per open, not two.
         let index: Vec<Entry> = decoded
             .entries
-            .iter()
+            .into_iter()
             .map(|e| Entry {
                 key: (e.key.start, e.key.len()),
                 val: (e.value.start, e.value.len()),
