@@ -301,11 +301,10 @@ macro_rules! read_seven {
     };
 }
 
-mod sealed {
-    use super::{black_box, get, typical, untouched, Router, Typical, COUNTER, STRUCT};
-    use sealed_session::Session;
-
-    pub fn router() -> Router {
+/// The routes of every library's router, to the handlers of the module it is expanded in
+/// (each module defines `untouched` … `seed_seven` for its own session type).
+macro_rules! routes {
+    () => {
         Router::new()
             .route("/", get(untouched))
             .route("/counter/read", get(counter_read))
@@ -317,6 +316,15 @@ mod sealed {
             .route("/seed/counter", get(counter_rw))
             .route("/seed/struct", get(seed_struct))
             .route("/seed/seven", get(seed_seven))
+    };
+}
+
+mod sealed {
+    use super::{black_box, get, typical, untouched, Router, Typical, COUNTER, STRUCT};
+    use sealed_session::Session;
+
+    pub fn router() -> Router {
+        routes!()
     }
 
     fn count(s: &Session) -> u64 {
@@ -397,17 +405,7 @@ macro_rules! tower_sessions_handlers {
             type Session = $session;
 
             pub fn router() -> Router {
-                Router::new()
-                    .route("/", get(untouched))
-                    .route("/counter/read", get(counter_read))
-                    .route("/counter/rw", get(counter_rw))
-                    .route("/struct/rw", get(struct_rw))
-                    .route("/struct/read", get(struct_read))
-                    .route("/seven/rw", get(seven_rw))
-                    .route("/seven/read", get(seven_read))
-                    .route("/seed/counter", get(counter_rw))
-                    .route("/seed/struct", get(seed_struct))
-                    .route("/seed/seven", get(seed_seven))
+                routes!()
             }
 
             async fn counter_read(s: Session) -> &'static str {
@@ -503,17 +501,7 @@ mod jar {
     type Jar = PrivateCookieJar<Key>;
 
     pub fn router() -> Router<Key> {
-        Router::new()
-            .route("/", get(untouched))
-            .route("/counter/read", get(counter_read))
-            .route("/counter/rw", get(counter_rw))
-            .route("/struct/rw", get(struct_rw))
-            .route("/struct/read", get(struct_read))
-            .route("/seven/rw", get(seven_rw))
-            .route("/seven/read", get(seven_read))
-            .route("/seed/counter", get(counter_rw))
-            .route("/seed/struct", get(seed_struct))
-            .route("/seed/seven", get(seed_seven))
+        routes!()
     }
 
     fn map(jar: &Jar) -> Map<String, Value> {
