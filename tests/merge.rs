@@ -157,6 +157,17 @@ async fn serve(backend: &Backend, gate: &Gate) -> TestServer {
     TestServer::start(backend.layer(), move |req| app(req, gate.clone())).await
 }
 
+/// A session logged in as `user` on a server over `backend` whose handlers wait at a gate of
+/// `writers`: the gate, the server, the browser and its cookie as a `Cookie` header value.
+async fn logged_in(backend: &Backend, writers: usize) -> (Gate, TestServer, Browser, String) {
+    let gate = Gate::new(writers);
+    let srv = serve(backend, &gate).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/login").await.body, "user");
+    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    (gate, srv, b, cookie)
+}
+
 /// The response's new session cookie, if it sent one.
 fn new_cookie(reply: &common::http::Reply) -> Option<String> {
     reply.set_cookies().into_iter().find_map(|line| {
@@ -173,11 +184,7 @@ async fn sixty_four_concurrent_writers_keep_every_key(kind: Kind) {
     let Some(backend) = Backend::start(kind).await else {
         return;
     };
-    let gate = Gate::new(WRITERS);
-    let srv = serve(&backend, &gate).await;
-    let mut b = Browser::new(&srv);
-    assert_eq!(b.get("/login").await.body, "user");
-    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, mut b, cookie) = logged_in(&backend, WRITERS).await;
 
     let mut writers = Vec::new();
     for i in 0..WRITERS {
@@ -231,11 +238,7 @@ async fn flush_wins_over_concurrent_writes(kind: Kind) {
     let Some(backend) = Backend::start(kind).await else {
         return;
     };
-    let gate = Gate::new(2);
-    let srv = serve(&backend, &gate).await;
-    let mut b = Browser::new(&srv);
-    assert_eq!(b.get("/login").await.body, "user");
-    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, b, cookie) = logged_in(&backend, 2).await;
 
     let writers = add_a_and_b(&srv, &cookie, &gate).await;
     // Both writers have loaded `user` and added their key; the logout completes first.
@@ -281,11 +284,7 @@ async fn cycle_wins_over_concurrent_writes(kind: Kind) {
     let Some(backend) = Backend::start(kind).await else {
         return;
     };
-    let gate = Gate::new(2);
-    let srv = serve(&backend, &gate).await;
-    let mut b = Browser::new(&srv);
-    assert_eq!(b.get("/login").await.body, "user");
-    let old = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, mut b, old) = logged_in(&backend, 2).await;
 
     let writers = add_a_and_b(&srv, &old, &gate).await;
     let cycled = b.get("/cycle").await;
@@ -317,11 +316,7 @@ async fn same_key_the_later_save_wins(kind: Kind) {
     let Some(backend) = Backend::start(kind).await else {
         return;
     };
-    let gate = Gate::new(2);
-    let srv = serve(&backend, &gate).await;
-    let mut b = Browser::new(&srv);
-    b.get("/login").await;
-    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, mut b, cookie) = logged_in(&backend, 2).await;
     let set = |v: &'static str| {
         let (b, cookie) = (Browser::new(&srv), cookie.clone());
         tokio::spawn(async move {
