@@ -73,16 +73,7 @@ async fn boot_with_redis_down_answers_503_until_it_comes_up_then_counts() {
 
     // Redis comes up; bounded wait for the connection manager to reach it.
     redis.spawn();
-    let mut first = None;
-    for _ in 0..50 {
-        let r = b.get("/").await;
-        if r.status == StatusCode::OK {
-            first = Some(r.body);
-            break;
-        }
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let first = b.get_once_available("/").await;
     assert_eq!(first.as_deref(), Some("1"), "no 200 after Redis came up");
     assert_eq!(b.get("/").await.body, "2");
     assert_eq!(b.get("/").await.body, "3");

@@ -132,16 +132,7 @@ async fn a_tls_redis_killed_gives_503s_and_recovers_after_restart() {
     // Back (without persistence: the session starts over), with a new TLS handshake made by
     // the connection manager in the background; bounded wait.
     redis.server.spawn();
-    let mut recovered = None;
-    for _ in 0..50 {
-        let r = b.get("/").await;
-        if r.status == StatusCode::OK {
-            recovered = Some(r.body);
-            break;
-        }
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = b.get_once_available("/").await;
     assert_eq!(
         recovered.as_deref(),
         Some("1"),

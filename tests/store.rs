@@ -370,16 +370,7 @@ async fn redis_killed_gives_503s_and_recovers_after_restart() {
     // Restarted without persistence: the old record is gone, so the session starts over, but
     // the app (and its connection manager) was not restarted. Bounded wait for reconnection.
     redis.spawn();
-    let mut recovered = None;
-    for _ in 0..50 {
-        let r = b.get("/").await;
-        if r.status == StatusCode::OK {
-            recovered = Some(r.body);
-            break;
-        }
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = b.get_once_available("/").await;
     assert_eq!(
         recovered.as_deref(),
         Some("You have visited this page 1 times."),

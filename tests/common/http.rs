@@ -79,6 +79,21 @@ impl Browser {
         self.request(Method::GET, path).await
     }
 
+    /// GETs `path` every 100 ms, at most 50 times (5 s), while the store behind the layer
+    /// is unavailable: every answer before the first 200 must be a 503. The body of that
+    /// 200, or `None` when none came in time.
+    pub async fn get_once_available(&mut self, path: &str) -> Option<String> {
+        for _ in 0..50 {
+            let r = self.get(path).await;
+            if r.status == StatusCode::OK {
+                return Some(r.body);
+            }
+            assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    }
+
     pub async fn post(&mut self, path: &str) -> Reply {
         self.request(Method::POST, path).await
     }
