@@ -23,6 +23,9 @@ pub(crate) struct Changes {
 impl Changes {
     pub(crate) fn key(&mut self, key: &str) {
         if !self.keys().any(|k| k == key) {
+            // One allocation for the first few keys, not a growth per `extend`.
+            let len = size_of::<usize>() + key.len();
+            self.keys.reserve(len.max(64));
             self.keys.extend_from_slice(&key.len().to_ne_bytes());
             self.keys.extend_from_slice(key.as_bytes());
         }
