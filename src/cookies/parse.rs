@@ -1,5 +1,7 @@
 //! Reading our cookie and its chunks from `Cookie` request headers.
 
+use std::borrow::Cow;
+
 use cookie::Cookie;
 
 use crate::error::RejectReason;
@@ -53,15 +55,32 @@ impl ChunkSet {
     }
 }
 
-/// What the request carried under our name.
+/// What the request carried under our name, borrowed from its `Cookie` headers: a value in
+/// one cookie is not copied, only chunks are joined into a new `String`.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Candidates {
-    /// Whole candidate values (chunks joined), at most [`MAX_CANDIDATES`].
-    pub values: Vec<String>,
+pub(crate) struct Candidates<'h> {
+    /// Whole candidate values (chunks joined), the first `n` of them.
+    values: [Cow<'h, str>; MAX_CANDIDATES],
+    n: usize,
     /// Candidates that could not even be joined (bad chunk count, missing chunk).
     pub rejected: Vec<RejectReason>,
     /// The cookies of ours that were present, joined or not.
     pub present: ChunkSet,
+}
+
+impl<'h> Candidates<'h> {
+    /// Whole candidate values (chunks joined), at most [`MAX_CANDIDATES`], in header order.
+    pub fn values(&self) -> &[Cow<'h, str>] {
+        &self.values[..self.n]
+    }
+
+    /// Keeps `value` (`find` offers at most [`MAX_CANDIDATES`]; more are dropped).
+    fn push(&mut self, value: Cow<'h, str>) {
+        if let Some(slot) = self.values.get_mut(self.n) {
+            *slot = value;
+            self.n += 1;
+        }
+    }
 }
 
 /// One or two decimal digits without a leading zero: the only spellings of a chunk number.
@@ -104,7 +123,10 @@ fn chunk_count(value: &str, max_chunks: usize) -> Result<(usize, &str), RejectRe
 /// trims it, it starts with `prefix` (a browser sends every cookie of the site, analytics and
 /// all, and only ours matter). The same cookies come out as from `split_parse`
 /// (`named_like_keeps_what_split_parse_keeps`).
-fn named_like<'h>(header: &'h str, prefix: &'h str) -> impl Iterator<Item = (&'h str, &'h str)> {
+fn named_like<'h, 'p>(
+    header: &'h str,
+    prefix: &'p str,
+) -> impl Iterator<Item = (&'h str, &'h str)> + use<'h, 'p> {
     header.split(';').filter_map(move |part| {
         let part = part.trim();
         if !part.starts_with(prefix) {
@@ -124,7 +146,7 @@ pub(crate) fn find<'a>(
     name: &str,
     max_chunks: usize,
     max_len: usize,
-) -> Candidates {
+) -> Candidates<'a> {
     let max_chunks = max_chunks.clamp(1, MAX_CHUNKS);
     let mut found = Candidates::default();
     // At most `MAX_CANDIDATES` values named exactly ours, kept in place (no allocation).
@@ -154,7 +176,7 @@ pub(crate) fn find<'a>(
             continue;
         }
         match chunk_count(base, max_chunks) {
-            Ok((1, value)) => found.values.push(value.to_owned()),
+            Ok((1, value)) => found.push(Cow::Borrowed(value)),
             Ok((n, first)) => {
                 let parts = &chunks[1..n];
                 if parts.iter().any(Option::is_none) {
@@ -169,7 +191,7 @@ pub(crate) fn find<'a>(
                 let mut joined = String::with_capacity(len);
                 joined.push_str(first);
                 parts.iter().flatten().for_each(|p| joined.push_str(p));
-                found.values.push(joined);
+                found.push(Cow::Owned(joined));
             }
             Err(reason) => found.rejected.push(reason),
         }
@@ -208,21 +230,21 @@ mod tests {
         assert!(!s.is_empty() && ChunkSet::default().is_empty());
     }
 
-    fn f(headers: &[&str]) -> Candidates {
+    fn f<'a>(headers: &[&'a str]) -> Candidates<'a> {
         find(headers.iter().map(|h| h.as_bytes()), "s", 4, 4096)
     }
 
     #[test]
     fn finds_single_value_among_others() {
         let got = f(&["a=1; s=abc; b=2"]);
-        assert_eq!(got.values, ["abc"]);
+        assert_eq!(got.values(), ["abc"]);
         assert_eq!(got.present, set(&[0]));
     }
 
     #[test]
     fn joins_chunks_in_order_across_headers() {
         let got = f(&["s.2=ghi; s=3.abc", "s.1=def"]);
-        assert_eq!(got.values, ["abcdefghi"]);
+        assert_eq!(got.values(), ["abcdefghi"]);
         assert_eq!(got.present, set(&[0, 1, 2]));
     }
 
@@ -242,8 +264,8 @@ mod tests {
             .collect::<Vec<_>>()
             .join("; ");
         let got = f(&[&header]);
-        assert_eq!(got.values.len(), MAX_CANDIDATES);
-        assert_eq!(got.values[0], "v0");
+        assert_eq!(got.values().len(), MAX_CANDIDATES);
+        assert_eq!(got.values()[0], "v0");
     }
 
     #[test]
@@ -270,57 +292,61 @@ mod tests {
     #[test]
     fn find_joins_exactly_max_chunks_and_exactly_two_chunks() {
         let four = f(&["s=4.a; s.1=b; s.2=c; s.3=d"]);
-        assert_eq!(four.values, ["abcd"]);
+        assert_eq!(four.values(), ["abcd"]);
         assert!(four.rejected.is_empty());
         let two = f(&["s=2.a; s.1=b"]);
-        assert_eq!(two.values, ["ab"]);
+        assert_eq!(two.values(), ["ab"]);
         assert!(two.rejected.is_empty());
     }
 
     /// `find` with a per-cookie cap of `max_len` bytes and four chunks.
-    fn capped(headers: &[&str], max_len: usize) -> Candidates {
+    fn capped<'a>(headers: &[&'a str], max_len: usize) -> Candidates<'a> {
         find(headers.iter().map(|h| h.as_bytes()), "s", 4, max_len)
     }
 
     #[test]
     fn a_single_value_of_exactly_max_len_is_kept_and_one_byte_more_is_oversized() {
         let exact = "v".repeat(10);
-        let got = capped(&[&format!("s={exact}")], 10);
-        assert_eq!(got.values, [exact.as_str()]);
+        let header = format!("s={exact}");
+        let got = capped(&[&header], 10);
+        assert_eq!(got.values(), [exact.as_str()]);
         assert!(got.rejected.is_empty());
 
         let over = "v".repeat(11);
-        let got = capped(&[&format!("s={over}")], 10);
-        assert!(got.values.is_empty());
+        let header = format!("s={over}");
+        let got = capped(&[&header], 10);
+        assert!(got.values().is_empty());
         assert_eq!(got.rejected, [RejectReason::Oversized]);
 
         let short = capped(&["s=v"], 10);
-        assert_eq!(short.values, ["v"]);
+        assert_eq!(short.values(), ["v"]);
     }
 
     #[test]
     fn a_first_chunk_of_exactly_max_len_is_joined_and_one_byte_more_is_oversized() {
         // The first chunk's cookie value is `2.` and its part: 10 bytes in all.
         let got = capped(&["s=2.vvvvvvvv; s.1=w"], 10);
-        assert_eq!(got.values, ["vvvvvvvvw"]);
+        assert_eq!(got.values(), ["vvvvvvvvw"]);
         let got = capped(&["s=2.vvvvvvvvv; s.1=w"], 10);
-        assert!(got.values.is_empty());
+        assert!(got.values().is_empty());
         assert_eq!(got.rejected, [RejectReason::Oversized]);
     }
 
     #[test]
     fn a_later_chunk_of_exactly_max_len_is_joined_and_one_byte_more_is_oversized() {
         let exact = "w".repeat(10);
-        let got = capped(&[&format!("s=2.v; s.1={exact}")], 10);
-        assert_eq!(got.values, [format!("v{exact}")]);
+        let header = format!("s=2.v; s.1={exact}");
+        let got = capped(&[&header], 10);
+        assert_eq!(got.values(), [format!("v{exact}")]);
         assert!(got.rejected.is_empty());
 
-        let got = capped(&[&format!("s=2.v; s.1={exact}w")], 10);
-        assert!(got.values.is_empty());
+        let header = format!("s=2.v; s.1={exact}w");
+        let got = capped(&[&header], 10);
+        assert!(got.values().is_empty());
         assert_eq!(got.rejected, [RejectReason::Oversized]);
 
         let got = capped(&["s=3.v; s.1=w; s.2=x"], 10);
-        assert_eq!(got.values, ["vwx"]);
+        assert_eq!(got.values(), ["vwx"]);
     }
 
     /// The documented memory bound: each joined value is at most `max_chunks * max_len`
@@ -333,8 +359,10 @@ mod tests {
             "v".repeat(98)
         );
         let got = capped(&[&header], 100);
-        assert_eq!(got.values.len(), 1);
-        let joined = &got.values[0];
+        assert_eq!(got.values().len(), 1);
+        let Cow::Owned(joined) = &got.values()[0] else {
+            panic!("a joined value is a new String");
+        };
         assert_eq!(joined.len(), 98 + 3 * 100);
         assert!(
             joined.capacity() <= 4 * 100,

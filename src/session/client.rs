@@ -12,7 +12,7 @@ impl Inner {
             return;
         };
         let now = self.now();
-        for value in &candidates.values {
+        for value in candidates.values() {
             match live.sealer.open(&live.ring, value, now) {
                 Ok(opened) => {
                     self.data = opened.data;

@@ -76,7 +76,7 @@ impl Engine {
 
     /// Our candidate values in the request's `Cookie` headers: the one place either mode
     /// parses them.
-    pub fn candidates(&self, raw: &RawCookies) -> Candidates {
+    pub fn candidates<'r>(&self, raw: &'r RawCookies) -> Candidates<'r> {
         self.cookie.candidates(raw)
     }
 }

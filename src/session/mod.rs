@@ -202,7 +202,8 @@ impl Session {
             }
             Some(_) => {}
             None => {
-                if let Some(candidates) = inner.take_candidates() {
+                if let Some(cookies) = inner.take_cookies() {
+                    let candidates = inner.candidates(&cookies);
                     inner.open(&candidates);
                 }
             }
@@ -380,29 +381,40 @@ impl Inner {
         match (&self.load, &self.engine) {
             (Load::Pending(Some(raw)), Some(engine)) => {
                 let candidates = engine.candidates(raw);
-                !candidates.values.is_empty() || !candidates.rejected.is_empty()
+                !candidates.values().is_empty() || !candidates.rejected.is_empty()
             }
             (Load::Pending(_), _) => false,
             (Load::Done, _) => self.had_valid || self.had_invalid,
         }
     }
 
-    /// The first time only: parses the request's cookies (the one place either mode does),
-    /// records which of ours were present and traces those that could not even be joined.
-    fn take_candidates(&mut self) -> Option<Candidates> {
+    /// The first time only: the request's `Cookie` headers, for
+    /// [`candidates`](Self::candidates) (`None` after, for a detached session, or without a
+    /// `Cookie` header).
+    fn take_cookies(&mut self) -> Option<RawCookies> {
         let Load::Pending(cookies) = &mut self.load else {
             return None;
         };
         let cookies = cookies.take();
         self.load = Load::Done;
-        let (engine, cookies) = (self.engine.clone()?, cookies?);
-        let candidates = engine.candidates(&cookies);
+        self.engine.as_ref()?;
+        cookies
+    }
+
+    /// Parses the request's cookies (the one place either mode does), records which of ours
+    /// were present and traces those that could not even be joined. The values borrow from
+    /// `cookies` (one cookie's value is not copied).
+    fn candidates<'c>(&mut self, cookies: &'c RawCookies) -> Candidates<'c> {
+        let Some(engine) = &self.engine else {
+            return Candidates::default();
+        };
+        let candidates = engine.candidates(cookies);
         self.present = candidates.present;
         for &reason in &candidates.rejected {
             self.had_invalid = true;
             trace_rejection(reason);
         }
-        Some(candidates)
+        candidates
     }
 
     /// A cookie (or id) was rejected.

@@ -92,10 +92,11 @@ impl Inner {
 
     fn open_id_inner(&mut self) -> Option<RecordKey> {
         self.server.as_ref()?;
-        let candidates = self.take_candidates()?;
+        let cookies = self.take_cookies()?;
+        let candidates = self.candidates(&cookies);
         let live = self.live()?;
         let now = self.now();
-        for value in &candidates.values {
+        for value in candidates.values() {
             match live.sealer.open_id(&live.ring, value, now) {
                 Ok((id, needs_reseal)) => {
                     self.had_invalid = false;

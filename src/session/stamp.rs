@@ -105,7 +105,8 @@ impl Session {
     /// leaves it.
     pub(crate) fn stamp_check_due(&self, every: Duration) -> Option<String> {
         let mut inner = self.lock();
-        if let Some(candidates) = inner.take_candidates() {
+        if let Some(cookies) = inner.take_cookies() {
+            let candidates = inner.candidates(&cookies);
             if inner.server.is_none() {
                 inner.open(&candidates);
             }
