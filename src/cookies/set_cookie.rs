@@ -83,44 +83,76 @@ impl Lifetime {
         (1000..=9999).contains(&at.year()).then_some(at)
     }
 
-    /// The length [`write`](Self::write) appends.
-    fn len(self) -> usize {
-        let expires = self
-            .expires_at()
-            .map_or(0, |_| EXPIRES_ATTR.len() + HTTP_DATE_LEN);
-        MAX_AGE_ATTR.len() + decimal_digits(self.max_age) + expires
-    }
-
-    /// Appends `; Max-Age=…; Expires=…` as the cookie crate renders them.
-    fn write(self, out: &mut String) {
-        out.push_str(MAX_AGE_ATTR);
-        push_decimal(out, self.max_age);
+    /// `; Max-Age=…; Expires=…` as the cookie crate renders them, worked out once per
+    /// response (the date conversion is the costly part) and copied into each line.
+    fn render(self) -> LifetimeText {
+        let mut out = LifetimeText::default();
+        out.push(MAX_AGE_ATTR.as_bytes());
+        let (digits, start) = decimal(self.max_age);
+        out.push(&digits[start..]);
         if let Some(at) = self.expires_at() {
-            out.push_str(EXPIRES_ATTR);
-            out.push_str(weekday(at.weekday()));
-            out.push_str(", ");
-            push_two_digits(out, at.day());
-            out.push(' ');
-            out.push_str(month(at.month()));
-            out.push(' ');
-            // Four digits (`expires_at` checks), without `fmt`'s machinery.
+            out.push(EXPIRES_ATTR.as_bytes());
+            out.push(weekday(at.weekday()).as_bytes());
+            out.push(b", ");
+            push_two_digits(&mut out, at.day());
+            out.push(b" ");
+            out.push(month(at.month()).as_bytes());
+            out.push(b" ");
+            // Four digits (`expires_at` checks).
             let year = u16::try_from(at.year()).unwrap_or_default();
-            push_two_digits(out, u8::try_from(year / 100).unwrap_or_default());
-            push_two_digits(out, u8::try_from(year % 100).unwrap_or_default());
-            out.push(' ');
-            push_two_digits(out, at.hour());
-            out.push(':');
-            push_two_digits(out, at.minute());
-            out.push(':');
-            push_two_digits(out, at.second());
-            out.push_str(" GMT");
+            push_two_digits(&mut out, u8::try_from(year / 100).unwrap_or_default());
+            push_two_digits(&mut out, u8::try_from(year % 100).unwrap_or_default());
+            out.push(b" ");
+            push_two_digits(&mut out, at.hour());
+            out.push(b":");
+            push_two_digits(&mut out, at.minute());
+            out.push(b":");
+            push_two_digits(&mut out, at.second());
+            out.push(b" GMT");
+        }
+        out
+    }
+}
+
+/// The longest rendered lifetime: `; Max-Age=` and the 20 digits of a `u64`, `; Expires=`
+/// and an IMF-fixdate.
+const LIFETIME_TEXT_MAX: usize = MAX_AGE_ATTR.len() + 20 + EXPIRES_ATTR.len() + HTTP_DATE_LEN;
+
+/// The rendered `Max-Age` and `Expires` attributes, on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct LifetimeText {
+    buf: [u8; LIFETIME_TEXT_MAX],
+    len: usize,
+}
+
+impl Default for LifetimeText {
+    fn default() -> Self {
+        LifetimeText {
+            buf: [0; LIFETIME_TEXT_MAX],
+            len: 0,
         }
     }
 }
 
-/// Appends `n` in decimal, as `{}` formats it (a tenth of the instructions of `write!`,
-/// which went through `core::fmt` for every line).
-fn push_decimal(out: &mut String, mut n: u64) {
+impl LifetimeText {
+    /// Appends `bytes` (never past the buffer: the longest text fits).
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+
+    /// The text (ASCII: written from ASCII pieces only).
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// `n` in decimal, as `{}` formats it: the digits are `buf[start..]` of the returned
+/// `(buf, start)` (without `core::fmt`'s machinery, which cost ten times as much per line).
+fn decimal(mut n: u64) -> ([u8; 20], usize) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -131,12 +163,11 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    digits[i..].iter().for_each(|&d| out.push(char::from(d)));
+    (digits, i)
 }
 
-fn push_two_digits(out: &mut String, n: u8) {
-    out.push(char::from(b'0' + n / 10 % 10));
-    out.push(char::from(b'0' + n % 10));
+fn push_two_digits(out: &mut LifetimeText, n: u8) {
+    out.push(&[b'0' + n / 10 % 10, b'0' + n % 10]);
 }
 
 fn weekday(d: Weekday) -> &'static str {
@@ -227,32 +258,33 @@ impl CookieSettings {
         }
     }
 
-    /// Length of the attributes part of a line (everything after `name=value`).
-    fn attrs_len(&self, lifetime: Option<Lifetime>) -> usize {
-        self.attrs.len() + lifetime.map_or(0, Lifetime::len)
+    /// Length of the attributes part of a line (everything after `name=value`), with
+    /// `lifetime` rendered by [`Lifetime::render`] (empty for none).
+    fn attrs_len(&self, lifetime: &[u8]) -> usize {
+        self.attrs.len() + lifetime.len()
     }
 
     /// One `Set-Cookie` line: chunk `i`'s name, `=`, `prefix` and `value`, the attributes,
     /// written into a `String` of exactly its length.
-    fn line(&self, i: usize, prefix: &str, value: &str, lifetime: Option<Lifetime>) -> HeaderValue {
+    fn line(&self, i: usize, prefix: &str, value: &str, lifetime: &[u8]) -> HeaderValue {
         let len =
             self.chunk_name_len(i) + 1 + prefix.len() + value.len() + self.attrs_len(lifetime);
-        let mut out = String::with_capacity(len);
-        out.push_str(&self.name);
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(self.name.as_bytes());
         if i > 0 {
-            let _ = write!(out, ".{i}");
+            let (digits, start) = decimal(i as u64);
+            out.push(b'.');
+            out.extend_from_slice(&digits[start..]);
         }
-        out.push('=');
-        out.push_str(prefix);
-        out.push_str(value);
-        out.push_str(&self.attrs);
-        if let Some(l) = lifetime {
-            l.write(&mut out);
-        }
+        out.push(b'=');
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(self.attrs.as_bytes());
+        out.extend_from_slice(lifetime);
         debug_assert_eq!(out.len(), len);
         // Names and values we produced (a cookie token and base64url) and attributes from
-        // validated configuration: always a valid header value. `String` → `HeaderValue`
-        // takes the buffer as it is.
+        // validated configuration: always a valid header value (`HeaderValue` checks it
+        // again, and takes the buffer as it is).
         HeaderValue::try_from(out).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
@@ -267,7 +299,10 @@ impl CookieSettings {
         present: ChunkSet,
         mut emit: impl FnMut(HeaderValue),
     ) -> Result<(), TooLarge> {
-        let lifetime = lifetime.filter(|_| !self.browser_session);
+        let text = lifetime
+            .filter(|_| !self.browser_session)
+            .map(Lifetime::render);
+        let lifetime = text.as_ref().map_or(&[][..], LifetimeText::as_bytes);
         let attrs = self.attrs_len(lifetime);
         let room = |i: usize| {
             self.max_line
@@ -327,9 +362,13 @@ impl CookieSettings {
 
     /// Emits a removal line for every cookie of ours in `present`.
     pub(crate) fn remove(&self, present: ChunkSet, mut emit: impl FnMut(HeaderValue)) {
+        if present.is_empty() {
+            return;
+        }
+        let removed = Lifetime::REMOVED.render();
         for i in 0..MAX_CHUNKS {
             if present.contains(i) {
-                emit(self.line(i, "", "", Some(Lifetime::REMOVED)));
+                emit(self.line(i, "", "", removed.as_bytes()));
             }
         }
     }
@@ -502,7 +541,9 @@ mod tests {
                         let lines = set(&s, "abc", l, ChunkSet::default()).unwrap();
                         let want = rendered_by_the_cookie_crate(c, &s.name, "abc", l);
                         assert_eq!(lines[0].to_str().unwrap(), want);
-                        assert_eq!(lines[0].len() - s.name.len() - 4, s.attrs_len(l));
+                        let text = l.map(Lifetime::render);
+                        let text = text.as_ref().map_or(&[][..], LifetimeText::as_bytes);
+                        assert_eq!(lines[0].len() - s.name.len() - 4, s.attrs_len(text));
                         checked += 1;
                     }
                 }
@@ -534,9 +575,12 @@ mod tests {
                 assert_eq!(line, want, "line {i}");
             }
             assert!(joined.ends_with(&value));
+            // Every chunk a request can carry, two-digit names included.
+            let mut every = ChunkSet::default();
+            (0..MAX_CHUNKS).for_each(|i| every.insert(i));
             let mut removals = Vec::new();
-            s.remove(all_eight(), |l| removals.push(l));
-            assert_eq!(removals.len(), 8);
+            s.remove(every, |l| removals.push(l));
+            assert_eq!(removals.len(), MAX_CHUNKS);
             for (i, line) in removals.iter().enumerate() {
                 let name = if i == 0 {
                     s.name.clone()
