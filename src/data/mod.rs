@@ -185,18 +185,23 @@ impl SessionData {
     /// [`DataError::Encode`] if the value cannot be encoded (a `Serialize` impl that fails, or
     /// a value nested deeper than [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH)); the
     /// session is unchanged then.
+    ///
+    /// The key may be a `&str` or a `String`; it is copied into the session's buffer (when
+    /// new), and an owned `String` is made of it only for the error.
     pub fn insert<T: Serialize + ?Sized>(
         &mut self,
-        key: impl Into<String>,
+        key: impl AsRef<str> + Into<String>,
         value: &T,
     ) -> Result<(), DataError> {
-        let key = key.into();
         // Encoded straight into the backing buffer: no allocation per insert.
         let start = self.buf.len();
         if let Err(source) = value::encode(value, &mut self.buf) {
-            return Err(DataError::Encode { key, source });
+            return Err(DataError::Encode {
+                key: key.into(),
+                source,
+            });
         }
-        self.place(&key, start);
+        self.place(key.as_ref(), start);
         Ok(())
     }
 

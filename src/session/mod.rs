@@ -226,7 +226,7 @@ impl Session {
     /// value nested deeper than [`MAX_VALUE_DEPTH`](crate::limits::MAX_VALUE_DEPTH)).
     pub fn insert<T: Serialize + ?Sized>(
         &self,
-        key: impl Into<String>,
+        key: impl AsRef<str> + Into<String>,
         value: &T,
     ) -> Result<(), DataError> {
         self.loaded().data.insert(key, value)
