@@ -44,7 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{session_data, typical, typical_data, Typical};
 use criterion::{criterion_main, Criterion};
 use rand::Rng as _;
-use sealed_session::data::SessionData;
+use sealed_session::data::{SessionData, SessionExpiry};
 use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
 use sealed_session::seal::Sealer;
 use sealed_session::time::ExpiryPolicy;
@@ -243,6 +243,10 @@ struct Envelope {
     created_at: u64,
     expires_at: u64,
     idle_secs: Option<u32>,
+    /// Wire format v2's header also carries the last write (here the first: `created_at`),
+    /// the expiry choice and the last auth-stamp check.
+    expiry: Option<SessionExpiry>,
+    validated_at: Option<u64>,
 }
 
 /// A wire format v1 payload: `postcard(created_at, expires_at, idle_secs, map<str, bytes>)`.
@@ -254,13 +258,14 @@ fn payload_v1(env: Envelope, entries: &BTreeMap<&str, Vec<u8>>) -> Vec<u8> {
     postcard::to_allocvec(&(env.created_at, env.expires_at, env.idle_secs, map)).expect("encodes")
 }
 
-/// A wire format v2 payload: `postcard(created_at, expires_at, idle_secs, count) ‖ count ×
-/// (postcard str key ‖ value)`.
+/// A wire format v2 payload: `postcard(created_at, written_at, expiry, validated_at, count)
+/// ‖ count × (postcard str key ‖ value)`.
 fn payload_v2(env: Envelope, entries: &BTreeMap<&str, Vec<u8>>) -> Vec<u8> {
     let header = (
         env.created_at,
-        env.expires_at,
-        env.idle_secs,
+        env.created_at,
+        env.expiry,
+        env.validated_at,
         entries.len() as u64,
     );
     let mut out = postcard::to_allocvec(&header).expect("encodes");
@@ -296,6 +301,8 @@ fn library_seal(data: &SessionData) -> (String, Envelope) {
         idle_secs: opened
             .idle_timeout()
             .map(|d| u32::try_from(d.as_secs()).expect("the library stores idle seconds as u32")),
+        expiry: opened.session_expiry(),
+        validated_at: opened.validated_at(),
     };
     (value, env)
 }
