@@ -264,8 +264,9 @@ impl CookieSettings {
         self.attrs.len() + lifetime.len()
     }
 
-    /// One `Set-Cookie` line: chunk `i`'s name, `=`, `prefix` and `value`, the attributes,
-    /// written into a `String` of exactly its length.
+    /// One `Set-Cookie` line: chunk `i`'s name, `=`, `prefix` and `value`, the attributes
+    /// and `lifetime` (from [`Lifetime::render`]), written into a buffer of exactly its
+    /// length.
     fn line(&self, i: usize, prefix: &str, value: &str, lifetime: &[u8]) -> HeaderValue {
         let len =
             self.chunk_name_len(i) + 1 + prefix.len() + value.len() + self.attrs_len(lifetime);

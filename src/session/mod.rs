@@ -202,10 +202,7 @@ impl Session {
             }
             Some(_) => {}
             None => {
-                if let Some(cookies) = inner.take_cookies() {
-                    let candidates = inner.candidates(&cookies);
-                    inner.open(&candidates);
-                }
+                inner.with_candidates(Inner::open);
             }
         }
         inner
@@ -388,33 +385,27 @@ impl Inner {
         }
     }
 
-    /// The first time only: the request's `Cookie` headers, for
-    /// [`candidates`](Self::candidates) (`None` after, for a detached session, or without a
-    /// `Cookie` header).
-    fn take_cookies(&mut self) -> Option<RawCookies> {
+    /// The first time only: parses the request's cookies (the one place either mode does),
+    /// records which of ours were present, traces those that could not even be joined, and
+    /// hands the candidates to `f`. `None` after the first time, for a detached session, or
+    /// without a `Cookie` header.
+    ///
+    /// The candidate values borrow from the request's headers (a value in one cookie is not
+    /// copied), so they live only as long as this call: hence the callback.
+    fn with_candidates<R>(&mut self, f: impl FnOnce(&mut Self, &Candidates<'_>) -> R) -> Option<R> {
         let Load::Pending(cookies) = &mut self.load else {
             return None;
         };
         let cookies = cookies.take();
         self.load = Load::Done;
-        self.engine.as_ref()?;
-        cookies
-    }
-
-    /// Parses the request's cookies (the one place either mode does), records which of ours
-    /// were present and traces those that could not even be joined. The values borrow from
-    /// `cookies` (one cookie's value is not copied).
-    fn candidates<'c>(&mut self, cookies: &'c RawCookies) -> Candidates<'c> {
-        let Some(engine) = &self.engine else {
-            return Candidates::default();
-        };
-        let candidates = engine.candidates(cookies);
+        let cookies = cookies?;
+        let candidates = self.engine.as_ref()?.candidates(&cookies);
         self.present = candidates.present;
         for &reason in &candidates.rejected {
             self.had_invalid = true;
             trace_rejection(reason);
         }
-        candidates
+        Some(f(self, &candidates))
     }
 
     /// A cookie (or id) was rejected.

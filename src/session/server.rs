@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::merge::{record_ttl, Merge, Save};
 use super::{CookieOp, Engine, Inner, Outcome, ServerState, Session, StoreOps};
+use crate::cookies::Candidates;
 use crate::error::Error;
 use crate::metrics::{self, StoreOp};
 use crate::reload::Live;
@@ -92,8 +93,11 @@ impl Inner {
 
     fn open_id_inner(&mut self) -> Option<RecordKey> {
         self.server.as_ref()?;
-        let cookies = self.take_cookies()?;
-        let candidates = self.candidates(&cookies);
+        self.with_candidates(Self::open_id_of).flatten()
+    }
+
+    /// The record key of the first candidate that opens as an id cookie.
+    fn open_id_of(&mut self, candidates: &Candidates<'_>) -> Option<RecordKey> {
         let live = self.live()?;
         let now = self.now();
         for value in candidates.values() {

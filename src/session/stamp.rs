@@ -105,12 +105,11 @@ impl Session {
     /// leaves it.
     pub(crate) fn stamp_check_due(&self, every: Duration) -> Option<String> {
         let mut inner = self.lock();
-        if let Some(cookies) = inner.take_cookies() {
-            let candidates = inner.candidates(&cookies);
+        inner.with_candidates(|inner, candidates| {
             if inner.server.is_none() {
-                inner.open(&candidates);
+                inner.open(candidates);
             }
-        }
+        });
         if !inner.data.contains(AUTH_KEY) {
             return None;
         }
