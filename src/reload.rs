@@ -75,33 +75,60 @@ struct Fixed {
 
 impl Fixed {
     /// The first setting `config` changes, as written in the configuration.
+    ///
+    /// Both structures are taken apart field by field, so a setting added to either fails to
+    /// compile here until it is listed: every cookie and store setting is fixed (a reload
+    /// that changed one would be accepted and then ignored, since the cookie writer and the
+    /// store are built once).
     fn changed_by(&self, config: &SessionConfig) -> Option<&'static str> {
-        let (a, b) = (&self.cookie, &config.cookie);
+        let CookieConfig {
+            name,
+            host_prefix,
+            path,
+            domain,
+            secure,
+            http_only,
+            same_site,
+            browser_session,
+            max_cookie_len,
+            max_chunks,
+        } = &self.cookie;
+        let b = &config.cookie;
         let cookie = [
-            ("cookie.name", a.name == b.name),
-            ("cookie.host_prefix", a.host_prefix == b.host_prefix),
-            ("cookie.path", a.path == b.path),
-            ("cookie.domain", a.domain == b.domain),
-            ("cookie.secure", a.secure == b.secure),
-            ("cookie.http_only", a.http_only == b.http_only),
-            ("cookie.same_site", a.same_site == b.same_site),
+            ("cookie.name", *name == b.name),
+            ("cookie.host_prefix", *host_prefix == b.host_prefix),
+            ("cookie.path", *path == b.path),
+            ("cookie.domain", *domain == b.domain),
+            ("cookie.secure", *secure == b.secure),
+            ("cookie.http_only", *http_only == b.http_only),
+            ("cookie.same_site", *same_site == b.same_site),
             (
                 "cookie.browser_session",
-                a.browser_session == b.browser_session,
+                *browser_session == b.browser_session,
             ),
-            (
-                "cookie.max_cookie_len",
-                a.max_cookie_len == b.max_cookie_len,
-            ),
-            ("cookie.max_chunks", a.max_chunks == b.max_chunks),
+            ("cookie.max_cookie_len", *max_cookie_len == b.max_cookie_len),
+            ("cookie.max_chunks", *max_chunks == b.max_chunks),
         ];
-        let (a, b) = (&self.store, &config.store);
+        let StoreConfig {
+            mode,
+            url,
+            cluster,
+            tls_ca_file,
+            prefix,
+            capacity,
+            load,
+            connect,
+        } = &self.store;
+        let b = &config.store;
         let store = [
-            ("store.mode", a.mode == b.mode),
-            ("store.url", a.url == b.url),
-            ("store.prefix", a.prefix == b.prefix),
-            ("store.capacity", a.capacity == b.capacity),
-            ("store.load", a.load == b.load),
+            ("store.mode", *mode == b.mode),
+            ("store.url", *url == b.url),
+            ("store.cluster", *cluster == b.cluster),
+            ("store.tls_ca_file", *tls_ca_file == b.tls_ca_file),
+            ("store.prefix", *prefix == b.prefix),
+            ("store.capacity", *capacity == b.capacity),
+            ("store.load", *load == b.load),
+            ("store.connect", *connect == b.connect),
         ];
         cookie
             .into_iter()

@@ -175,6 +175,17 @@ fn reload_refuses_to_change_the_cookie_or_the_store_and_keeps_the_current_state(
     for (change, setting) in [
         ("[cookie]\nname = \"other\"\n", "cookie.name"),
         ("[cookie]\nhttp_only = false\n", "cookie.http_only"),
+        ("[cookie]\nhost_prefix = false\n", "cookie.host_prefix"),
+        (
+            "[cookie]\nhost_prefix = false\npath = \"/app\"\n",
+            "cookie.host_prefix",
+        ),
+        ("[cookie]\nsame_site = \"strict\"\n", "cookie.same_site"),
+        (
+            "[cookie]\nbrowser_session = true\n",
+            "cookie.browser_session",
+        ),
+        ("[cookie]\nmax_cookie_len = 3000\n", "cookie.max_cookie_len"),
         ("[cookie]\nmax_chunks = 2\n", "cookie.max_chunks"),
         ("[store]\nmode = \"server\"\n", "store.mode"),
     ] {
@@ -193,6 +204,44 @@ fn reload_refuses_to_change_the_cookie_or_the_store_and_keeps_the_current_state(
     }
     // Keys and timeouts may change.
     let config = SessionConfig::from_toml_str(&format!("[expiry]\nidle = \"1h\"\n{keys}")).unwrap();
+    handle.reload(&config).unwrap();
+    assert!(handle.current().get(KeyId(2)).is_some());
+}
+
+/// Every store setting is fixed too, in server mode, where they are in use: a reload that
+/// changed the Redis nodes, the CA file or the connect policy used to be accepted and then
+/// ignored (the store is built once), logging "reloaded".
+#[test]
+fn reload_refuses_every_store_setting_in_server_mode() {
+    let server = "[store]\nmode = \"server\"\n";
+    let layer = SessionLayer::new(
+        SessionConfig::from_toml_str(&format!("{server}{}", key(1, KEY1, "primary"))).unwrap(),
+    )
+    .unwrap();
+    let handle = layer.key_ring_handle();
+    for (change, setting) in [
+        ("url = \"redis://127.0.0.1:1/0\"\n", "store.url"),
+        ("cluster = [\"redis://127.0.0.1:7000\"]\n", "store.cluster"),
+        (
+            "tls_ca_file = \"/etc/ssl/private-ca.pem\"\n",
+            "store.tls_ca_file",
+        ),
+        ("prefix = \"other:\"\n", "store.prefix"),
+        ("capacity = 10\n", "store.capacity"),
+        ("load = \"lazy\"\n", "store.load"),
+        ("connect = \"eager\"\n", "store.connect"),
+    ] {
+        let config =
+            SessionConfig::from_toml_str(&format!("{server}{change}{}", key(2, KEY2, "primary")))
+                .unwrap();
+        let (result, logs) = capture(|| handle.reload(&config));
+        let err = result.expect_err(setting).to_string();
+        assert!(err.starts_with(setting), "{err}");
+        assert_eq!(logs.at("ERROR").len(), 1, "{setting}");
+        assert!(handle.current().get(KeyId(2)).is_none(), "{setting}");
+    }
+    let config =
+        SessionConfig::from_toml_str(&format!("{server}{}", key(2, KEY2, "primary"))).unwrap();
     handle.reload(&config).unwrap();
     assert!(handle.current().get(KeyId(2)).is_some());
 }
