@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -91,6 +92,62 @@ async fn a_tower_handler_loads_then_counts() {
         assert_eq!(b.get("/").await.body, n.to_string());
     }
     assert_eq!(store.calls(), (2, 3));
+}
+
+/// A handler that retries `load` after a store error gets the stored session, never an empty
+/// one: the first attempt spent the request's cookies, and the retry used to find none, take
+/// the session for a new one, answer `Ok`, and let the handler's write replace the stored
+/// record (the user's other keys gone). While the store keeps failing, every attempt fails
+/// and nothing is written back.
+#[tokio::test]
+async fn a_load_retried_after_a_store_error_loads_the_stored_session() {
+    async fn retrying(req: Request<Incoming>) -> Response<Body> {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        let mut failures = 0;
+        while session.load().await.is_err() {
+            failures += 1;
+            if failures == 3 {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "store down");
+            }
+        }
+        let user: Option<String> = session.get("user").unwrap();
+        session.insert("visited", &true).unwrap();
+        text(StatusCode::OK, format!("{failures} {user:?}"))
+    }
+    async fn login(req: Request<Incoming>) -> Response<Body> {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        session.load().await.unwrap();
+        session.insert("user", &"alice").unwrap();
+        text(StatusCode::OK, "")
+    }
+    let store = Spy::default();
+    let layer = lazy(&store);
+    let login = TestServer::start(layer.clone(), login).await;
+    let mut b = Browser::new(&login);
+    b.get("/").await;
+    let srv = TestServer::start(layer, retrying).await;
+    let mut r = Browser::with_base(format!("http://{}", srv.addr));
+    r.jar = b.jar.clone();
+
+    store.failing_loads.store(1, Ordering::SeqCst);
+    let res = r.get("/").await;
+    assert_eq!(
+        res.body, "1 Some(\"alice\")",
+        "the retry did not load the stored session"
+    );
+
+    // Down for good: three failed attempts, a 503, and the record is not touched.
+    let saves = store.calls().1;
+    store.failing_loads.store(3, Ordering::SeqCst);
+    let res = r.get("/").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.set_cookies().is_empty());
+    assert_eq!(
+        store.calls().1,
+        saves,
+        "a session that never loaded was written back"
+    );
+    assert_eq!(r.get("/").await.body, "0 Some(\"alice\")");
 }
 
 /// A handler that forgets to load sees an empty session, and nothing it does is written back:

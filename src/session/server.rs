@@ -45,7 +45,15 @@ impl Session {
             let Some(store) = engine.store.clone() else {
                 return Ok(());
             };
-            match inner.open_id() {
+            // An earlier call opened the id and its store call failed (or another clone's
+            // call is still waiting): the request's cookies are spent, so the id it opened is
+            // what this call loads. Opening again would find no cookie, take the session for
+            // a new one, and let its first write replace the stored record.
+            let opened = inner.server.as_ref().and_then(|s| s.id);
+            match opened
+                .map(|id| RecordKey::of_id(&id))
+                .or_else(|| inner.open_id())
+            {
                 Some(key) => (store, engine.health.clone(), key),
                 None => return Ok(()),
             }

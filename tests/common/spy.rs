@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture, Swap};
+use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreError, StoreFuture, Swap};
 
 /// A `MemoryStore` (reachable as `inner`) whose calls are counted. Clones share everything.
 #[derive(Clone, Default)]
@@ -12,11 +12,20 @@ pub struct Spy {
     pub inner: MemoryStore,
     pub saved: Arc<Mutex<Vec<RecordKey>>>,
     pub loads: Arc<AtomicUsize>,
+    /// This many of the next loads fail with `StoreError::Unavailable` (an outage).
+    pub failing_loads: Arc<AtomicUsize>,
 }
 
 impl SessionStore for Spy {
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
         self.loads.fetch_add(1, Ordering::SeqCst);
+        let fail = self
+            .failing_loads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Box::pin(async { Err(StoreError::Unavailable("injected outage".into())) });
+        }
         self.inner.load(key)
     }
     fn save<'a>(
