@@ -29,6 +29,7 @@ common::both_modes!(
     remember_me_is_capped_by_the_absolute_timeout,
     a_fixed_expiry_instant_is_not_renewed_and_capped,
     changing_the_choice_resends_the_cookie,
+    a_user_who_keeps_writing_keeps_the_cookie,
 );
 
 /// `?remember=on|off`, `?until=<unix seconds>`, `?idle=<seconds>`.
@@ -208,6 +209,50 @@ async fn changing_the_choice_resends_the_cookie(mode: Mode) {
     let r = b.post("/choose?remember=off").await;
     if mode == Mode::Memory {
         assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
+    }
+    assert_eq!(b.get("/me").await.body, "ada");
+}
+
+/// A user who writes every 5 minutes under a 30-minute idle timeout. Server mode used to
+/// send the id cookie again only when the renewal interval (a quarter of the idle timeout,
+/// 7.5 minutes) had passed since the last write, which never happens here, so the browser dropped the
+/// cookie 30 minutes after login while the record lived on. The browser keeps
+/// the cookie for its `Max-Age` from the last response that set it, and drops it after that;
+/// after two hours of writes the user must still be logged in, and the cookie must always
+/// last at least as long as the session does.
+async fn a_user_who_keeps_writing_keeps_the_cookie(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let r = b.post("/login").await;
+    let mut cookie_ends = T0 + u64::try_from(max_age(&r).unwrap()).unwrap();
+    let mut now = T0;
+    for n in 1..=24u64 {
+        clock.advance(Duration::from_secs(5 * MINUTE));
+        now += 5 * MINUTE;
+        if now >= cookie_ends {
+            b.jar.clear(); // What the browser does once Max-Age has passed.
+        }
+        let r = b.post("/touch").await;
+        assert_eq!(
+            r.body,
+            n.to_string(),
+            "logged out at write {n}, T0 + {} s",
+            now - T0
+        );
+        if let Some(age) = r
+            .set_cookies()
+            .iter()
+            .any(|l| l.starts_with(&format!("{NAME}=")))
+            .then(|| max_age(&r).unwrap())
+        {
+            cookie_ends = now + u64::try_from(age).unwrap();
+        }
+        assert!(
+            cookie_ends >= now + 30 * MINUTE,
+            "write {n}: the session lives until T0 + {} s, the browser's cookie until T0 + {} s",
+            now + 30 * MINUTE - T0,
+            cookie_ends - T0
+        );
     }
     assert_eq!(b.get("/me").await.body, "ada");
 }

@@ -288,7 +288,12 @@ impl Inner {
         } else {
             None
         };
-        let cookie = if new_id || self.needs_reseal || self.needs_renewal || self.expiry_changed {
+        // The cookie's `Max-Age` follows the record's expiry: whenever the record is written
+        // (its idle expiry moves on), the cookie goes out again with the new lifetime, as a
+        // client-mode cookie does on every write. Without it, a user who writes more often
+        // than the renewal interval is never sent the cookie again, and the browser drops it
+        // one idle timeout after the last one it got, while the record lives on.
+        let cookie = if write || self.needs_reseal || self.expiry_changed {
             CookieOp::Set {
                 value: live.sealer.seal_id(&live.ring, &id, now)?,
                 lifetime: self.cookie_lifetime(now),
