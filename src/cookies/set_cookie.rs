@@ -309,17 +309,29 @@ impl CookieSettings {
             self.max_line
                 .saturating_sub(self.chunk_name_len(i) + 1 + attrs)
         };
-        let capacity = |chunks: usize| (0..chunks).map(room).sum::<usize>().saturating_sub(3);
+        // The longest value `chunks` cookies carry: the first of several gives up room to the
+        // `n.` prefix; a single cookie has none.
+        let capacity = |chunks: usize| match chunks {
+            1 => room(0),
+            _ => (0..chunks)
+                .map(room)
+                .sum::<usize>()
+                .saturating_sub(decimal_digits(chunks as u64) + 1),
+        };
+        let too_large = || TooLarge {
+            needed: value.len(),
+            max: capacity(self.max_chunks).min(MAX_SEALED_LEN),
+        };
         // What `open` would refuse on the next request is never written (issue 12, S5):
         // validation keeps the chunks within `MAX_SEALED_LEN`, and this holds without it.
         if value.len() > MAX_SEALED_LEN {
-            return Err(TooLarge {
-                needed: value.len(),
-                max: capacity(self.max_chunks).min(MAX_SEALED_LEN),
-            });
+            return Err(too_large());
         }
         let n = if value.len() <= room(0) {
             1
+        } else if self.max_chunks == 1 {
+            // No second cookie allowed: the next request would refuse two.
+            return Err(too_large());
         } else {
             // Each part after the first loses its own name length; the first loses `n.`.
             let mut n = 2;
@@ -344,10 +356,7 @@ impl CookieSettings {
             }
         };
         if (0..n).map(take).sum::<usize>() < value.len() {
-            return Err(TooLarge {
-                needed: value.len(),
-                max: capacity(self.max_chunks),
-            });
+            return Err(too_large());
         }
         let mut rest = value;
         for i in 0..n {
@@ -655,6 +664,31 @@ mod tests {
         }
         assert_eq!(counts.first(), Some(&1));
         assert_eq!(counts.last(), Some(&12));
+    }
+
+    /// Never more cookies than `max_chunks`, 1 included (it wrote `NAME=2.…` and `NAME.1`
+    /// with a 200, which the next request refused, so the session was silently lost), and
+    /// the error's `max` is the longest value that was written.
+    #[test]
+    fn never_more_cookies_than_max_chunks() {
+        let l = Some(Lifetime::new(1_700_000_000, 1_700_000_060));
+        for max_chunks in 1..=4 {
+            let s = settings(256, max_chunks);
+            let mut longest = 0;
+            for len in 1.. {
+                match set(&s, &"x".repeat(len), l, ChunkSet::default()) {
+                    Ok(lines) => {
+                        assert!(lines.len() <= max_chunks, "{max_chunks}: {lines:?}");
+                        longest = len;
+                    }
+                    Err(e) => {
+                        assert_eq!((e.needed, e.max), (len, longest), "max_chunks {max_chunks}");
+                        break;
+                    }
+                }
+            }
+            assert!(longest > 100, "max_chunks {max_chunks}: {longest}");
+        }
     }
 
     #[test]
