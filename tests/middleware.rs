@@ -286,6 +286,28 @@ async fn large_session_round_trips_and_shrinks_back(mode: Mode) {
     assert_eq!(b.get("/").await.body, "You have visited this page 3 times.");
 }
 
+/// A restart that lowers `cookie.max_chunks` (client mode): the first write removes every
+/// chunk the browser still has, including those past the new limit, which it used to keep
+/// sending on every request until they expired.
+#[tokio::test]
+async fn lowering_max_chunks_removes_the_chunks_past_it() {
+    let Some((wide, _, _h)) = server(Mode::Client, config("[cookie]\nmax_chunks = 8")).await else {
+        return;
+    };
+    let mut b = Browser::new(&wide);
+    b.post("/blob?n=9000").await;
+    assert!(b.jar.len() >= 3, "{:?}", b.jar.keys());
+    let Some((narrow, _, _h)) = server(Mode::Client, config("[cookie]\nmax_chunks = 2")).await
+    else {
+        return;
+    };
+    let mut n = Browser::new(&narrow);
+    n.jar = b.jar.clone();
+    // The old value is too long for two chunks: refused, a new session begins.
+    assert_eq!(n.get("/").await.body, "You have visited this page 1 times.");
+    assert_eq!(n.jar.keys().collect::<Vec<_>>(), [NAME]);
+}
+
 async fn flush_removes_every_cookie(mode: Mode) {
     let Some((srv, _, _h)) = server(mode, config("[cookie]\nmax_chunks = 8")).await else {
         return;

@@ -164,9 +164,15 @@ pub(crate) fn find<'a>(
                     bases[n_bases] = value;
                     n_bases += 1;
                 }
-            } else if let Some(i) = chunk_index(cname, name, max_chunks) {
+            } else if let Some(i) = chunk_index(cname, name, MAX_CHUNKS) {
+                // Every chunk name is recorded, so a write removes it; only the ones the
+                // current `max_chunks` allows can be part of a value. (A site that lowered
+                // `max_chunks` would otherwise leave its browsers sending the higher ones
+                // until they expired.)
                 found.present.insert(i);
-                chunks[i].get_or_insert(value);
+                if i < max_chunks {
+                    chunks[i].get_or_insert(value);
+                }
             }
         }
     }
@@ -268,10 +274,19 @@ mod tests {
         assert_eq!(got.values()[0], "v0");
     }
 
+    /// `s.4` is past `max_chunks` (4) but a chunk name a site with a higher `max_chunks`
+    /// wrote: recorded, so the next write removes it, and never part of a value. Names no
+    /// configuration writes (`s.0`, `s.01`, `s.999`) are ignored.
     #[test]
-    fn chunk_names_out_of_range_are_ignored() {
+    fn chunk_names_past_max_chunks_are_recorded_for_removal_but_never_joined() {
         let got = f(&["s.4=x; s.0=y; s.01=z; s.999=w; s.1=u; s=v"]);
-        assert_eq!(got.present, set(&[0, 1]));
+        assert_eq!(got.present, set(&[0, 1, 4]));
+        assert_eq!(got.values(), ["v"]);
+        let got = f(&["s=2.a; s.1=b; s.5=c; s.15=d; s.16=e"]);
+        assert_eq!(got.values(), ["ab"]);
+        assert_eq!(got.present, set(&[0, 1, 5, 15]));
+        let got = f(&["s=5.a; s.1=b; s.2=c; s.3=d; s.4=e"]);
+        assert_eq!(got.rejected, [RejectReason::Oversized]);
     }
 
     #[test]
