@@ -30,6 +30,7 @@ common::both_modes!(
     a_fixed_expiry_instant_is_not_renewed_and_capped,
     changing_the_choice_resends_the_cookie,
     a_user_who_keeps_writing_keeps_the_cookie,
+    remember_me_outranks_a_browser_session_default,
 );
 
 /// `?remember=on|off`, `?until=<unix seconds>`, `?idle=<seconds>`.
@@ -74,9 +75,14 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
 
 /// Idle 30 minutes, absolute 7 days, no skew.
 async fn server(mode: Mode) -> (TestServer, ManualClock) {
+    server_with(mode, "").await
+}
+
+/// [`server`] with more configuration (`[cookie]` settings).
+async fn server_with(mode: Mode, extra: &str) -> (TestServer, ManualClock) {
     let clock = ManualClock::at_unix(T0);
-    let toml = "[expiry]\nidle = \"30m\"\nabsolute = \"7days\"\nskew = \"0s\"\n";
-    let layer = SessionLayer::new(config(toml))
+    let toml = format!("{extra}\n[expiry]\nidle = \"30m\"\nabsolute = \"7days\"\nskew = \"0s\"\n");
+    let layer = SessionLayer::new(config(&toml))
         .unwrap()
         .clock(clock.clone());
     let layer = mode.layer(layer);
@@ -254,5 +260,25 @@ async fn a_user_who_keeps_writing_keeps_the_cookie(mode: Mode) {
             cookie_ends - T0
         );
     }
+    assert_eq!(b.get("/me").await.body, "ada");
+}
+
+/// `cookie.browser_session = true` is the default for sessions that made no choice; a
+/// session's own choice outranks it. It used to drop `Max-Age` from every cookie, so a user
+/// who ticked "remember me" lost the session when the browser closed.
+async fn remember_me_outranks_a_browser_session_default(mode: Mode) {
+    let (srv, _clock) = server_with(mode, "[cookie]\nbrowser_session = true").await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(
+        max_age(&b.post("/login").await),
+        None,
+        "no choice: the default"
+    );
+    let r = b.post("/login?remember=on").await;
+    assert_eq!(max_age(&r), Some(2 * 86_400));
+    assert_expires_matches(&r, T0);
+    let r = b.post(&format!("/login?until={}", T0 + DAY)).await;
+    assert_eq!(max_age(&r), Some(86_400));
+    assert_eq!(max_age(&b.post("/login?remember=off").await), None);
     assert_eq!(b.get("/me").await.body, "ada");
 }

@@ -49,7 +49,7 @@ impl SameSite {
 /// | `secure` | `true` | turn off (with `host_prefix`) only for plain http on 127.0.0.1 |
 /// | `http_only` | `true` | |
 /// | `same_site` | `"lax"` | `"strict"`, `"lax"` or `"none"` (`"none"` requires `secure`) |
-/// | `browser_session` | `false` | no `Max-Age`: the browser drops it on close (expiry inside still applies) |
+/// | `browser_session` | `false` | no `Max-Age`: the browser drops it on close (expiry inside still applies); a session's own [`SessionExpiry`](crate::data::SessionExpiry) choice ("remember me") outranks it |
 /// | `max_cookie_len` | `4096` | bytes of one whole `Set-Cookie` line (name, value, attributes), 256–8192 |
 /// | `max_chunks` | `4` | at most this many cookies per session (1–16) |
 ///
@@ -76,7 +76,8 @@ pub struct CookieConfig {
     pub http_only: bool,
     /// `SameSite` attribute.
     pub same_site: SameSite,
-    /// Leave out `Max-Age`/`Expires`.
+    /// Leave out `Max-Age`/`Expires`, for sessions without a
+    /// [`SessionExpiry`](crate::data::SessionExpiry) choice of their own.
     pub browser_session: bool,
     /// Largest `Set-Cookie` line in bytes before the value is split into chunks.
     pub max_cookie_len: usize,

@@ -243,6 +243,13 @@ impl CookieSettings {
         )
     }
 
+    /// `cookie.browser_session`: the default for a session that made no
+    /// [`SessionExpiry`](crate::data::SessionExpiry) choice of its own. A choice outranks it
+    /// (the session decides the lifetime it passes to [`set`](Self::set)).
+    pub(crate) fn browser_session(&self) -> bool {
+        self.browser_session
+    }
+
     /// The longest sealed value (characters) worth opening: everything that fits the chunks,
     /// and never more than `open` accepts ([`MAX_SEALED_LEN`]). [`set`](Self::set) never writes
     /// a longer one.
@@ -292,7 +299,8 @@ impl CookieSettings {
     /// Emits the `Set-Cookie` lines carrying `value`, split over chunks if needed, then
     /// removals for chunks the request had (`present`) that are no longer used. Nothing is
     /// emitted when the value does not fit.
-    /// `lifetime` comes from the session's expiry (ignored for browser-session cookies).
+    /// `lifetime` is the session's (`None`: a browser-session cookie, see
+    /// [`browser_session`](Self::browser_session)).
     pub(crate) fn set(
         &self,
         value: &str,
@@ -300,9 +308,7 @@ impl CookieSettings {
         present: ChunkSet,
         mut emit: impl FnMut(HeaderValue),
     ) -> Result<(), TooLarge> {
-        let text = lifetime
-            .filter(|_| !self.browser_session)
-            .map(Lifetime::render);
+        let text = lifetime.map(Lifetime::render);
         let lifetime = text.as_ref().map_or(&[][..], LifetimeText::as_bytes);
         let attrs = self.attrs_len(lifetime);
         let room = |i: usize| {

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 /// header, as a postcard enum: variant index, then its field), so it holds in both modes.
 ///
 /// Every choice is capped by the configured absolute timeout (counted from `created_at`) and
-/// by `not_before`; none can make a session outlive them.
+/// by `not_before`; none can make a session outlive them. A choice outranks
+/// `cookie.browser_session`, which only sets the cookie of sessions that made none.
 ///
 /// | choice | the session ends | the cookie |
 /// |---|---|---|
-/// | none (the default) | after the configured idle timeout without a write | `Max-Age` = time left |
+/// | none (the default) | after the configured idle timeout without a write | `Max-Age` = time left (none with `cookie.browser_session = true`) |
 /// | [`Idle(secs)`](SessionExpiry::Idle) | after `secs` without a write ("remember me for 30 days") | `Max-Age` = time left |
 /// | [`BrowserSession`](SessionExpiry::BrowserSession) | after the configured idle timeout, or when the browser closes | no `Max-Age`/`Expires` |
 /// | [`Until(t)`](SessionExpiry::Until) | at the instant `t` (Unix seconds), however active | `Max-Age` = time left |

@@ -302,7 +302,8 @@ impl Session {
     /// from the last [`cycle`](Self::cycle)) and by `not_before`; see [`SessionExpiry`].
     ///
     /// - [`SessionExpiry::Idle`]: a rolling idle timeout of its own (e.g. 30 days when the
-    ///   "remember me" box was ticked);
+    ///   "remember me" box was ticked), and a cookie with `Max-Age` even where
+    ///   `cookie.browser_session` is on (as for [`Until`](SessionExpiry::Until));
     /// - [`SessionExpiry::BrowserSession`]: the cookie is sent without `Max-Age`/`Expires`
     ///   (the box was not ticked), whatever `cookie.browser_session` says; the configured
     ///   timeouts still apply inside the sealed value;
@@ -422,13 +423,19 @@ impl Inner {
         }
     }
 
-    /// The cookie's `Max-Age`/`Expires` as of `now`: none for a session that chose a
-    /// browser-session cookie, else [`lifetime`](Self::lifetime).
+    /// The cookie's `Max-Age`/`Expires` as of `now`, else [`lifetime`](Self::lifetime): none
+    /// for a browser-session cookie. The session's own choice decides ("remember me" gets
+    /// its `Max-Age` even where `cookie.browser_session` is on); without one,
+    /// `cookie.browser_session` does.
     fn cookie_lifetime(&self, now: SystemTime) -> Option<Lifetime> {
-        match self.data.session_expiry() {
-            Some(SessionExpiry::BrowserSession) => None,
-            _ => self.lifetime(now),
-        }
+        let browser_session = match self.data.session_expiry() {
+            Some(choice) => choice.is_browser_session(),
+            None => self
+                .engine
+                .as_ref()
+                .is_some_and(|e| e.cookie.browser_session()),
+        };
+        (!browser_session).then(|| self.lifetime(now)).flatten()
     }
 
     /// Whether the request carried a cookie of ours, valid or not.
