@@ -12,6 +12,11 @@ use crate::time::{Clock, SystemClock};
 /// Sweep expired records at most once per this many saves.
 const SWEEP_EVERY: u32 = 1024;
 
+/// A full store sweeps to make room at most this often, and only once a record may have
+/// expired: every refused save swept the whole map under the lock, so a client creating
+/// sessions against a full store made each of its requests cost a scan of every record.
+const FULL_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 struct Record {
     bytes: Vec<u8>,
     deadline: SystemTime,
@@ -21,10 +26,47 @@ struct Record {
 struct Inner {
     records: HashMap<RecordKey, Record>,
     saves_since_sweep: u32,
+    /// No held record expires before this: exact after a sweep, lowered by each insert (a
+    /// record overwritten or deleted since leaves it earlier than the truth, never later).
+    /// `None`: nothing held since the last sweep.
+    earliest: Option<SystemTime>,
+    /// When the store last swept because it was full.
+    full_swept_at: Option<SystemTime>,
+    /// Sweeps so far (for the tests).
+    sweeps: u64,
+}
+
+impl Inner {
+    /// Drops every record expired at `now` and makes `earliest` exact.
+    fn sweep(&mut self, now: SystemTime) {
+        let mut earliest: Option<SystemTime> = None;
+        self.records.retain(|_, r| {
+            let live = r.deadline > now;
+            if live {
+                earliest = Some(earliest.map_or(r.deadline, |e| e.min(r.deadline)));
+            }
+            live
+        });
+        self.earliest = earliest;
+        self.saves_since_sweep = 0;
+        self.sweeps += 1;
+    }
+
+    /// Whether a full store should sweep now: a record may have expired, and the last such
+    /// sweep is [`FULL_SWEEP_INTERVAL`] old (or the clock went back).
+    fn full_sweep_due(&self, now: SystemTime) -> bool {
+        let expired = self.earliest.is_some_and(|e| e <= now);
+        let rested = self.full_swept_at.is_none_or(|t| {
+            now.duration_since(t)
+                .map_or(true, |since| since >= FULL_SWEEP_INTERVAL)
+        });
+        expired && rested
+    }
 }
 
 /// An in-process store: a `HashMap` behind a mutex, records expired on read and swept every
-/// 1024 saves (and whenever the capacity bound is reached). Records live only as long as the
+/// 1024 saves (and, once the capacity bound is reached, when a record may have expired, at
+/// most once a second: a refused save costs no scan). Records live only as long as the
 /// process and are not shared between instances: for a fleet, use `RedisStore`.
 ///
 /// It is bounded by default: at most [`MEMORY_STORE_CAPACITY`] (100,000) live records; set
@@ -171,15 +213,18 @@ impl MemoryStore {
         let full = |inner: &Inner| {
             inner.records.len() >= self.capacity && !inner.records.contains_key(key)
         };
-        if inner.saves_since_sweep >= SWEEP_EVERY || full(inner) {
-            inner.records.retain(|_, r| r.deadline > now);
-            inner.saves_since_sweep = 0;
+        if inner.saves_since_sweep >= SWEEP_EVERY {
+            inner.sweep(now);
+        } else if full(inner) && inner.full_sweep_due(now) {
+            inner.sweep(now);
+            inner.full_swept_at = Some(now);
         }
         if full(inner) {
             return Err(StoreError::Full {
                 capacity: self.capacity,
             });
         }
+        inner.earliest = Some(inner.earliest.map_or(deadline, |e| e.min(deadline)));
         inner.records.insert(
             *key,
             Record {
@@ -260,6 +305,61 @@ mod tests {
         block(store.save(&c, b"c", Duration::from_secs(10))).unwrap();
         assert_eq!(store.len(), 2);
         assert_eq!(block(store.load(&b)).unwrap().as_deref(), Some(&b"b2"[..]));
+    }
+
+    /// A full store refuses new records without scanning them all each time: it sweeps only
+    /// once a record may have expired, at most once per `FULL_SWEEP_INTERVAL`, and then
+    /// takes the room expiry made. (Every refused save used to sweep the whole map under
+    /// the lock.)
+    #[test]
+    fn a_full_store_sweeps_only_when_a_record_may_have_expired() {
+        let clock = ManualClock::at_unix(1000);
+        let store = MemoryStore::new().capacity(100).clock(clock.clone());
+        let key = |i: u32| {
+            let mut id = [0xA5; 16];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            RecordKey::of_id(&id)
+        };
+        for i in 0..100 {
+            let ttl = Duration::from_secs(60 + u64::from(i));
+            block(store.save(&key(i), b"r", ttl)).unwrap();
+        }
+        let sweeps = || store.lock().sweeps;
+        let full = |i: u32| {
+            matches!(
+                block(store.save(&key(i), b"r", Duration::from_mins(1))),
+                Err(StoreError::Full { capacity: 100 })
+            )
+        };
+        for i in 100..600 {
+            assert!(full(i));
+        }
+        assert_eq!(sweeps(), 0, "no record can have expired yet");
+        // The first record expires: one sweep makes room for one.
+        clock.advance(Duration::from_mins(1));
+        assert!(!full(1000));
+        assert_eq!(sweeps(), 1);
+        assert!(full(1001));
+        assert_eq!(sweeps(), 1, "the next record has not expired");
+        // The next one expires a second later: one more sweep, one more room.
+        clock.advance(Duration::from_secs(1));
+        assert!(!full(1002));
+        assert!(full(1003));
+        assert_eq!(sweeps(), 2);
+        assert_eq!(store.len(), 100);
+        // Ten records expired at once: one sweep (not one per save) frees all ten.
+        clock.advance(Duration::from_secs(10));
+        for i in 0..10 {
+            assert!(!full(3000 + i));
+        }
+        assert!(full(3010));
+        assert_eq!(sweeps(), 3);
+        // Refused saves count towards the periodic sweep: one per `SWEEP_EVERY` saves.
+        let before = sweeps();
+        for i in 2000..2000 + SWEEP_EVERY {
+            full(i);
+        }
+        assert!(sweeps() - before <= 2, "{}", sweeps() - before);
     }
 
     #[test]
