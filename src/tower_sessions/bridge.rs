@@ -33,8 +33,8 @@ const NOMINAL_LIFETIME: time::Duration = time::Duration::weeks(2);
 
 /// The store tower-sessions' `Session` of one request talks to: `load` reads the entries of
 /// the request's [`Session`] as JSON values, `save`/`create` write back only what changed
-/// since, `delete` (tower-sessions' `flush` and `cycle_id`) is remembered so that the next
-/// `create` starts a new session with the record's data.
+/// since, `delete` (tower-sessions' `flush` and `cycle_id`) ends the session at once, so that
+/// the next `create` starts the new one with the record's data.
 #[derive(Debug)]
 pub(super) struct Bridge {
     session: Session,
@@ -47,8 +47,6 @@ struct State {
     /// saves a record it never loaded (after `clear`): the record then replaces every entry
     /// tower-sessions can see.
     loaded: Option<HashMap<String, Value>>,
-    /// tower-sessions deleted the record (`flush`, `cycle_id`).
-    deleted: bool,
 }
 
 impl Bridge {
@@ -59,11 +57,6 @@ impl Bridge {
         }
     }
 
-    /// Whether tower-sessions deleted the record in this request.
-    pub(super) fn deleted(&self) -> bool {
-        self.lock().deleted
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -72,6 +65,12 @@ impl Bridge {
     /// loaded, and removals of loaded entries it no longer has. Entries tower-sessions never
     /// saw (sealed-session's own, or written by a native handler) are left alone.
     fn write(&self, record: &Record) -> TsResult<()> {
+        // Checked before anything is written: a refused record changes nothing.
+        if let Some(key) = record.data.keys().find(|k| is_reserved(k)) {
+            return Err(TsError::Encode(format!(
+                "`{key}` is a key sealed-session reserves for itself; use another name"
+            )));
+        }
         let mut state = self.lock();
         let base = match state.loaded.take() {
             Some(loaded) => loaded,
@@ -84,11 +83,6 @@ impl Bridge {
                 .collect(),
         };
         for (key, value) in &record.data {
-            if is_reserved(key) {
-                return Err(TsError::Encode(format!(
-                    "`{key}` is a key sealed-session reserves for itself; use another name"
-                )));
-            }
             // An entry the base did not have, or had with another value (a `Null` placeholder
             // of an unloaded base is written over, to be safe).
             if base
@@ -114,32 +108,22 @@ impl Bridge {
 impl TsStore for Bridge {
     async fn create(&self, record: &mut Record) -> TsResult<()> {
         record.id = Id::default();
-        let deleted = std::mem::take(&mut self.lock().deleted);
-        if deleted {
-            // `cycle_id` (login) or a write after `flush` (a message after logout): a new
-            // session (new lifetime, new server-mode id, new CSRF secret) holding exactly the
-            // record's data. sealed-session's `flush` then writes start that new session.
-            self.session.flush();
-            self.lock().loaded = Some(HashMap::new());
-        } else {
-            // A session tower-sessions has not seen before: whatever the request's session
-            // already holds (written by native handlers) is not its to replace.
-            self.lock().loaded.get_or_insert_with(HashMap::new);
-        }
+        load(&self.session).await?;
+        // After `cycle_id` or `flush` (see `delete`) the session was ended and `loaded` is
+        // empty: the record's data starts the new one. Otherwise a session tower-sessions has
+        // not seen before: whatever the request's session already holds (written by native
+        // handlers) is not its to replace.
+        self.lock().loaded.get_or_insert_with(HashMap::new);
         self.write(record)
     }
 
     async fn save(&self, record: &Record) -> TsResult<()> {
+        load(&self.session).await?;
         self.write(record)
     }
 
     async fn load(&self, id: &Id) -> TsResult<Option<Record>> {
-        // Server mode with `load = "lazy"`: the record is loaded now, on first use, as
-        // tower-sessions loads from its store. A no-op otherwise.
-        self.session
-            .load()
-            .await
-            .map_err(|e| TsError::Backend(e.to_string()))?;
+        load(&self.session).await?;
         if self.session.is_empty() {
             // The cookie did not open, or its session expired: tower-sessions starts anew.
             return Ok(None);
@@ -149,12 +133,17 @@ impl TsStore for Bridge {
             if is_reserved(&key) {
                 continue;
             }
-            let value = self
-                .session
-                .get::<Value>(&key)
-                .map_err(|e| TsError::Decode(e.to_string()))?
-                .unwrap_or(Value::Null);
-            data.insert(key, value);
+            // A native value JSON cannot hold (bytes, a map with non-string keys) is left
+            // out of the record rather than failing every tower-sessions read of the
+            // session; it is not in `loaded` either, so saves leave it as it is.
+            match self.session.get::<Value>(&key) {
+                Ok(value) => {
+                    data.insert(key, value.unwrap_or(Value::Null));
+                }
+                Err(e) => {
+                    tracing::debug!(key, error = %e, "a session value tower-sessions cannot show");
+                }
+            }
         }
         self.lock().loaded = Some(data.clone());
         Ok(Some(Record {
@@ -164,10 +153,25 @@ impl TsStore for Bridge {
         }))
     }
 
+    /// tower-sessions' `flush` (logout) and `cycle_id` (login) delete the record at once;
+    /// the session ends here too, at once, so that what the handler writes natively
+    /// afterwards (a flash message, an auth stamp) belongs to the new session. For
+    /// `cycle_id`, the record's data is written into it when tower-sessions saves.
     async fn delete(&self, _id: &Id) -> TsResult<()> {
-        self.lock().deleted = true;
+        load(&self.session).await?;
+        self.session.flush();
+        self.lock().loaded = Some(HashMap::new());
         Ok(())
     }
+}
+
+/// Loads the session's record if it is not loaded yet (server mode with `load = "lazy"`), as
+/// tower-sessions loads from its store on first use; a no-op otherwise.
+async fn load(session: &Session) -> TsResult<()> {
+    session
+        .load()
+        .await
+        .map_err(|e| TsError::Backend(e.to_string()))
 }
 
 /// A record's nominal expiry date for sealed-session's expiry choice.
@@ -205,11 +209,10 @@ pub(super) fn attach<B>(req: &mut Request<B>, session: Session) -> Attached {
     // and only a `set_expiry` of this request is carried over.
     let initial = None;
     let id = session.carries_cookie().then_some(CARRIED);
-    let ts = tower_sessions_core::Session::new(id, Arc::clone(&bridge), initial);
+    let ts = tower_sessions_core::Session::new(id, bridge, initial);
     req.extensions_mut().insert(ts.clone());
     Attached {
         ts,
-        bridge,
         session,
         initial,
     }
@@ -218,7 +221,6 @@ pub(super) fn attach<B>(req: &mut Request<B>, session: Session) -> Attached {
 /// What the response side needs of a request's tower-sessions session.
 pub(super) struct Attached {
     pub(super) ts: tower_sessions_core::Session,
-    pub(super) bridge: Arc<Bridge>,
     pub(super) session: Session,
     pub(super) initial: Option<tower_sessions_core::Expiry>,
 }

@@ -8,6 +8,9 @@ use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use tower_sessions_core::session::Error;
+use tower_sessions_core::session_store::Error as StoreError;
+
 use super::bridge::{from_tower, Attached};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -112,29 +115,30 @@ where
 }
 
 /// What tower-sessions' own layer does once the handler is done, onto the request's
-/// [`Session`]: nothing if unchanged; a session left empty (flushed) ends ours; otherwise,
-/// unless the handler failed (5xx), its record is saved (boxed: the only await) and an
-/// expiry it changed is carried over.
+/// [`Session`]: nothing if unchanged, or if it is left empty (a `flush` already ended ours,
+/// in the handler's order: see the bridge's `delete`; a fresh session tower-sessions only
+/// touched has nothing of its own to save, and native values written in the request stay);
+/// nothing either if the handler failed (5xx); otherwise its record is saved (boxed: the only
+/// await) and an expiry it changed is carried over.
 fn finish(
     a: Attached,
     status: StatusCode,
 ) -> Option<BoxFuture<Result<(), tower_sessions_core::session::Error>>> {
-    if !a.ts.is_modified() {
+    if !a.ts.is_modified() || status.is_server_error() {
         return None;
-    }
-    let expiry = a.ts.expiry();
-    if expiry != a.initial {
-        a.session.set_session_expiry(from_tower(expiry));
     }
     Some(Box::pin(async move {
         if a.ts.is_empty().await {
-            if a.bridge.deleted() || !a.session.is_empty() {
-                a.session.flush();
-            }
             return Ok(());
         }
-        if status.is_server_error() {
-            return Ok(());
+        let expiry = a.ts.expiry();
+        if expiry != a.initial {
+            // Server mode with `load = "lazy"`: the choice goes into the loaded session.
+            a.session
+                .load()
+                .await
+                .map_err(|e| Error::Store(StoreError::Backend(e.to_string())))?;
+            a.session.set_session_expiry(from_tower(expiry));
         }
         a.ts.save().await
     }))

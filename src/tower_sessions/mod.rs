@@ -22,8 +22,17 @@
 //! - `cycle_id` (axum-login does it at login): a new session (a new lifetime, in server mode
 //!   a new id and the old record deleted, a new CSRF secret) holding the tower-sessions data;
 //!   sealed-session's own entries (`_csrf`, `_flash`, `_auth`) start over, as at a login.
-//! - `flush` (logout): the session is [flushed](crate::Session::flush): the cookie removed,
-//!   the record deleted.
+//!   It happens when `cycle_id` is called, as tower-sessions deletes the old record then:
+//!   what the handler writes natively afterwards (a flash message, the auth stamp) belongs to
+//!   the new session.
+//! - `flush` (logout): the session is [flushed](crate::Session::flush) when `flush` is
+//!   called: the cookie removed, the record deleted, unless the handler then writes to the
+//!   new session (a "logged out" message).
+//! - A session tower-sessions leaves empty without a `flush` (a fresh visitor's request that
+//!   only removed an absent key or set an expiry) saves nothing, as in tower-sessions; what
+//!   native code wrote in the request stays.
+//! - A native value JSON cannot hold (a map with integer keys, bytes) is not shown to
+//!   tower-sessions code (logged at `debug`), and its saves leave it as it is.
 //! - `set_expiry`: `OnSessionEnd` is a browser-session cookie, `OnInactivity(d)` an idle
 //!   timeout of `d`, `AtDateTime(t)` a fixed end, each capped by the configured absolute
 //!   timeout ([`SessionExpiry`](crate::data::SessionExpiry)).
