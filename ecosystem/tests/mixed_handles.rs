@@ -107,6 +107,26 @@ async fn ts_insert(ts: TsSession) -> &'static str {
     "ok"
 }
 
+/// Many keys and one sealed-session reserves: the save is refused (500) as a whole.
+async fn ts_insert_reserved(ts: TsSession) -> &'static str {
+    for i in 0..16 {
+        ts.insert(&format!("k{i}"), i).await.unwrap();
+    }
+    ts.insert("_flash", "forged").await.unwrap();
+    "written"
+}
+
+async fn ts_count(ts: TsSession) -> String {
+    let mut n = 0;
+    for key in [
+        "a", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12",
+        "k13", "k14", "k15",
+    ] {
+        n += usize::from(ts.get::<serde_json::Value>(key).await.unwrap().is_some());
+    }
+    n.to_string()
+}
+
 async fn ts_get(ts: TsSession) -> String {
     format!(
         "{:?}",
@@ -149,6 +169,8 @@ async fn server(mode: Mode) -> TestServer {
         .route("/native-scores", get(native_scores))
         .route("/ts-insert", get(ts_insert))
         .route("/ts-get", get(ts_get))
+        .route("/ts-insert-reserved", get(ts_insert_reserved))
+        .route("/ts-count", get(ts_count))
         .route("/ts-expiry-only", get(ts_expiry_only))
         .route("/ts-clear", get(ts_clear))
         .layer(
@@ -261,6 +283,26 @@ async fn set_expiry_and_clear_through_tower_sessions_alone_reach_the_stored_sess
         assert!(
             b.get("/native-read").await.body.starts_with("None|"),
             "{mode:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_tower_sessions_save_writes_nothing() {
+    for mode in MODES {
+        let srv = server(mode).await;
+        let mut b = Browser::new(&srv);
+        b.get("/ts-insert").await;
+        let r = b.get("/ts-insert-reserved").await;
+        assert_eq!(
+            r.status,
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "{mode:?}"
+        );
+        assert_eq!(
+            b.get("/ts-count").await.body,
+            "1",
+            "{mode:?}: a partial save"
         );
     }
 }
