@@ -257,6 +257,17 @@ impl Sealer {
         value: &str,
         now: SystemTime,
     ) -> Result<(SessionId, bool), RejectReason> {
+        let (opened, id) = self.open_id_value(ring, value, now)?;
+        // A version 1 id is re-sealed as version 2 (with its purpose in the AAD) right away.
+        Ok((id, !opened.is_primary() || opened.version() == 1))
+    }
+
+    fn open_id_value(
+        &self,
+        ring: &KeyRing,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<(codec::Opened, SessionId), RejectReason> {
         let opened = codec::open(
             ring,
             Purpose::Id,
@@ -266,8 +277,42 @@ impl Sealer {
             self.max_len,
         )?;
         let id = SessionId::try_from(opened.plaintext()).map_err(|_| RejectReason::Malformed)?;
-        // A version 1 id is re-sealed as version 2 (with its purpose in the AAD) right away.
-        Ok((id, !opened.is_primary() || opened.version() == 1))
+        Ok((opened, id))
+    }
+
+    /// Server mode: checks that `value` is an id cookie this ring sealed under this cookie
+    /// name, and returns the key that sealed it. The id itself, a bearer credential, is not
+    /// handed out. What `sealed-session inspect` does with a server-mode configuration; the
+    /// layer uses the same check before any store call.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use sealed_session::keys::{Algorithm, Key, KeyId, KeyRing};
+    /// use sealed_session::seal::Sealer;
+    /// use sealed_session::time::ExpiryPolicy;
+    /// use sealed_session::RejectReason;
+    ///
+    /// let ring = KeyRing::new([Key::new(KeyId(1), Algorithm::default(), &[1; 32])])?;
+    /// let sealer = Sealer::new("session", ExpiryPolicy::default());
+    /// // A client-mode value is not an id cookie: it was sealed for another purpose.
+    /// let data = sealer.seal(&ring, &Default::default(), SystemTime::now())?;
+    /// assert_eq!(
+    ///     sealer.check_id(&ring, &data, SystemTime::now()),
+    ///     Err(RejectReason::Unauthenticated)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Why the value was rejected, as for a client-mode value.
+    pub fn check_id(
+        &self,
+        ring: &KeyRing,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<KeyId, RejectReason> {
+        self.open_id_value(ring, value, now)
+            .map(|(opened, _)| opened.key_id())
     }
 
     /// Server mode: stamps `data` for a write at `now` and seals it as the store record filed

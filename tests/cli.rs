@@ -89,6 +89,37 @@ fn seal(config: &PathBuf, cookie: &str) -> String {
         .unwrap()
 }
 
+/// The id cookie a server-mode layer under `config` issues at `T0` (`NAME=VALUE`).
+fn server_cookie(config: &PathBuf) -> String {
+    use std::convert::Infallible;
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+
+    use http::{header, Request, Response};
+    use sealed_session::store::MemoryStore;
+    use sealed_session::time::ManualClock;
+    use sealed_session::{Session, SessionLayer};
+    use tower::{Layer as _, Service as _};
+
+    let config = SessionConfig::from_file(config).unwrap();
+    let clock = ManualClock::at_unix(T0);
+    let layer = SessionLayer::new(config)
+        .unwrap()
+        .clock(clock.clone())
+        .server_store(MemoryStore::new().clock(clock));
+    let mut svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+        let session = req.extensions().get::<Session>().unwrap();
+        session.insert("visit_count", &1u64).unwrap();
+        Ok::<_, Infallible>(Response::new(String::new()))
+    }));
+    let mut call = std::pin::pin!(svc.call(Request::new(())));
+    let Poll::Ready(Ok(res)) = call.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+        panic!("the memory store answers at once");
+    };
+    let line = res.headers()[header::SET_COOKIE].to_str().unwrap();
+    line.split(';').next().unwrap().to_owned()
+}
+
 /// `T0 + secs` in RFC 3339, for `--at`.
 fn at(secs: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(T0 + secs)).to_string()
@@ -578,4 +609,114 @@ fn inspect_flags_a_value_under_a_non_primary_key() {
         "{}",
         out.stdout
     );
+}
+
+/// A server-mode id cookie is inspected as one when the configuration says server mode (it
+/// was called forged: opened as a client-mode value, whose purpose differs), and either kind
+/// of cookie inspected under the other mode gets a hint instead of a bare "tampered".
+#[test]
+fn inspect_checks_a_server_mode_id_cookie_and_hints_at_a_mode_mix_up() {
+    let keys = format!("[[keys]]\nid = 1\nsecret = \"{S1}\"\n");
+    let server = write(
+        "inspect-server.toml",
+        &format!("[store]\nmode = \"server\"\n{keys}"),
+    );
+    let client = write("inspect-client.toml", &keys);
+    let id_cookie = server_cookie(&server);
+    let inspect = |config: &PathBuf, cookie: &str| {
+        run_with_stdin(
+            &[
+                "inspect",
+                "--config",
+                config.to_str().unwrap(),
+                "--at",
+                &at(60),
+            ],
+            cookie,
+        )
+    };
+    let out = inspect(&server, &id_cookie);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "cookie: __Host-session\n\
+         server-mode session id (the id is not shown; the session is in the store)\n\
+         key: 1 (xaes-256-gcm, the primary now)\n"
+    );
+    let out = inspect(&client, &id_cookie);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("rejected (unauthenticated)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("a server-mode session id cookie"),
+        "{}",
+        out.stderr
+    );
+    let data_cookie = seal(&client, "__Host-session");
+    let out = inspect(&server, &data_cookie);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("a client-mode session cookie"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `--env` reads the configuration as the application's `SessionConfig::from_env()` does, so
+/// a deployment configured through `SEALED_SESSION_*` variables (the documented way for keys)
+/// can be checked and its cookies inspected; the secret is never printed.
+#[test]
+fn check_config_and_inspect_read_the_environment_with_env() {
+    let env_run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("SEALED_SESSION_CONFIG")
+            .env(
+                "SEALED_SESSION_KEYS",
+                format!("1:xaes-256-gcm:primary:{S1}"),
+            )
+            .env("SEALED_SESSION_IDLE", "45m")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        finish(child.wait_with_output().unwrap())
+    };
+    let out = env_run(&["check-config", "--env", "--at", &at(0)], "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("the environment's configuration: valid\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("expiry: idle 45m"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains(S1.trim_end_matches('=')),
+        "{}",
+        out.stdout
+    );
+    // The same ring as `config_file`'s: a value it sealed opens.
+    let value = seal(&config_file("inspect-env.toml"), "__Host-session");
+    let out = env_run(&["inspect", "--env", "--at", &at(60)], &value);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("key: 1 (xaes-256-gcm, the primary now)"),
+        "{}",
+        out.stdout
+    );
+    // A file and `--env` together are refused.
+    let out = env_run(&["check-config", "--env", "some.toml"], "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
 }

@@ -21,14 +21,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
+use sealed_session::config::SessionMode;
 use sealed_session::data::SessionExpiry;
-use sealed_session::keys::{generate_secret, Algorithm, KeyRing};
+use sealed_session::keys::{generate_secret, Algorithm, KeyId, KeyRing};
 use sealed_session::seal::{key_id_of, OpenedSession, Sealer};
 use sealed_session::{ConfigError, RejectReason, SessionConfig};
 use zeroize::Zeroizing;
 
 /// Exit status when `inspect` rejects the value.
 const REJECTED: u8 = 3;
+
+/// The features the tool is installed with (README), so that it checks every configuration
+/// an application can use.
+const INSTALL_FEATURES: &str = "cli,redis-tls,redis-cluster";
 
 /// Keys, configuration checks and cookie inspection for sealed-session.
 #[derive(Parser, Debug)]
@@ -58,10 +63,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Toml)]
         format: Format,
     },
-    /// Validate a configuration file and print its key rotation state.
+    /// Validate a configuration file (or the environment's, with `--env`) and print its key
+    /// rotation state.
     CheckConfig {
         /// The TOML configuration file.
-        file: PathBuf,
+        #[arg(required_unless_present = "env")]
+        file: Option<PathBuf>,
+        /// Read the configuration as the application's `SessionConfig::from_env()` does: the
+        /// file `SEALED_SESSION_CONFIG` names, if any, then the `SEALED_SESSION_*` variables
+        /// and the `SEALED_SESSION_KEYS` ring over it.
+        #[arg(long, conflicts_with = "file")]
+        env: bool,
         /// Report as of this instant (RFC 3339, UTC, e.g. 2026-12-01T00:00:00Z) instead of now.
         #[arg(long, value_parser = parse_time)]
         at: Option<SystemTime>,
@@ -73,8 +85,11 @@ enum Command {
     /// --config session.toml < cookie.txt`.
     Inspect {
         /// The TOML configuration file whose keys and timeouts apply.
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(long, required_unless_present = "env")]
+        config: Option<PathBuf>,
+        /// Read the configuration from the environment, as `check-config --env` does.
+        #[arg(long, conflicts_with = "config")]
+        env: bool,
         /// The cookie name as sent, including `__Host-` if used (values are bound to it).
         /// Default: the configuration's cookie name.
         #[arg(long)]
@@ -149,20 +164,53 @@ fn main() -> ExitCode {
             state,
             format,
         } => keygen(id, &algorithm, state, format),
-        Command::CheckConfig { file, at } => {
-            check_config(&file, at.unwrap_or_else(SystemTime::now))
+        Command::CheckConfig { file, env, at } => {
+            check_config(&Source::of(file, env), at.unwrap_or_else(SystemTime::now))
         }
         Command::Inspect {
             config,
+            env,
             name,
             at,
             value,
         } => inspect(
-            &config,
+            &Source::of(config, env),
             name,
             at.unwrap_or_else(SystemTime::now),
             value.as_deref(),
         ),
+    }
+}
+
+/// Where the configuration comes from: a file, or the environment as the application's
+/// `SessionConfig::from_env()` reads it.
+enum Source {
+    File(PathBuf),
+    Env,
+}
+
+impl Source {
+    /// clap makes sure exactly one of the two was given.
+    fn of(file: Option<PathBuf>, env: bool) -> Self {
+        match file {
+            Some(file) if !env => Source::File(file),
+            _ => Source::Env,
+        }
+    }
+
+    fn load(&self) -> Result<SessionConfig, ConfigError> {
+        match self {
+            Source::File(file) => SessionConfig::from_file(file),
+            Source::Env => SessionConfig::from_env(),
+        }
+    }
+
+    /// How the configuration is named in messages.
+    fn shown(&self) -> String {
+        match self {
+            Source::File(file) => file.display().to_string(),
+            Source::Env => "the environment's configuration".to_owned(),
+        }
     }
 }
 
@@ -188,16 +236,27 @@ fn keygen(id: u8, algorithm: &str, state: State, format: Format) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check_config(file: &std::path::Path, now: SystemTime) -> ExitCode {
-    let shown = file.display();
-    // Errors from loading name the file already.
-    let config = match SessionConfig::from_file(file) {
+fn check_config(source: &Source, now: SystemTime) -> ExitCode {
+    let shown = source.shown();
+    // Errors from loading name the file (or the variable) already.
+    let config = match source.load() {
         Ok(c) => c,
         Err(e) => return fail(None, &e),
     };
     let report = match config.rotation_report(now) {
         Ok(r) => r,
-        Err(e) => return fail(Some(&format!("{shown} is not a valid configuration")), &e),
+        Err(e) => {
+            let code = fail(Some(&format!("{shown} is not a valid configuration")), &e);
+            let redis = config.store.url.starts_with("redis") || !config.store.cluster.is_empty();
+            if redis && !cfg!(all(feature = "redis-tls", feature = "redis-cluster")) {
+                eprintln!(
+                    "hint: this sealed-session tool was built without all of its Redis \
+                     features, so it cannot check every Redis store; install it with \
+                     `cargo install sealed-session --features {INSTALL_FEATURES}`"
+                );
+            }
+            return code;
+        }
     };
     println!("{shown}: valid");
     let c = &config.cookie;
@@ -261,13 +320,13 @@ fn read_value(value: Option<&str>) -> Result<Zeroizing<String>, std::io::Error> 
 }
 
 fn inspect(
-    config_path: &std::path::Path,
+    source: &Source,
     name: Option<String>,
     now: SystemTime,
     value: Option<&str>,
 ) -> ExitCode {
-    let shown = config_path.display();
-    let config = match SessionConfig::from_file(config_path) {
+    let shown = source.shown();
+    let config = match source.load() {
         Ok(c) => c,
         Err(e) => return fail(None, &e),
     };
@@ -292,6 +351,30 @@ fn inspect(
     }
     let sealer = Sealer::new(name.clone(), config.expiry.policy());
     println!("cookie: {name}");
+    if config.store.mode == SessionMode::Server {
+        // The cookie carries a sealed id; the session is in the store.
+        return match sealer.check_id(&ring, value, now) {
+            Ok(key_id) => {
+                println!(
+                    "server-mode session id (the id is not shown; the session is in the store)"
+                );
+                print_key(&ring, key_id, now);
+                ExitCode::SUCCESS
+            }
+            Err(reason) => {
+                println!("rejected ({}): {reason}", reason.as_str());
+                explain(reason, &config, &ring, &name, value);
+                if reason == RejectReason::Unauthenticated && sealer.open(&ring, value, now).is_ok()
+                {
+                    eprintln!(
+                        "hint: this is a client-mode session cookie, and the configuration \
+                         says `[store] mode = \"server\"`"
+                    );
+                }
+                ExitCode::from(REJECTED)
+            }
+        };
+    }
     match sealer.open(&ring, value, now) {
         Ok(opened) => {
             print_opened(&ring, &opened, now);
@@ -300,22 +383,32 @@ fn inspect(
         Err(reason) => {
             println!("rejected ({}): {reason}", reason.as_str());
             explain(reason, &config, &ring, &name, value);
+            if reason == RejectReason::Unauthenticated && sealer.check_id(&ring, value, now).is_ok()
+            {
+                eprintln!(
+                    "hint: this is a server-mode session id cookie, and the configuration says \
+                     client mode (set `[store] mode = \"server\"` to inspect it)"
+                );
+            }
             ExitCode::from(REJECTED)
         }
     }
 }
 
-fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
+/// The key line: which key sealed the value, and whether it is the primary now.
+fn print_key(ring: &KeyRing, key_id: KeyId, now: SystemTime) {
     let primary = ring.primary_at(now).id();
-    let algorithm = ring
-        .get(opened.key_id)
-        .map_or("?", |k| k.algorithm().name());
-    let role = if opened.key_id == primary {
+    let algorithm = ring.get(key_id).map_or("?", |k| k.algorithm().name());
+    let role = if key_id == primary {
         "the primary now".to_owned()
     } else {
         format!("not the primary now: the layer re-seals it under key {primary}")
     };
-    println!("key: {} ({algorithm}, {role})", opened.key_id);
+    println!("key: {key_id} ({algorithm}, {role})");
+}
+
+fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
+    print_key(ring, opened.key_id, now);
     let data = &opened.data;
     match data.created_at() {
         Some(t) => println!("created: {}", unix(t)),
