@@ -194,9 +194,20 @@ struct Next {
     next: Option<String>,
 }
 
+/// `next` if it is a plain path on this site, else `None`. Only letters, digits and `/-_.~`
+/// pass: no quote can close the HTML attribute it is written into, and neither `//host` nor
+/// `/\host` (which browsers read as `//host`) can send the user to another site.
+fn local_path(next: &str) -> Option<&str> {
+    let plain = next
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+    (plain && next.starts_with('/') && !next.starts_with("//")).then_some(next)
+}
+
 async fn login_page(messages: Messages, Query(Next { next }): Query<Next>) -> Html<String> {
     let next = next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .as_deref()
+        .and_then(local_path)
         .map(|n| format!("<input type=hidden name=next value=\"{n}\">"))
         .unwrap_or_default();
     page(
@@ -224,10 +235,8 @@ async fn login(mut auth: Auth, messages: Messages, Form(creds): Form<Credentials
         return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     messages.success(format!("Welcome, {}.", user.name));
-    let to = next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .unwrap_or_else(|| "/".to_owned());
-    Redirect::to(&to).into_response()
+    let to = next.as_deref().and_then(local_path).unwrap_or("/");
+    Redirect::to(to).into_response()
 }
 
 async fn logout(mut auth: Auth, messages: Messages) -> Response {
