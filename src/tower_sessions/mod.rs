@@ -42,7 +42,9 @@
 //!   key of a server-mode record is sealed-session's own id, and reading anything would mean
 //!   opening the cookie on every request), `None` otherwise; a random id once `cycle_id` or
 //!   a new session's save made one. `expiry()` reports what this request set (`None` before):
-//!   the stored choice stays in effect unless changed.
+//!   the stored choice stays in effect unless changed. So `set_expiry(None)` cannot be told
+//!   from "not set" and changes nothing; to go back to the configured default, call
+//!   [`Session::set_session_expiry(None)`](crate::Session::set_session_expiry).
 //! - Lazy, as tower-sessions: a request whose handler never touches the session costs no
 //!   cookie open, no store call, and gets no `Vary: Cookie`. The first use opens the cookie
 //!   (client mode, one AEAD open) or loads the record (server mode, also with
