@@ -1170,6 +1170,31 @@ fn rotation_report_without_absolute_timeout_never_frees_a_key_unless_revoked() {
     );
 }
 
+/// An absolute timeout too long to add to an instant (`u64::MAX` seconds, which validation
+/// accepts) means a retired key never becomes safe to remove by age; the report used to
+/// panic adding the durations (and `check-config` with it).
+#[test]
+fn rotation_report_with_an_absolute_timeout_past_any_instant_does_not_panic() {
+    let t = now() - DAY;
+    let mut config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(1, S1).decrypt_only().retired_at(t),
+            KeyConfig::new(2, S2),
+        ],
+        ..SessionConfig::default()
+    };
+    for absolute in [Duration::from_secs(u64::MAX), Duration::MAX] {
+        config.expiry.absolute = absolute;
+        assert_eq!(
+            status(&config, 1, now()),
+            KeyStatus::Retiring {
+                since: t,
+                safe_at: None
+            }
+        );
+    }
+}
+
 #[test]
 fn rotation_report_display_lists_keys_and_removals() {
     let t = now() - 8 * DAY;

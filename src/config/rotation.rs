@@ -128,8 +128,15 @@ impl RotationReport {
         let skew = expiry.skew;
         let not_before = expiry.not_before;
         let safe_at = |since: SystemTime| {
+            // Checked all the way: `absolute` may be any duration the configuration accepts
+            // (`u64::MAX` seconds included), and `Duration`'s `+` panics on overflow.
             let by_absolute = (!absolute.is_zero())
-                .then(|| since.checked_add(absolute + skew + Duration::from_secs(1)))
+                .then(|| {
+                    absolute
+                        .checked_add(skew)
+                        .and_then(|d| d.checked_add(Duration::from_secs(1)))
+                        .and_then(|d| since.checked_add(d))
+                })
                 .flatten();
             let by_revocation = not_before.filter(|&nb| unix_seconds(nb) > unix_seconds(since));
             match (by_absolute, by_revocation) {
