@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use sealed_session::data::SessionExpiry;
 use sealed_session::limits::MAX_SAVE_ATTEMPTS;
 use sealed_session::store::{MemoryStore, RecordKey, RedisStore, SessionStore, StoreFuture, Swap};
 use sealed_session::{Session, SessionLayer};
@@ -119,7 +120,8 @@ impl Gate {
 
 /// `/login` stores `user`, `/add/<k>` stores `k` and `/set/<k>/<v>` stores `v` under `k`
 /// (both then meet at the gate), `/touch` only reads (and meets at the gate), `/put/<k>/<v>` stores `v` under `k` at once, `/get/<k>`
-/// reads `k`, `/flush` flushes, `/cycle` cycles;
+/// reads `k`, `/remember` chooses a 3-day idle timeout, `/forget-me` a browser-session
+/// cookie, `/flush` flushes, `/cycle` cycles;
 /// every other path lists the keys.
 async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();
@@ -144,6 +146,10 @@ async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
         let _ = session.keys();
         gate.arrived.wait().await;
         gate.go.acquire().await.unwrap().forget();
+    } else if path == "/remember" {
+        session.set_session_expiry(Some(SessionExpiry::idle(Duration::from_hours(24 * 3))));
+    } else if path == "/forget-me" {
+        session.set_session_expiry(Some(SessionExpiry::BrowserSession));
     } else if path == "/flush" {
         session.flush();
     } else if path == "/cycle" {
@@ -379,6 +385,54 @@ async fn a_renewal_racing_a_write_keeps_the_write(kind: Kind) {
     assert_eq!(b.get("/keys").await.body, "cart,user");
 }
 
+/// An expiry choice racing a write: one request chooses "remember me" (then a
+/// browser-session cookie) and saves while another, loaded before it, adds a key and saves
+/// after it, merging. The record keeps the choice, and so must the cookie the later response
+/// sends, since the browser keeps the last one: it carried the writer's own copy's lifetime
+/// (a persistent cookie for a session that chose not to be remembered).
+async fn an_expiry_choice_racing_a_write_reaches_the_later_cookie(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
+        return;
+    };
+    let (gate, srv, b, cookie) = logged_in(&backend, 1).await;
+    let max_age = |reply: &common::http::Reply| {
+        let line = reply
+            .set_cookies()
+            .into_iter()
+            .find(|l| l.starts_with(&format!("{NAME}=")))
+            .expect("the response sends the cookie");
+        cookie::Cookie::parse(line)
+            .unwrap()
+            .max_age()
+            .map(cookie::time::Duration::whole_seconds)
+    };
+    for (choice, expected) in [("/remember", Some(3 * 86_400)), ("/forget-me", None)] {
+        let writer = {
+            let (b, cookie) = (Browser::new(&srv), cookie.clone());
+            let path = format!("/add/after{}", &choice[1..]);
+            tokio::spawn(async move { b.send_raw(Method::GET, &path, Some(cookie)).await })
+        };
+        gate.arrived.wait().await;
+        let chose = b.send_raw(Method::GET, choice, Some(cookie.clone())).await;
+        assert_eq!(max_age(&chose), expected, "{choice}");
+        gate.open(1);
+        let later = writer.await.unwrap();
+        assert_eq!(later.status, StatusCode::OK);
+        let got = max_age(&later);
+        match expected {
+            // Written within the test's second or two: the full 3 days, give or take.
+            Some(days) => assert!(
+                got.is_some_and(|g| (days - 5..=days).contains(&g)),
+                "{choice}: {got:?}"
+            ),
+            None => assert_eq!(
+                got, None,
+                "{choice}: the merged session chose a browser-session cookie"
+            ),
+        }
+    }
+}
+
 /// One `#[tokio::test]` per test function, in a module per backend.
 macro_rules! on {
     ($module:ident, $kind:ident: $($test:ident),* $(,)?) => {
@@ -395,6 +449,7 @@ macro_rules! on {
 
 on!(memory, Memory:
     a_renewal_racing_a_write_keeps_the_write,
+    an_expiry_choice_racing_a_write_reaches_the_later_cookie,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,
@@ -402,6 +457,7 @@ on!(memory, Memory:
 );
 on!(redis_store, Redis:
     a_renewal_racing_a_write_keeps_the_write,
+    an_expiry_choice_racing_a_write_reaches_the_later_cookie,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,

@@ -64,13 +64,18 @@ pub(crate) struct Merge {
     pub live: Arc<Live>,
     pub now: SystemTime,
     pub turnstile: Arc<Turnstile>,
+    /// `cookie.browser_session`, for the cookie of the merged session.
+    pub browser_session_default: bool,
 }
 
 /// What became of a save.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Written {
-    /// The record holds this request's session (merged with others' changes, if any).
+    /// The record holds this request's session.
     Stored,
+    /// The record holds this request's changes merged onto others': the cookie's lifetime is
+    /// the merged session's (another request may have chosen another expiry meanwhile).
+    Merged { lifetime: Option<Lifetime> },
     /// The record was deleted (the session is empty).
     Deleted,
     /// The record was gone (flushed, cycled or expired meanwhile): nothing was written.
@@ -98,13 +103,20 @@ pub(crate) async fn write(store: &dyn SessionStore, save: Save) -> Result<Writte
     };
     let _pass = merge.turnstile.enter(key).await;
     let (mut expected, mut record, mut ttl) = (merge.expected.clone(), record, ttl);
+    // The merged session's cookie lifetime, once merged.
+    let mut merged_lifetime = None;
     for attempt in 1..=MAX_SAVE_ATTEMPTS {
         if attempt > 1 {
             metrics::merge_retry();
         }
         let swap = store.compare_and_swap(&key, Some(&expected), record.as_deref(), ttl);
         match metrics::store_call(StoreOp::Save, swap).await? {
-            Swap::Done if record.is_some() => return Ok(Written::Stored),
+            Swap::Done if record.is_some() => {
+                return Ok(match merged_lifetime {
+                    None => Written::Stored,
+                    Some(lifetime) => Written::Merged { lifetime },
+                })
+            }
             Swap::Done => return Ok(Written::Deleted),
             Swap::Changed(None) => {
                 tracing::debug!(
@@ -115,11 +127,12 @@ pub(crate) async fn write(store: &dyn SessionStore, save: Save) -> Result<Writte
             Swap::Changed(Some(current)) => {
                 metrics::merge_conflict();
                 tracing::debug!(attempt, "session record written meanwhile; merging");
-                let Some((merged, merged_ttl)) = merge.onto(&key, &current) else {
+                let Some((merged, merged_ttl, lifetime)) = merge.onto(&key, &current) else {
                     tracing::debug!("session record meanwhile expired or unusable; write dropped");
                     return Ok(Written::Dropped);
                 };
                 (expected, record, ttl) = (current, merged, merged_ttl);
+                merged_lifetime = Some(lifetime);
             }
         }
     }
@@ -130,9 +143,13 @@ pub(crate) async fn write(store: &dyn SessionStore, save: Save) -> Result<Writte
 
 impl Merge {
     /// This request's changes applied to `current`, sealed (`None` inside: the result is
-    /// empty, delete), with its TTL; `None` if `current` does not open (expired, or not
-    /// sealed for this key).
-    fn onto(&self, key: &RecordKey, current: &[u8]) -> Option<(Option<Vec<u8>>, Duration)> {
+    /// empty, delete), with its TTL and its cookie's lifetime; `None` if `current` does not
+    /// open (expired, or not sealed for this key).
+    fn onto(
+        &self,
+        key: &RecordKey,
+        current: &[u8],
+    ) -> Option<(Option<Vec<u8>>, Duration, Option<Lifetime>)> {
         let (sealer, ring) = (&self.live.sealer, &self.live.ring);
         let (mut base, _) = match sealer.open_record(ring, key.as_bytes(), current, self.now) {
             Ok(opened) => opened,
@@ -150,10 +167,14 @@ impl Merge {
         };
         base.apply(&self.patch);
         if base.is_empty() {
-            return Some((None, Duration::ZERO));
+            return Some((None, Duration::ZERO, None));
         }
         match sealer.seal_record(ring, key.as_bytes(), &mut base, self.now) {
-            Ok(record) => Some((Some(record), record_ttl(&base, sealer, self.now))),
+            Ok(record) => Some((
+                Some(record),
+                record_ttl(&base, sealer, self.now),
+                super::cookie_lifetime(&base, self.browser_session_default, self.now),
+            )),
             Err(e) => {
                 tracing::error!(error = %e, "could not seal the merged session record");
                 None

@@ -415,32 +415,42 @@ impl Inner {
         trace_rejection(reason);
     }
 
-    /// `Max-Age`/`Expires` for the session's `expires_at` as of `now` (`None`: no expiry).
-    fn lifetime(&self, now: SystemTime) -> Option<Lifetime> {
-        match self.data.expires_at() {
-            0 => None,
-            e => Some(Lifetime::new(unix_seconds(now), e)),
-        }
+    /// The cookie's `Max-Age`/`Expires` as of `now`: see [`cookie_lifetime`].
+    fn cookie_lifetime(&self, now: SystemTime) -> Option<Lifetime> {
+        let default = self.browser_session_default();
+        cookie_lifetime(&self.data, default, now)
     }
 
-    /// The cookie's `Max-Age`/`Expires` as of `now`, else [`lifetime`](Self::lifetime): none
-    /// for a browser-session cookie. The session's own choice decides ("remember me" gets
-    /// its `Max-Age` even where `cookie.browser_session` is on); without one,
-    /// `cookie.browser_session` does.
-    fn cookie_lifetime(&self, now: SystemTime) -> Option<Lifetime> {
-        let browser_session = match self.data.session_expiry() {
-            Some(choice) => choice.is_browser_session(),
-            None => self
-                .engine
-                .as_ref()
-                .is_some_and(|e| e.cookie.browser_session()),
-        };
-        (!browser_session).then(|| self.lifetime(now)).flatten()
+    /// `cookie.browser_session`: the cookie of a session without an expiry choice of its own.
+    fn browser_session_default(&self) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(|e| e.cookie.browser_session())
     }
 
     /// Whether the request carried a cookie of ours, valid or not.
     fn had_cookie(&self) -> bool {
         self.had_valid || self.had_invalid || !self.present.is_empty()
+    }
+}
+
+/// The cookie's `Max-Age`/`Expires` for `data` as of `now` (`None`: a browser-session cookie,
+/// or no expiry). The session's own choice decides ("remember me" gets its `Max-Age` even
+/// where `cookie.browser_session` is on); without one, `browser_session_default` does. Also
+/// what a merged server-mode write sends, from the merged record.
+pub(super) fn cookie_lifetime(
+    data: &SessionData,
+    browser_session_default: bool,
+    now: SystemTime,
+) -> Option<Lifetime> {
+    let browser_session = match data.session_expiry() {
+        Some(choice) => choice.is_browser_session(),
+        None => browser_session_default,
+    };
+    match data.expires_at() {
+        0 => None,
+        _ if browser_session => None,
+        e => Some(Lifetime::new(unix_seconds(now), e)),
     }
 }
 

@@ -26,7 +26,14 @@ impl CookieOp {
             // Never hand out the id of a record that is gone, nor remove a cookie that may
             // already be the one of a new session.
             // And when this request emptied its copy, but other requests' keys remain.
-            (Written::Dropped, _) | (Written::Stored, CookieOp::Remove) => CookieOp::Keep,
+            (Written::Dropped, _)
+            | (Written::Stored | Written::Merged { .. }, CookieOp::Remove) => CookieOp::Keep,
+            // The cookie lives as long as the merged session does (another request may have
+            // chosen "remember me", or a browser-session cookie, meanwhile).
+            (Written::Merged { lifetime }, CookieOp::Set { value, .. }) => CookieOp::Set {
+                value,
+                lifetime: *lifetime,
+            },
             (_, decided) => decided,
         }
     }

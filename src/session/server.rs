@@ -182,6 +182,7 @@ impl Inner {
             live,
             now,
             turnstile: engine.turnstile.clone(),
+            browser_session_default: engine.cookie.browser_session(),
         })
     }
 
