@@ -433,6 +433,58 @@ async fn an_expiry_choice_racing_a_write_reaches_the_later_cookie(kind: Kind) {
     }
 }
 
+/// A key rotation racing a login: a request whose id cookie is under the key that just
+/// stopped being primary only reads (its response re-seals the id) and has loaded the record
+/// when a `cycle` (a login) of the same session deletes it and issues a new id; the reader
+/// answers last. The browser keeps the last cookie it gets, so the reader must not hand the
+/// deleted pre-login id back: the user was logged out right after logging in.
+async fn a_reseal_racing_a_cycle_does_not_hand_back_the_old_id(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
+        return;
+    };
+    let clock = common::clock();
+    let activate = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + Duration::from_secs(common::T0 + 10),
+    );
+    let rotation = format!(
+        "[[keys]]\nid = 2\nsecret = \"{}\"\nactivate_at = \"{activate}\"\n",
+        common::http::KEY2
+    );
+    let layer = SessionLayer::new(config(&rotation))
+        .unwrap()
+        .clock(clock.clone());
+    let gate = Gate::new(1);
+    let app_gate = gate.clone();
+    let srv = TestServer::start(backend.layer_with(layer), move |req| {
+        app(req, app_gate.clone())
+    })
+    .await;
+    let mut b = Browser::new(&srv);
+    b.get("/login").await;
+    let old = format!("{NAME}={}", b.jar[NAME]);
+    clock.advance(Duration::from_secs(20)); // key 2 is primary: the old id needs a re-seal
+
+    let reader = {
+        let (r, old) = (Browser::new(&srv), old.clone());
+        tokio::spawn(async move { r.send_raw(Method::GET, "/touch", Some(old)).await })
+    };
+    gate.arrived.wait().await;
+    let cycled = b.send_raw(Method::GET, "/cycle", Some(old.clone())).await;
+    let new = new_cookie(&cycled).expect("the login sends the new id");
+    gate.open(1);
+    let reader = reader.await.unwrap();
+    assert_eq!(reader.status, StatusCode::OK);
+    // What the browser holds after both responses: the reader's, if it sent one.
+    let held = new_cookie(&reader).unwrap_or(new);
+    let r = b
+        .send_raw(Method::GET, "/keys", Some(format!("{NAME}={held}")))
+        .await;
+    assert_eq!(
+        r.body, "user",
+        "the re-seal handed back the deleted pre-login id"
+    );
+}
+
 /// One `#[tokio::test]` per test function, in a module per backend.
 macro_rules! on {
     ($module:ident, $kind:ident: $($test:ident),* $(,)?) => {
@@ -450,6 +502,7 @@ macro_rules! on {
 on!(memory, Memory:
     a_renewal_racing_a_write_keeps_the_write,
     an_expiry_choice_racing_a_write_reaches_the_later_cookie,
+    a_reseal_racing_a_cycle_does_not_hand_back_the_old_id,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,
@@ -458,6 +511,7 @@ on!(memory, Memory:
 on!(redis_store, Redis:
     a_renewal_racing_a_write_keeps_the_write,
     an_expiry_choice_racing_a_write_reaches_the_later_cookie,
+    a_reseal_racing_a_cycle_does_not_hand_back_the_old_id,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,

@@ -113,9 +113,6 @@ struct Inner {
     had_invalid: bool,
     needs_reseal: bool,
     needs_renewal: bool,
-    /// The handler changed the session's expiry choice (server mode re-sends the id cookie
-    /// with the new lifetime).
-    expiry_changed: bool,
     /// `Some` in server mode.
     server: Option<ServerState>,
 }
@@ -167,7 +164,6 @@ impl Session {
                 had_invalid: false,
                 needs_reseal: false,
                 needs_renewal: false,
-                expiry_changed: false,
                 server,
             })),
         }
@@ -329,7 +325,6 @@ impl Session {
         let mut inner = self.loaded();
         if inner.data.session_expiry() != expiry {
             inner.data.set_session_expiry(expiry);
-            inner.expiry_changed = true;
         }
     }
 

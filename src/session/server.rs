@@ -264,7 +264,13 @@ impl Inner {
             });
         }
         let new_id = server.id.is_none();
-        let write = new_id || self.data.is_dirty() || self.needs_renewal;
+        // A re-seal of the id cookie (a key rotation) writes the record too, through the
+        // compare-and-swap: a cookie is only sent for a record still there. Without the
+        // write, a re-seal racing a `cycle` (a login) of the same session handed the deleted
+        // pre-login id back to the browser, which keeps the last cookie: logged out just
+        // after logging in. Once per session and rotation; the record is re-sealed under the
+        // new key with it.
+        let write = new_id || self.data.is_dirty() || self.needs_renewal || self.needs_reseal;
         let id = match server.id {
             Some(id) => id,
             None => *server.id.insert(new_session_id()?),
@@ -294,7 +300,7 @@ impl Inner {
         // client-mode cookie does on every write. Without it, a user who writes more often
         // than the renewal interval is never sent the cookie again, and the browser drops it
         // one idle timeout after the last one it got, while the record lives on.
-        let cookie = if write || self.needs_reseal || self.expiry_changed {
+        let cookie = if write {
             CookieOp::Set {
                 value: live.sealer.seal_id(&live.ring, &id, now)?,
                 lifetime: self.cookie_lifetime(now),
