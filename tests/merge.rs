@@ -120,7 +120,7 @@ impl Gate {
 
 /// `/login` stores `user`, `/add/<k>` stores `k` and `/set/<k>/<v>` stores `v` under `k`
 /// (both then meet at the gate), `/touch` only reads (and meets at the gate), `/put/<k>/<v>` stores `v` under `k` at once, `/get/<k>`
-/// reads `k`, `/remember` chooses a 3-day idle timeout, `/forget-me` a browser-session
+/// reads `k`, `/del/<k>` removes `k` (then meets at the gate), `/remember` chooses a 3-day idle timeout, `/forget-me` a browser-session
 /// cookie, `/flush` flushes, `/cycle` cycles;
 /// every other path lists the keys.
 async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
@@ -144,6 +144,10 @@ async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
     } else if path == "/touch" {
         // Reads only (a renewal, when one is due, is its only write).
         let _ = session.keys();
+        gate.arrived.wait().await;
+        gate.go.acquire().await.unwrap().forget();
+    } else if let Some(k) = path.strip_prefix("/del/") {
+        session.remove(k);
         gate.arrived.wait().await;
         gate.go.acquire().await.unwrap().forget();
     } else if path == "/remember" {
@@ -485,6 +489,49 @@ async fn a_reseal_racing_a_cycle_does_not_hand_back_the_old_id(kind: Kind) {
     );
 }
 
+/// Two requests each remove one of the session's two keys, both loaded before either saves:
+/// the later one's merge empties the session, so its record is deleted, and its response
+/// removes the cookie instead of handing out the id of a deleted record.
+async fn removals_that_empty_the_session_together_remove_the_cookie(kind: Kind) {
+    let Some(backend) = Backend::start(kind).await else {
+        return;
+    };
+    let (gate, srv, mut b, _) = logged_in(&backend, 2).await;
+    b.get("/put/x/1").await;
+    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let del = |k: &'static str| {
+        let (b, cookie) = (Browser::new(&srv), cookie.clone());
+        tokio::spawn(async move {
+            b.send_raw(Method::GET, &format!("/del/{k}"), Some(cookie))
+                .await
+        })
+    };
+    let (mut x, mut user) = (del("x"), del("user"));
+    gate.arrived.wait().await;
+    gate.open(1);
+    let first = tokio::select! {
+        r = &mut x => r.unwrap(),
+        r = &mut user => r.unwrap(),
+    };
+    assert!(
+        new_cookie(&first).is_some(),
+        "the first save keeps the other key"
+    );
+    gate.open(1);
+    let later = if x.is_finished() { user.await } else { x.await }.unwrap();
+    assert_eq!(later.status, StatusCode::OK);
+    let removed = later
+        .set_cookies()
+        .iter()
+        .any(|l| l.starts_with(&format!("{NAME}=;")) || l.contains("Max-Age=0"));
+    assert!(
+        new_cookie(&later).is_none() && removed,
+        "{:?}",
+        later.set_cookies()
+    );
+    assert_eq!(backend.records().await, 0);
+}
+
 /// One `#[tokio::test]` per test function, in a module per backend.
 macro_rules! on {
     ($module:ident, $kind:ident: $($test:ident),* $(,)?) => {
@@ -503,6 +550,7 @@ on!(memory, Memory:
     a_renewal_racing_a_write_keeps_the_write,
     an_expiry_choice_racing_a_write_reaches_the_later_cookie,
     a_reseal_racing_a_cycle_does_not_hand_back_the_old_id,
+    removals_that_empty_the_session_together_remove_the_cookie,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,
@@ -512,6 +560,7 @@ on!(redis_store, Redis:
     a_renewal_racing_a_write_keeps_the_write,
     an_expiry_choice_racing_a_write_reaches_the_later_cookie,
     a_reseal_racing_a_cycle_does_not_hand_back_the_old_id,
+    removals_that_empty_the_session_together_remove_the_cookie,
     cycle_wins_over_concurrent_writes,
     same_key_the_later_save_wins,
     sixty_four_concurrent_writers_keep_every_key,

@@ -28,6 +28,9 @@ impl CookieOp {
             // And when this request emptied its copy, but other requests' keys remain.
             (Written::Dropped, _)
             | (Written::Stored | Written::Merged { .. }, CookieOp::Remove) => CookieOp::Keep,
+            // Merged onto others' removals, the session came out empty and its record was
+            // deleted: the cookie goes too, rather than naming a record that is gone.
+            (Written::Deleted, CookieOp::Set { .. }) => CookieOp::Remove,
             // The cookie lives as long as the merged session does (another request may have
             // chosen "remember me", or a browser-session cookie, meanwhile).
             (Written::Merged { lifetime }, CookieOp::Set { value, .. }) => CookieOp::Set {
