@@ -113,3 +113,84 @@ fn no_secret_printed_in_the_docs_is_accepted() {
         "the documentation shows the sample secret somewhere"
     );
 }
+
+/// Every claim of SECURITY.md, the README and docs/ names the test that backs it; a test that
+/// is renamed or removed must take the citation with it. Every backticked snake_case name
+/// of four or more words in them (a test name, or a function of the API) must be a `fn`
+/// somewhere in the repository's Rust code. Metric names (`sealed_session_…`) are not
+/// functions.
+#[test]
+fn every_test_the_docs_cite_exists() {
+    fn rust_sources(dir: &Path, out: &mut String) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let skip = path
+                .file_name()
+                .is_some_and(|n| n == "target" || n == "corpus" || n == "artifacts");
+            if skip {
+                continue;
+            }
+            if path.is_dir() {
+                rust_sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut code = String::new();
+    for dir in [
+        "src",
+        "tests",
+        "ecosystem",
+        "benches",
+        "fuzz",
+        "examples",
+        "scripts",
+    ] {
+        rust_sources(&root.join(dir), &mut code);
+    }
+    let mut docs = vec![root.join("SECURITY.md"), root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.push(path);
+        }
+    }
+    let mut cited = 0;
+    let mut missing = Vec::new();
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        for (i, quoted) in text.split('`').enumerate() {
+            let name = quoted.trim_end_matches("()");
+            let is_name = i % 2 == 1
+                && name.split('_').count() >= 4
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !name.starts_with("sealed_session_");
+            if !is_name {
+                continue;
+            }
+            cited += 1;
+            if !code.contains(&format!("fn {name}(")) && !code.contains(&format!("fn {name}<")) {
+                missing.push(format!(
+                    "{}: {name}",
+                    doc.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(
+        cited > 100,
+        "only {cited} citations found: is the parser right?"
+    );
+    assert!(
+        missing.is_empty(),
+        "cited but not found as a fn: {missing:#?}"
+    );
+}
