@@ -115,7 +115,7 @@ fn no_secret_printed_in_the_docs_is_accepted() {
 }
 
 /// Every claim of SECURITY.md, the README and docs/ names the test that backs it; a test that
-/// is renamed or removed must take the citation with it. Every backticked snake_case name
+/// is renamed or removed must take the citation with it. Every backticked `snake_case` name
 /// of four or more words in them (a test name, or a function of the API) must be a `fn`
 /// somewhere in the repository's Rust code. Metric names (`sealed_session_…`) are not
 /// functions.
