@@ -54,8 +54,16 @@ fn run(args: &[&str]) -> Run {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
+    run_with_env(args, stdin, &[])
+}
+
+/// Runs the tool with `stdin` and the variables `env` (and no `SEALED_SESSION_CONFIG` from
+/// the test's own environment).
+fn run_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(BIN)
         .args(args)
+        .env_remove("SEALED_SESSION_CONFIG")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -670,28 +678,12 @@ fn inspect_checks_a_server_mode_id_cookie_and_hints_at_a_mode_mix_up() {
 /// can be checked and its cookies inspected; the secret is never printed.
 #[test]
 fn check_config_and_inspect_read_the_environment_with_env() {
-    let env_run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env_remove("SEALED_SESSION_CONFIG")
-            .env(
-                "SEALED_SESSION_KEYS",
-                format!("1:xaes-256-gcm:primary:{S1}"),
-            )
-            .env("SEALED_SESSION_IDLE", "45m")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        finish(child.wait_with_output().unwrap())
-    };
+    let keys = format!("1:xaes-256-gcm:primary:{S1}");
+    let env = [
+        ("SEALED_SESSION_KEYS", keys.as_str()),
+        ("SEALED_SESSION_IDLE", "45m"),
+    ];
+    let env_run = |args: &[&str], stdin: &str| run_with_env(args, stdin, &env);
     let out = env_run(&["check-config", "--env", "--at", &at(0)], "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

@@ -64,10 +64,6 @@ impl Backend {
         Some(Backend::Redis(store, server))
     }
 
-    fn layer(&self) -> SessionLayer {
-        self.layer_with(SessionLayer::new(config("")).unwrap())
-    }
-
     fn layer_with(&self, layer: SessionLayer) -> SessionLayer {
         match self {
             Backend::Memory(store) => layer.server_store(store.clone()),
@@ -162,16 +158,24 @@ async fn app(req: Request<Incoming>, gate: Gate) -> Response<Body> {
     text(StatusCode::OK, session.keys().join(","))
 }
 
-async fn serve(backend: &Backend, gate: &Gate) -> TestServer {
-    let gate = gate.clone();
-    TestServer::start(backend.layer(), move |req| app(req, gate.clone())).await
-}
-
 /// A session logged in as `user` on a server over `backend` whose handlers wait at a gate of
 /// `writers`: the gate, the server, the browser and its cookie as a `Cookie` header value.
 async fn logged_in(backend: &Backend, writers: usize) -> (Gate, TestServer, Browser, String) {
+    logged_in_with(backend, SessionLayer::new(config("")).unwrap(), writers).await
+}
+
+/// [`logged_in`] behind `layer` (a clock, other settings) over `backend`'s store.
+async fn logged_in_with(
+    backend: &Backend,
+    layer: SessionLayer,
+    writers: usize,
+) -> (Gate, TestServer, Browser, String) {
     let gate = Gate::new(writers);
-    let srv = serve(backend, &gate).await;
+    let app_gate = gate.clone();
+    let srv = TestServer::start(backend.layer_with(layer), move |req| {
+        app(req, app_gate.clone())
+    })
+    .await;
     let mut b = Browser::new(&srv);
     assert_eq!(b.get("/login").await.body, "user");
     let cookie = format!("{NAME}={}", b.jar[NAME]);
@@ -365,15 +369,7 @@ async fn a_renewal_racing_a_write_keeps_the_write(kind: Kind) {
     let layer = SessionLayer::new(config(expiry))
         .unwrap()
         .clock(clock.clone());
-    let gate = Gate::new(2);
-    let app_gate = gate.clone();
-    let srv = TestServer::start(backend.layer_with(layer), move |req| {
-        app(req, app_gate.clone())
-    })
-    .await;
-    let mut b = Browser::new(&srv);
-    b.get("/login").await;
-    let cookie = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, mut b, cookie) = logged_in_with(&backend, layer, 2).await;
     clock.advance(Duration::from_mins(10)); // past `renew_after`
 
     let send = |path: &'static str| {
@@ -457,15 +453,7 @@ async fn a_reseal_racing_a_cycle_does_not_hand_back_the_old_id(kind: Kind) {
     let layer = SessionLayer::new(config(&rotation))
         .unwrap()
         .clock(clock.clone());
-    let gate = Gate::new(1);
-    let app_gate = gate.clone();
-    let srv = TestServer::start(backend.layer_with(layer), move |req| {
-        app(req, app_gate.clone())
-    })
-    .await;
-    let mut b = Browser::new(&srv);
-    b.get("/login").await;
-    let old = format!("{NAME}={}", b.jar[NAME]);
+    let (gate, srv, b, old) = logged_in_with(&backend, layer, 1).await;
     clock.advance(Duration::from_secs(20)); // key 2 is primary: the old id needs a re-seal
 
     let reader = {
