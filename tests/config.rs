@@ -1132,16 +1132,21 @@ fn rotation_report_follows_the_staged_runbook() {
     assert_eq!(config.rotation_report(safe_at).unwrap().primary, KeyId(2));
 }
 
-#[test]
-fn rotation_report_without_absolute_timeout_never_frees_a_key_unless_revoked() {
-    let t = now() - DAY;
-    let mut config = SessionConfig {
+/// Key 1 retired at `t`, key 2 the primary.
+fn retired_then_primary(t: SystemTime) -> SessionConfig {
+    SessionConfig {
         keys: vec![
             KeyConfig::new(1, S1).decrypt_only().retired_at(t),
             KeyConfig::new(2, S2),
         ],
         ..SessionConfig::default()
-    };
+    }
+}
+
+#[test]
+fn rotation_report_without_absolute_timeout_never_frees_a_key_unless_revoked() {
+    let t = now() - DAY;
+    let mut config = retired_then_primary(t);
     config.expiry.absolute = Duration::ZERO;
     assert_eq!(
         status(&config, 1, now()),
@@ -1176,13 +1181,7 @@ fn rotation_report_without_absolute_timeout_never_frees_a_key_unless_revoked() {
 #[test]
 fn rotation_report_with_an_absolute_timeout_past_any_instant_does_not_panic() {
     let t = now() - DAY;
-    let mut config = SessionConfig {
-        keys: vec![
-            KeyConfig::new(1, S1).decrypt_only().retired_at(t),
-            KeyConfig::new(2, S2),
-        ],
-        ..SessionConfig::default()
-    };
+    let mut config = retired_then_primary(t);
     for absolute in [Duration::from_secs(u64::MAX), Duration::MAX] {
         config.expiry.absolute = absolute;
         assert_eq!(
