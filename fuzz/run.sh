@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS seconds each (default 60); fails on the first crash.
+# Each run starts from, and adds to, the committed corpus in fuzz/corpus/TARGET; minimize it
+# with fuzz/cmin.sh before committing it (`cargo test` replays every file of it through the
+# target's body, fuzz/replay.rs). A crash input goes to fuzz/artifacts/TARGET: fix the bug,
+# then copy the input into fuzz/corpus/TARGET so the replay keeps testing it.
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: every target)
 set -euo pipefail

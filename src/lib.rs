@@ -162,13 +162,23 @@ pub mod time;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
 pub mod tower_sessions;
 
+/// The fuzz targets' bodies name the crate `sealed_session`, as they do from `fuzz/`.
+#[cfg(test)]
+extern crate self as sealed_session;
+
+/// The committed fuzz corpora, replayed through the fuzz targets' bodies.
+#[cfg(test)]
+#[path = "../fuzz/replay.rs"]
+mod fuzz_replay;
+
 /// The README's code blocks, compiled (and run where they can) as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// Seams for the fuzz targets only (cargo-fuzz builds with `--cfg fuzzing`); not API.
-#[cfg(fuzzing)]
+/// Seams for the fuzz targets only (cargo-fuzz builds with `--cfg fuzzing`; the unit tests
+/// replay the committed corpora through the same target bodies); not API.
+#[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod __fuzz {
     use std::time::SystemTime;
