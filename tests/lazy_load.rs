@@ -130,10 +130,16 @@ async fn a_load_retried_after_a_store_error_loads_the_stored_session() {
     r.jar = b.jar.clone();
 
     store.failing_loads.store(1, Ordering::SeqCst);
+    let loads = store.calls().0;
     let res = r.get("/").await;
     assert_eq!(
         res.body, "1 Some(\"alice\")",
         "the retry did not load the stored session"
+    );
+    assert_eq!(
+        store.calls().0,
+        loads + 2,
+        "one failed load, one that loaded, no more"
     );
 
     // Down for good: three failed attempts, a 503, and the record is not touched.
@@ -148,6 +154,39 @@ async fn a_load_retried_after_a_store_error_loads_the_stored_session() {
         "a session that never loaded was written back"
     );
     assert_eq!(r.get("/").await.body, "0 Some(\"alice\")");
+}
+
+/// Used before it was loaded, then loaded: what the handler saw first was not the stored
+/// session, so nothing of this request is written back, even what it wrote after loading.
+/// And a second `load` makes no store call.
+#[tokio::test]
+async fn a_session_used_before_loading_is_not_written_back_after_a_late_load() {
+    async fn late(req: Request<Incoming>) -> Response<Body> {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        let early: Option<u64> = session.get("n").unwrap();
+        session.load().await.unwrap();
+        session.load().await.unwrap();
+        session.insert("n", &1000u64).unwrap();
+        text(StatusCode::OK, format!("{early:?}"))
+    }
+    let store = Spy::default();
+    let layer = lazy(&store);
+    let writer = TestServer::serve(Router::new().route("/", get(count)).layer(layer.clone())).await;
+    let mut b = Browser::new(&writer);
+    assert_eq!(b.get("/").await.body, "1");
+    let late = TestServer::start(layer, late).await;
+    let mut l = Browser::with_base(format!("http://{}", late.addr));
+    l.jar = b.jar.clone();
+    let (loads, saves) = store.calls();
+    let r = l.get("/").await;
+    assert_eq!(r.body, "None", "read before loading: empty");
+    assert!(r.set_cookies().is_empty());
+    assert_eq!(
+        store.calls(),
+        (loads + 1, saves),
+        "one load; nothing written back"
+    );
+    assert_eq!(b.get("/").await.body, "2");
 }
 
 /// A handler that forgets to load sees an empty session, and nothing it does is written back:
