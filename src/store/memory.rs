@@ -362,6 +362,37 @@ mod tests {
         assert!(sweeps() - before <= 2, "{}", sweeps() - before);
     }
 
+    /// A store that never fills still drops expired records: one sweep per `SWEEP_EVERY`
+    /// saves.
+    #[test]
+    fn expired_records_are_swept_every_sweep_every_saves() {
+        let clock = ManualClock::at_unix(1000);
+        let store = MemoryStore::new().clock(clock.clone());
+        let key = |i: u32| {
+            let mut id = [0x5A; 16];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            RecordKey::of_id(&id)
+        };
+        block(store.save(&key(0), b"short", Duration::from_secs(1))).unwrap();
+        clock.advance(Duration::from_secs(2));
+        for i in 1..SWEEP_EVERY {
+            block(store.save(&key(i), b"r", Duration::from_hours(1))).unwrap();
+        }
+        assert_eq!(store.lock().sweeps, 1);
+        // The expired record went with the sweep, not with a read.
+        assert_eq!(store.len(), usize::try_from(SWEEP_EVERY - 1).unwrap());
+    }
+
+    /// A TTL past what `SystemTime` can hold saves a record that lives (about 136 years),
+    /// not one that is already expired.
+    #[test]
+    fn a_ttl_past_the_end_of_time_keeps_the_record() {
+        let store = MemoryStore::new();
+        let key = RecordKey::of_id(&[7; 16]);
+        block(store.save(&key, b"r", Duration::MAX)).unwrap();
+        assert_eq!(block(store.load(&key)).unwrap().as_deref(), Some(&b"r"[..]));
+    }
+
     #[test]
     fn compare_and_swap_writes_only_onto_the_expected_record() {
         let store = MemoryStore::new();
