@@ -38,6 +38,8 @@ common::both_modes!(
 
 async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
     let session = req.extensions().get::<Session>().unwrap().clone();
+    // What a tower handler does first in server mode with `load = "lazy"` (a no-op otherwise).
+    session.load().await.unwrap();
     match (req.method().clone(), req.uri().path()) {
         (_, "/echo") => {
             // What reached the handler: the whole body, as sent.
@@ -574,4 +576,37 @@ proptest! {
         prop_assert_eq!(mine.verify_csrf(&other), Err(CsrfReject::Mismatch));
         prop_assert_eq!(Session::detached().verify_csrf(t), Err(CsrfReject::NoSecret));
     }
+}
+
+/// Server mode with `load = "lazy"`: the layer loads the record before it checks a token (an
+/// unloaded session has no secret, so every token was refused with 403); a wrong token is
+/// still refused, a form field token works too, and a store outage is a 503, not a 403.
+#[tokio::test]
+async fn lazy_server_mode_checks_tokens_against_the_loaded_session() {
+    use common::spy::Spy;
+    use sealed_session::config::LoadPolicy;
+    use std::sync::atomic::Ordering;
+
+    let store = Spy::default();
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone())
+        .load_policy(LoadPolicy::Lazy);
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .layer(CsrfLayer::new().max_form_bytes(CAP))
+        .service_fn(|req| async move { Ok::<_, std::convert::Infallible>(app(req).await) });
+    let srv = TestServer::serve(svc).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let r = post(&mut b, "/anything", Some(&token)).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "POST ok"));
+    let r = post(&mut b, "/anything", Some("AAAA")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let form = format!("a=1&csrf_token={token}");
+    let r = b.post_form("/echo", &form).await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, form));
+    store.failing_loads.store(1, Ordering::SeqCst);
+    let r = post(&mut b, "/anything", Some(&token)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -13,13 +13,21 @@ use http_body_util::{LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use http_body_util::BodyExt as _;
+
+use super::layer::{decide, Decision};
 use super::refusal::{BoxError, Refusal};
 use super::{check_form, CsrfBody};
+use crate::error::StoreError;
 use crate::session::Session;
 
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
 pin_project! {
-    /// Response future of [`CsrfService`](super::CsrfService): the form body being read (only
-    /// for a urlencoded form without the header), then the inner future; or a ready refusal.
+    /// Response future of [`CsrfService`](super::CsrfService): the session's record being
+    /// loaded (server mode with `load = "lazy"`, unsafe requests only), the form body being
+    /// read (only for a urlencoded form without the header), then the inner future; or a
+    /// ready refusal.
     pub struct CsrfFuture<S, B>
     where
         S: Service<Request<CsrfBody<B>>>,
@@ -39,6 +47,10 @@ pin_project! {
         B: Body,
         B::Error: Into<BoxError>,
     {
+        Loading {
+            load: BoxFuture<Result<(), StoreError>>,
+            rest: Option<(Request<B>, S, usize)>,
+        },
         Reading {
             #[pin]
             collect: Collect<Limited<B>>,
@@ -72,6 +84,23 @@ where
         }
     }
 
+    /// Loads the session of `req` (server mode, lazy), then goes on as the layer would have.
+    pub(super) fn loading(req: Request<B>, inner: S, max_form_bytes: usize) -> Self {
+        let session = req.extensions().get::<Session>().cloned();
+        let load: BoxFuture<Result<(), StoreError>> = Box::pin(async move {
+            match session {
+                Some(session) => session.load().await,
+                None => Ok(()),
+            }
+        });
+        CsrfFuture {
+            kind: Kind::Loading {
+                load,
+                rest: Some((req, inner, max_form_bytes)),
+            },
+        }
+    }
+
     pub(super) fn reading(collect: Collect<Limited<B>>, parts: Parts, inner: S) -> Self {
         CsrfFuture {
             kind: Kind::Reading {
@@ -98,6 +127,30 @@ where
                 KindProj::Inner { fut } => return fut.poll(cx),
                 KindProj::Refused { res } => {
                     return Poll::Ready(Ok(res.take().unwrap_or_else(|| Refusal::Spent.response())))
+                }
+                KindProj::Loading { load, rest } => {
+                    let loaded = ready!(load.as_mut().poll(cx));
+                    let Some((req, mut inner, max)) = rest.take() else {
+                        return Poll::Ready(Ok(Refusal::Spent.response()));
+                    };
+                    match loaded.map(|()| decide(&req, max)) {
+                        Err(_) => Kind::Refused {
+                            res: Some(Refusal::StoreUnavailable.response()),
+                        },
+                        Ok(Decision::Pass) => Kind::Inner {
+                            fut: inner.call(req.map(CsrfBody::streaming)),
+                        },
+                        Ok(Decision::Refuse(refusal)) => Kind::Refused {
+                            res: Some(refusal.response()),
+                        },
+                        Ok(Decision::ReadForm) => {
+                            let (parts, body) = req.into_parts();
+                            Kind::Reading {
+                                collect: Limited::new(body, max).collect(),
+                                rest: Some((parts, inner)),
+                            }
+                        }
+                    }
                 }
                 KindProj::Reading { collect, rest } => {
                     let read = ready!(collect.poll(cx));

@@ -90,14 +90,14 @@ impl<S> CsrfService<S> {
     }
 }
 
-/// What to do with a request, from its head alone.
-enum Decision {
+/// What to do with a request, from its head alone (its session loaded).
+pub(super) enum Decision {
     Pass,
     Refuse(Refusal),
     ReadForm,
 }
 
-fn decide<B>(req: &Request<B>, max_form_bytes: usize) -> Decision {
+pub(super) fn decide<B>(req: &Request<B>, max_form_bytes: usize) -> Decision {
     if !is_unsafe(req.method()) {
         return Decision::Pass;
     }
@@ -135,6 +135,19 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let lazy = is_unsafe(req.method())
+            && req
+                .extensions()
+                .get::<Session>()
+                .is_some_and(Session::needs_load);
+        if lazy {
+            // Server mode with `load = "lazy"`: the token is checked against the stored
+            // session, so its record is loaded first (an unloaded session has no secret and
+            // would refuse every token).
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            return CsrfFuture::loading(req, inner, self.max_form_bytes);
+        }
         match decide(&req, self.max_form_bytes) {
             Decision::Pass => CsrfFuture::inner(self.inner.call(req.map(CsrfBody::streaming))),
             Decision::Refuse(refusal) => CsrfFuture::refused(refusal.response()),

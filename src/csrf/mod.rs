@@ -23,7 +23,10 @@
 //!   layer): upload forms send the header from script, or are routed outside the layer and
 //!   call [`Session::verify_csrf`] on their field.
 //!
-//! Place it inside the [`SessionLayer`](crate::SessionLayer), whose session it reads:
+//! Place it inside the [`SessionLayer`](crate::SessionLayer), whose session it reads. In
+//! server mode with `load = "lazy"` it loads the session's record for an unsafe request
+//! before checking the token (a store outage is then a `503`); safe requests stay lazy.
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{header, Method, Request, Response, StatusCode};

@@ -17,6 +17,8 @@ pub(super) enum Refusal {
     TooLarge,
     /// The form body failed while being read.
     Unreadable(BoxError),
+    /// The session's record could not be loaded to check the token (server mode, lazy).
+    StoreUnavailable,
     /// The future was polled after it completed.
     Spent,
 }
@@ -53,6 +55,11 @@ impl Refusal {
                     "the form body could not be read to check its CSRF token",
                 )
             }
+            Refusal::StoreUnavailable => (
+                // `Session::load` logged the outage.
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the session store is unavailable",
+            ),
             Refusal::Spent => {
                 tracing::error!("CsrfFuture polled after completion");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")

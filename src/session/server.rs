@@ -76,6 +76,14 @@ impl Session {
         Ok(())
     }
 
+    /// Server mode with lazy loading: the record is not loaded yet ([`load`](Self::load)
+    /// would make a store call).
+    pub(crate) fn needs_load(&self) -> bool {
+        let inner = self.lock();
+        inner.server.as_ref().is_some_and(|s| !s.loaded)
+            && inner.engine.as_ref().is_some_and(|e| e.store.is_some())
+    }
+
     /// Server mode: opens the id cookie now and returns the key of the record to load, if a
     /// valid id arrived (otherwise the session is loaded: there is nothing to load).
     pub(crate) fn open_id(&self) -> Option<RecordKey> {
