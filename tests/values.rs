@@ -559,3 +559,26 @@ async fn a_cookie_of_the_previous_release_opens_and_is_resealed_as_v2() {
     assert_eq!(b.get("/").await.body, "1");
     assert_eq!(b.get("/").await.body, "2");
 }
+
+/// `Typed::update` is one step under the session's lock: clones of one session updating the
+/// same key from two threads lose no update (reading, then writing, with the lock dropped in
+/// between, lost about a quarter of them).
+#[test]
+fn typed_update_loses_no_update_across_clones() {
+    const N: u64 = 20_000;
+    let session = sealed_session::Session::detached();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let counter = session.typed::<u64>("n");
+            std::thread::spawn(move || {
+                for _ in 0..N {
+                    counter.update(|n| *n += 1).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(session.get::<u64>("n").unwrap(), Some(2 * N));
+}

@@ -119,7 +119,10 @@ impl<T: Serialize + DeserializeOwned> Typed<T> {
     }
 
     /// Reads the value (or the default), applies `f`, stores the result and returns what `f`
-    /// returned.
+    /// returned, as one step: the session stays locked from the read to the write, so an
+    /// update from a clone of the session (another task of the same request) is never lost
+    /// between them. `f` must therefore not use the session itself (that would deadlock);
+    /// it gets the value and nothing else.
     ///
     /// # Errors
     /// As [`get`](Self::get) (then nothing is stored) and [`set`](Self::set).
@@ -127,9 +130,10 @@ impl<T: Serialize + DeserializeOwned> Typed<T> {
     where
         T: Default,
     {
-        let mut value = self.get_or_default()?;
+        let mut inner = self.session.loaded();
+        let mut value = inner.data.get::<T>(&self.key)?.unwrap_or_default();
         let out = f(&mut value);
-        self.set(&value)?;
+        inner.data.insert(self.key.as_str(), &value)?;
         Ok(out)
     }
 
