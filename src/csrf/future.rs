@@ -15,9 +15,8 @@ use tower_service::Service;
 
 use http_body_util::BodyExt as _;
 
-use super::layer::{decide, Decision};
 use super::refusal::{BoxError, Refusal};
-use super::{check_form, CsrfBody};
+use super::{check_form, decide, CsrfBody, Decision};
 use crate::error::StoreError;
 use crate::session::Session;
 

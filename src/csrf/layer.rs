@@ -9,12 +9,9 @@ use http_body_util::{BodyExt as _, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::refusal::{BoxError, Refusal};
-use super::{
-    content_length, header_token, is_unsafe, is_urlencoded_form, CsrfBody, CsrfFuture,
-    DEFAULT_MAX_FORM_BYTES,
-};
-use crate::session::{CsrfReject, Session};
+use super::refusal::BoxError;
+use super::{decide, is_unsafe, CsrfBody, CsrfFuture, Decision, DEFAULT_MAX_FORM_BYTES};
+use crate::session::Session;
 
 /// A [`Layer`] that refuses unsafe requests without the session's CSRF token, read from the
 /// `X-CSRF-Token` header or a urlencoded form's `csrf_token` field. See the
@@ -87,35 +84,6 @@ impl<S> CsrfService<S> {
     /// Unwraps the inner service.
     pub fn into_inner(self) -> S {
         self.inner
-    }
-}
-
-/// What to do with a request, from its head alone (its session loaded).
-pub(super) enum Decision {
-    Pass,
-    Refuse(Refusal),
-    ReadForm,
-}
-
-pub(super) fn decide<B>(req: &Request<B>, max_form_bytes: usize) -> Decision {
-    if !is_unsafe(req.method()) {
-        return Decision::Pass;
-    }
-    let Some(session) = req.extensions().get::<Session>() else {
-        return Decision::Refuse(Refusal::NoSession);
-    };
-    if let Some(token) = header_token(req.headers()) {
-        return match token.and_then(|t| session.verify_csrf(t)) {
-            Ok(()) => Decision::Pass,
-            Err(reason) => Decision::Refuse(Refusal::Csrf(reason)),
-        };
-    }
-    if !is_urlencoded_form(req.headers()) {
-        return Decision::Refuse(Refusal::Csrf(CsrfReject::Missing));
-    }
-    match content_length(req.headers()) {
-        Some(len) if len > max_form_bytes as u64 => Decision::Refuse(Refusal::TooLarge),
-        _ => Decision::ReadForm,
     }
 }
 

@@ -70,7 +70,9 @@
 use std::borrow::Cow;
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, Method, Request};
+
+use refusal::Refusal;
 
 use crate::session::{CsrfReject, Session};
 
@@ -176,6 +178,35 @@ pub(crate) fn is_urlencoded_form(headers: &HeaderMap) -> bool {
 }
 
 /// The declared `Content-Length`, when there is one and it parses.
+/// What to do with a request, from its head alone (its session loaded).
+enum Decision {
+    Pass,
+    Refuse(Refusal),
+    ReadForm,
+}
+
+fn decide<B>(req: &Request<B>, max_form_bytes: usize) -> Decision {
+    if !is_unsafe(req.method()) {
+        return Decision::Pass;
+    }
+    let Some(session) = req.extensions().get::<Session>() else {
+        return Decision::Refuse(Refusal::NoSession);
+    };
+    if let Some(token) = header_token(req.headers()) {
+        return match token.and_then(|t| session.verify_csrf(t)) {
+            Ok(()) => Decision::Pass,
+            Err(reason) => Decision::Refuse(Refusal::Csrf(reason)),
+        };
+    }
+    if !is_urlencoded_form(req.headers()) {
+        return Decision::Refuse(Refusal::Csrf(CsrfReject::Missing));
+    }
+    match content_length(req.headers()) {
+        Some(len) if len > max_form_bytes as u64 => Decision::Refuse(Refusal::TooLarge),
+        _ => Decision::ReadForm,
+    }
+}
+
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
