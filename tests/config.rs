@@ -723,6 +723,60 @@ fn path_and_domain_must_be_well_formed() {
     );
 }
 
+/// Settings a browser would silently ignore, or that leave no room for a session, are
+/// refused at validation instead of failing every request afterwards: a domain with an empty
+/// or dash-edged label (the browser drops the cookie), a path with a space or a non-ASCII
+/// character (requests carry it percent-encoded: the cookie never comes back), a name that
+/// with its attributes fills the line (every write was a 500).
+#[test]
+fn settings_a_browser_ignores_or_that_leave_no_room_are_refused() {
+    let unprefixed = |c: &mut SessionConfig| c.cookie.host_prefix = false;
+    for domain in [
+        "..",
+        "example..com",
+        ".example.com..",
+        "-",
+        "-example.com",
+        "example.com.",
+    ] {
+        let err = cookie_error(|c| {
+            unprefixed(c);
+            c.cookie.domain = Some(domain.into());
+        });
+        assert!(
+            err.starts_with("cookie.domain: is not a domain name"),
+            "{domain}: {err}"
+        );
+    }
+    for domain in [".example.com", "sub.example-1.com", "localhost"] {
+        let mut ok = one_key();
+        unprefixed(&mut ok);
+        ok.cookie.domain = Some(domain.into());
+        ok.validate_at(now()).unwrap();
+    }
+    for path in ["/café", "/my app", "/a;b"] {
+        let err = cookie_error(|c| {
+            unprefixed(c);
+            c.cookie.path = path.into();
+        });
+        assert!(
+            err.starts_with("cookie.path: is not a cookie path"),
+            "{path}: {err}"
+        );
+    }
+    let err = cookie_error(|c| {
+        unprefixed(c);
+        c.cookie.name = "n".repeat(250);
+        c.cookie.max_cookie_len = 256;
+        c.cookie.max_chunks = 1;
+    });
+    assert!(err.starts_with("cookie.name: with the path"), "{err}");
+    // The defaults, and a long but workable name, leave room.
+    let mut ok = one_key();
+    ok.cookie.name = "n".repeat(100);
+    ok.validate_at(now()).unwrap();
+}
+
 #[test]
 fn chunk_and_length_limits_are_bounded() {
     for (chunks, ok) in [(0, false), (1, true), (16, true), (17, false)] {

@@ -85,6 +85,15 @@ pub struct CookieConfig {
     pub max_chunks: usize,
 }
 
+/// The most bytes of a `Set-Cookie` line's attributes besides the path and domain values:
+/// `; HttpOnly; SameSite=Strict; Secure; Path=; Domain=; Max-Age=34560000; Expires=` and a
+/// 29-byte date. (`cookies::set_cookie` checks its real rendering against it.)
+pub(crate) const ATTRS_BOUND: usize = 108;
+
+/// The room a `Set-Cookie` line must leave for the value: a small session sealed (an empty
+/// one is about 70 characters).
+pub(crate) const SMALL_VALUE_LEN: usize = 128;
+
 impl Default for CookieConfig {
     fn default() -> Self {
         CookieConfig {
@@ -177,27 +186,7 @@ impl CookieConfig {
                  cookies without Secure); use \"lax\" or turn `secure` on",
             ));
         }
-        if !self.path.starts_with('/') || self.path.chars().any(|c| c == ';' || c.is_control()) {
-            return Err(invalid(
-                "path",
-                "is not a cookie path; it must start with `/` and hold no `;` or control \
-                 characters",
-            ));
-        }
-        if let Some(domain) = &self.domain {
-            let host = domain.strip_prefix('.').unwrap_or(domain);
-            if host.is_empty()
-                || !host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-            {
-                return Err(invalid(
-                    "domain",
-                    "is not a domain name; expected e.g. \"example.com\" (ASCII letters, \
-                     digits, `-` and `.`; punycode for IDNs; no port or path)",
-                ));
-            }
-        }
+        self.validate_path_and_domain()?;
         if !(1..=MAX_CHUNKS).contains(&self.max_chunks) {
             return Err(invalid(
                 "max_chunks",
@@ -214,6 +203,7 @@ impl CookieConfig {
                 ),
             ));
         }
+        self.validate_room()?;
         let total = self.max_cookie_len * self.max_chunks;
         if total > MAX_SEALED_LEN {
             return Err(invalid(
@@ -227,6 +217,64 @@ impl CookieConfig {
                     self.max_cookie_len,
                     MAX_SEALED_LEN / self.max_cookie_len,
                     MAX_SEALED_LEN / self.max_chunks,
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_path_and_domain(&self) -> Result<(), ConfigError> {
+        // Requests carry their path percent-encoded: a path with a space or a non-ASCII
+        // character matches no request, and the cookie would never come back.
+        if !self.path.starts_with('/')
+            || !self.path.chars().all(|c| c.is_ascii_graphic() && c != ';')
+        {
+            return Err(invalid(
+                "path",
+                "is not a cookie path; it must start with `/` and hold only printable ASCII \
+                 without spaces or `;` (percent-encode other characters, as requests carry them)",
+            ));
+        }
+        if let Some(domain) = &self.domain {
+            let host = domain.strip_prefix('.').unwrap_or(domain);
+            // Every label non-empty and not starting or ending with `-` (RFC 1123): browsers
+            // ignore a cookie whose Domain has an empty label (RFC 6265 §5.3).
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            if !host.split('.').all(label_ok) {
+                return Err(invalid(
+                    "domain",
+                    "is not a domain name; expected e.g. \"example.com\" (labels of ASCII \
+                     letters, digits and inner `-`, joined by single dots; punycode for IDNs; \
+                     no port or path)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_room(&self) -> Result<(), ConfigError> {
+        // Every line repeats the name and the attributes: a line with less room than a small
+        // sealed session would make every write fail (a 500) although start-up succeeded.
+        let overhead = self.full_name().len()
+            + 1
+            + ATTRS_BOUND
+            + self.path.len()
+            + self.domain.as_ref().map_or(0, String::len);
+        let room = self.max_cookie_len.saturating_sub(overhead);
+        if room < SMALL_VALUE_LEN {
+            return Err(invalid(
+                "name",
+                format!(
+                    "with the path, the domain and the other attributes, it leaves {room} of \
+                     `max_cookie_len`'s {} bytes for the value, less than the {SMALL_VALUE_LEN} a \
+                     small session needs; shorten the name (or the path or domain) or raise \
+                     `max_cookie_len`",
+                    self.max_cookie_len
                 ),
             ));
         }

@@ -53,6 +53,8 @@ mod key;
 mod rotation;
 mod store;
 
+#[cfg(test)]
+pub(crate) use cookie::ATTRS_BOUND;
 pub use cookie::{CookieConfig, SameSite};
 pub(crate) use de::process_env;
 pub(crate) use env::CONFIG_VAR;

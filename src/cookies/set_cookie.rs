@@ -697,6 +697,32 @@ mod tests {
         }
     }
 
+    /// Validation's bound on the attributes (`config::cookie::ATTRS_BOUND`, plus the path and
+    /// domain) holds for the longest rendering: every attribute on, the longest `Max-Age`.
+    #[test]
+    fn the_attributes_fit_the_bound_validation_assumes() {
+        use crate::config::ATTRS_BOUND;
+        let c = CookieConfig {
+            host_prefix: false,
+            same_site: SameSite::Strict,
+            path: "/a/longer/path".into(),
+            domain: Some("sub.example.com".into()),
+            ..CookieConfig::default()
+        };
+        let s = CookieSettings::new(&c);
+        let text = Lifetime::new(1_700_000_000, u64::MAX).render();
+        let bound = ATTRS_BOUND + c.path.len() + c.domain.as_ref().map_or(0, String::len);
+        assert!(
+            s.attrs_len(text.as_bytes()) <= bound,
+            "{} > {bound}",
+            s.attrs_len(text.as_bytes())
+        );
+        assert!(
+            bound - s.attrs_len(text.as_bytes()) < 8,
+            "the bound is loose"
+        );
+    }
+
     #[test]
     fn too_large_past_max_chunks() {
         let s = settings(512, 2);
