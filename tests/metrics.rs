@@ -221,6 +221,10 @@ async fn merged_saves_count_conflicts_and_retries(recorded: &Recorded) {
             let key = req.uri().path().trim_start_matches('/').to_owned();
             if key.is_empty() {
                 session.insert("user", "alice").unwrap();
+            } else if key == "clear" {
+                for k in session.keys() {
+                    session.remove(&k);
+                }
             } else {
                 session.insert(&key, &true).unwrap();
                 gate.wait().await;
@@ -244,4 +248,12 @@ async fn merged_saves_count_conflicts_and_retries(recorded: &Recorded) {
     );
     assert_eq!(recorded.counter(names::MERGE_CONFLICTS), 1);
     assert_eq!(recorded.counter(names::MERGE_RETRIES), 1);
+    // A loaded session emptied by removals: its record is deleted, and counted as a delete.
+    let (saves, deletes) = (
+        recorded.counter(names::STORE_SAVES),
+        recorded.counter(names::STORE_DELETES),
+    );
+    assert_eq!(b.get("/clear").await.body, "");
+    assert_eq!(recorded.counter(names::STORE_SAVES), saves);
+    assert_eq!(recorded.counter(names::STORE_DELETES), deletes + 1);
 }

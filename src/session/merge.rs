@@ -110,7 +110,13 @@ pub(crate) async fn write(store: &dyn SessionStore, save: Save) -> Result<Writte
             metrics::merge_retry();
         }
         let swap = store.compare_and_swap(&key, Some(&expected), record.as_deref(), ttl);
-        match metrics::store_call(StoreOp::Save, swap).await? {
+        // A swap to nothing deletes the record (the session became empty).
+        let op = if record.is_some() {
+            StoreOp::Save
+        } else {
+            StoreOp::Delete
+        };
+        match metrics::store_call(op, swap).await? {
             Swap::Done if record.is_some() => {
                 return Ok(match merged_lifetime {
                     None => Written::Stored,
@@ -125,12 +131,16 @@ pub(crate) async fn write(store: &dyn SessionStore, save: Save) -> Result<Writte
                 return Ok(Written::Dropped);
             }
             Swap::Changed(Some(current)) => {
-                metrics::merge_conflict();
                 tracing::debug!(attempt, "session record written meanwhile; merging");
                 let Some((merged, merged_ttl, lifetime)) = merge.onto(&key, &current) else {
                     tracing::debug!("session record meanwhile expired or unusable; write dropped");
                     return Ok(Written::Dropped);
                 };
+                // Counted once per save that merged, however many attempts it took (those are
+                // the retries).
+                if merged_lifetime.is_none() {
+                    metrics::merge_conflict();
+                }
                 (expected, record, ttl) = (current, merged, merged_ttl);
                 merged_lifetime = Some(lifetime);
             }
