@@ -37,8 +37,11 @@ pub const FLASH_KEY: &str = "_flash";
 
 /// How important a flash message is (Django's message levels), for the page to style it.
 ///
-/// Stored by name, so the list of levels may grow without breaking stored messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Stored by name, so the list of levels may grow without breaking stored messages: a name
+/// this build does not know (written by a newer build during a rolling deploy) reads as
+/// [`Level::Info`], so the message is still shown once rather than the whole queue failing
+/// to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Level {
@@ -69,6 +72,29 @@ impl Level {
             Level::Warning => "warning",
             Level::Error => "error",
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Level;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a flash level name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Level, E> {
+                Ok(match name {
+                    "debug" => Level::Debug,
+                    "success" => Level::Success,
+                    "warning" => Level::Warning,
+                    "error" => Level::Error,
+                    // "info", and any level a newer build added.
+                    _ => Level::Info,
+                })
+            }
+        }
+        deserializer.deserialize_str(Name)
     }
 }
 
@@ -182,6 +208,57 @@ mod tests {
         assert!(session.take_flashes().is_err());
         assert!(!session.contains(FLASH_KEY));
         assert!(session.take_flashes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_level_from_a_newer_build_reads_as_info_and_keeps_the_queue() {
+        use std::collections::BTreeMap;
+        let session = Session::detached();
+        let newer = |level: &str, text: &str| {
+            BTreeMap::from([("level", level.to_owned()), ("text", text.to_owned())])
+        };
+        session
+            .insert(
+                FLASH_KEY,
+                &[newer("critical", "disk full"), newer("error", "failed")],
+            )
+            .unwrap();
+        session.flash(Level::Success, "saved").unwrap();
+        assert_eq!(
+            session.take_flashes().unwrap(),
+            [
+                Flash::new(Level::Info, "disk full"),
+                Flash::new(Level::Error, "failed"),
+                Flash::new(Level::Success, "saved"),
+            ]
+        );
+        // A level that is not a name is still refused.
+        session
+            .insert(FLASH_KEY, &[BTreeMap::from([("level", 3u8)])])
+            .unwrap();
+        assert!(session.take_flashes().is_err());
+    }
+
+    #[test]
+    fn every_level_reads_back_as_itself() {
+        let session = Session::detached();
+        let all = [
+            Level::Debug,
+            Level::Info,
+            Level::Success,
+            Level::Warning,
+            Level::Error,
+        ];
+        for level in all {
+            session.flash(level, level.as_str()).unwrap();
+        }
+        let back: Vec<Level> = session
+            .take_flashes()
+            .unwrap()
+            .into_iter()
+            .map(|f| f.level)
+            .collect();
+        assert_eq!(back, all);
     }
 
     #[test]
