@@ -117,6 +117,30 @@ fn reload_from_file_applies_a_raised_not_before_to_cookies_already_issued() {
         .unwrap()
         .clock(clock.clone());
     assert_eq!(counter(&fresh).visit(Some(&cookie)).0, 1);
+
+    // A `not_before` in the future would reject every new session until then: refused, and
+    // the policy in force stays (the session made after the first reload still counts).
+    let (_, later) = app.visit(None);
+    let later = later.unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "[expiry]\nnot_before = \"{}\"\n{}",
+            rfc3339(600 + 3600),
+            key(1, KEY1, "primary")
+        ),
+    )
+    .unwrap();
+    let err = layer
+        .key_ring_handle()
+        .reload_from_file(&file)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not_before") && err.contains("in the future"),
+        "{err}"
+    );
+    assert_eq!(app.visit(Some(&later)).0, 2);
 }
 
 #[test]
