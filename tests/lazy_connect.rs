@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use sealed_session::config::ConnectPolicy;
+use sealed_session::store::{RecordKey, RedisStore, SessionStore};
 use sealed_session::{Error, SessionLayer, StoreError};
 
 use common::http::{config, Browser};
@@ -158,4 +159,58 @@ async fn an_outage_met_by_the_axum_extractor_is_logged_once() {
     assert_eq!(back.as_deref(), Some("1"));
     assert_eq!(count(&logs, "ERROR", "session store unavailable"), 1);
     assert_eq!(count(&logs, "INFO", "session store answers again"), 1);
+}
+
+/// A Redis host that accepts connections and never answers (hung, or a black-holing proxy).
+async fn hung_redis() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}/", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+/// Each store call, reconnection attempts included, ends with the store's timeout: redis-rs's
+/// own timeouts bound one attempt each and its connection manager retries, so against a hung
+/// host one call used to take 3.5 times the timeout (a request waited 3.5 s for its 503).
+/// Measured on tokio's paused clock (virtual time: no assertion on wall time).
+#[tokio::test(start_paused = true)]
+async fn a_hung_redis_fails_each_store_call_within_the_timeout() {
+    let (url, _hung) = hung_redis().await;
+    let timeout = Duration::from_millis(300);
+    let key = RecordKey::of_id(&[1; 16]);
+
+    let store = RedisStore::lazy_with(&url, timeout).unwrap();
+    for call in 0..3 {
+        let start = tokio::time::Instant::now();
+        let err = store.load(&key).await.unwrap_err();
+        let took = start.elapsed();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+        assert!(
+            took <= timeout,
+            "call {call} took {took:?}, timeout {timeout:?}"
+        );
+        let start = tokio::time::Instant::now();
+        store
+            .save(&key, b"x", Duration::from_mins(1))
+            .await
+            .unwrap_err();
+        assert!(
+            start.elapsed() <= timeout,
+            "save {call} took {:?}",
+            start.elapsed()
+        );
+    }
+
+    let start = tokio::time::Instant::now();
+    let err = RedisStore::connect_with(&url, timeout).await.unwrap_err();
+    assert!(
+        start.elapsed() <= timeout,
+        "an eager connect took {:?}: {err}",
+        start.elapsed()
+    );
 }

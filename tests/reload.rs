@@ -120,8 +120,8 @@ fn reload_from_file_applies_a_raised_not_before_to_cookies_already_issued() {
 
     // A `not_before` in the future would reject every new session until then: refused, and
     // the policy in force stays (the session made after the first reload still counts).
-    let (_, later) = app.visit(None);
-    let later = later.unwrap();
+    let (_, since_reload) = app.visit(None);
+    let since_reload = since_reload.unwrap();
     std::fs::write(
         &file,
         format!(
@@ -140,7 +140,7 @@ fn reload_from_file_applies_a_raised_not_before_to_cookies_already_issued() {
         err.contains("not_before") && err.contains("in the future"),
         "{err}"
     );
-    assert_eq!(app.visit(Some(&later)).0, 2);
+    assert_eq!(app.visit(Some(&since_reload)).0, 2);
 }
 
 #[test]

@@ -174,6 +174,40 @@ async fn redis_keys_are_prefixed_hashes_with_a_server_side_ttl() {
         .await
         .unwrap();
     assert!((1..=100).contains(&ttl), "ttl {ttl}");
+
+    // Millisecond TTLs, rounded up: a record never dies before its TTL (1.9 s was sent as
+    // `EX 1`, so the record died 0.9 s early), through `save` and the compare-and-swap.
+    let pttl = |conn: &mut redis::aio::MultiplexedConnection| {
+        let name = keys[0].clone();
+        let mut conn = conn.clone();
+        async move {
+            let ms: i64 = redis::cmd("PTTL")
+                .arg(name)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            ms
+        }
+    };
+    store
+        .save(&key, b"x", Duration::from_millis(1900))
+        .await
+        .unwrap();
+    let ms = pttl(&mut conn).await;
+    assert!((1001..=1900).contains(&ms), "pttl {ms}");
+    let swapped = store
+        .compare_and_swap(&key, Some(b"x"), Some(b"y"), Duration::from_millis(2900))
+        .await
+        .unwrap();
+    assert!(matches!(swapped, sealed_session::store::Swap::Done));
+    let ms = pttl(&mut conn).await;
+    assert!((2001..=2900).contains(&ms), "pttl {ms}");
+    // A TTL Redis cannot hold is clamped, not an error (it was a 503).
+    store.save(&key, b"x", Duration::MAX).await.unwrap();
+    store
+        .compare_and_swap(&key, Some(b"x"), Some(b"z"), Duration::MAX)
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- what reaches the store

@@ -1,18 +1,20 @@
 //! [`RedisStore`] (feature `redis`): records in Redis with a server-side TTL.
 
+use std::future::Future;
 use std::time::Duration;
 
 use super::redis_connect::{unavailable, Connection, Settings};
 use super::{RecordKey, SessionStore, StoreFuture, Swap};
 use crate::error::StoreError;
 
-/// Records in Redis under `PREFIX` + hex(SHA-256 of the id), written with `SET … EX ttl`, so
-/// Redis expires them by itself.
+/// Records in Redis under `PREFIX` + hex(SHA-256 of the id), written with `SET … PX ttl`
+/// (milliseconds, rounded up), so Redis expires them by itself.
 ///
 /// Uses redis-rs's tokio `ConnectionManager`: one multiplexed connection shared by all
 /// requests, re-established in the background after an I/O error (a Redis restart). While
-/// Redis is down each store call fails after the response timeout (default 1 s), and the
-/// request gets a 503; once Redis is back, requests succeed again without restarting the app.
+/// Redis is down or hung, each store call fails after the timeout (default 1 s) — the whole
+/// call, reconnection attempts included — and the request gets a 503; once Redis is back,
+/// requests succeed again without restarting the app.
 /// [`RedisStore::builder`] adds TLS roots (`rediss://`, feature `redis-tls`), and
 /// [`RedisStore::cluster_builder`] reaches a Redis Cluster (feature `redis-cluster`), where
 /// each record, one key, lives in one hash slot.
@@ -33,6 +35,10 @@ use crate::error::StoreError;
 pub struct RedisStore {
     conn: Connection,
     prefix: String,
+    /// Bounds each store call as a whole. redis-rs's own connection and response timeouts
+    /// bound one attempt each, and its connection manager retries: against a host that
+    /// accepts connections and never answers, one call took 3.5 times the timeout.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -57,7 +63,7 @@ impl RedisStore {
         Self::connect_with(url, Duration::from_secs(1)).await
     }
 
-    /// Connects with the given connection and response timeout.
+    /// Connects with the given timeout (each store call's, connecting included).
     ///
     /// # Errors
     /// As [`RedisStore::connect`].
@@ -107,7 +113,8 @@ impl RedisStore {
         Self::builder(url).connect_lazy()
     }
 
-    /// As [`lazy`](Self::lazy), with the given connection and response timeout.
+    /// As [`lazy`](Self::lazy), with the given timeout (each store call's, connecting
+    /// included).
     ///
     /// # Errors
     /// As [`RedisStore::lazy`].
@@ -134,7 +141,7 @@ impl RedisStore {
 /// roots and the key prefix. Made by [`RedisStore::builder`] (or
 /// [`RedisStore::cluster_builder`]); [`connect`](Self::connect) opens the connection.
 ///
-/// Defaults: 1 s connection and response timeout, the system's roots for `rediss://`, the
+/// Defaults: a 1 s timeout per store call, the system's roots for `rediss://`, the
 /// prefix [`RedisStore::DEFAULT_PREFIX`].
 ///
 /// ```no_run
@@ -163,8 +170,9 @@ impl RedisStoreBuilder {
         }
     }
 
-    /// The connection timeout and the response timeout of each store call (default 1 s):
-    /// how long a request waits for a Redis that is down before it is answered 503.
+    /// How long a store call may take, connecting included (default 1 s): how long a request
+    /// waits for a Redis that is down or hung before it is answered 503, and how long
+    /// [`connect`](Self::connect) waits for Redis at start-up.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = timeout;
         self
@@ -193,10 +201,12 @@ impl RedisStoreBuilder {
     /// `redis-tls` feature), the CA PEM holds no certificate, or Redis cannot be reached
     /// within the timeout.
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        let conn = self.settings.open().await?;
+        let timeout = self.settings.timeout;
+        let conn = bounded(timeout, self.settings.open()).await?;
         Ok(RedisStore {
             conn,
             prefix: self.prefix,
+            timeout,
         })
     }
 
@@ -214,12 +224,51 @@ impl RedisStoreBuilder {
         Ok(RedisStore {
             conn,
             prefix: self.prefix,
+            timeout: self.settings.timeout,
         })
     }
 }
 
+/// A store call that has not finished within `timeout` fails as [`StoreError::Unavailable`].
+async fn bounded<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable(Box::new(TimedOut(timeout)))))
+}
+
+/// Redis did not answer a store call within the store's timeout.
+#[derive(Debug)]
+struct TimedOut(Duration);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Redis did not answer within {} (the store's timeout)",
+            humantime::format_duration(self.0)
+        )
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// The largest TTL sent to Redis, in milliseconds (about 31 700 years): Redis refuses an
+/// expiry whose absolute time would overflow, and the layer never asks for more than
+/// [`MAX_AGE_SECS`](crate::limits::MAX_AGE_SECS) anyway.
+const MAX_TTL_MS: u64 = 1_000_000_000_000_000;
+
+/// `ttl` in whole milliseconds, rounded up (a record never dies before its TTL), at least 1
+/// (Redis refuses 0; a zero TTL is gone after a millisecond) and at most [`MAX_TTL_MS`].
+fn ttl_ms(ttl: Duration) -> u64 {
+    let ms = ttl.as_nanos().div_ceil(1_000_000);
+    u64::try_from(ms).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+}
+
 /// `KEYS[1]`: the record; `ARGV`: whether a record is expected (`"1"`/`"0"`), the expected
-/// bytes, whether to write (`"1"`) or delete (`"0"`), the new bytes, the TTL in seconds.
+/// bytes, whether to write (`"1"`) or delete (`"0"`), the new bytes, the TTL in milliseconds.
 /// Returns 1 when swapped, else the current record (a bulk string), or 0 when there is none.
 /// One key only: atomic in Redis, and valid in Redis Cluster.
 const COMPARE_AND_SWAP: &str = r"
@@ -231,7 +280,7 @@ if not matches then
   return 0
 end
 if ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+  redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
 else
   redis.call('DEL', KEYS[1])
 end
@@ -242,13 +291,13 @@ impl SessionStore for RedisStore {
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        Box::pin(async move {
+        Box::pin(bounded(self.timeout, async move {
             redis::cmd("GET")
                 .arg(key)
                 .query_async::<Option<Vec<u8>>>(&mut conn)
                 .await
                 .map_err(unavailable)
-        })
+        }))
     }
 
     fn save<'a>(
@@ -259,29 +308,29 @@ impl SessionStore for RedisStore {
     ) -> StoreFuture<'a, ()> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        let secs = ttl.as_secs().max(1);
-        Box::pin(async move {
+        let ms = ttl_ms(ttl);
+        Box::pin(bounded(self.timeout, async move {
             redis::cmd("SET")
                 .arg(key)
                 .arg(record)
-                .arg("EX")
-                .arg(secs)
+                .arg("PX")
+                .arg(ms)
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(unavailable)
-        })
+        }))
     }
 
     fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        Box::pin(async move {
+        Box::pin(bounded(self.timeout, async move {
             redis::cmd("DEL")
                 .arg(key)
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(unavailable)
-        })
+        }))
     }
 
     fn compare_and_swap<'a>(
@@ -293,9 +342,9 @@ impl SessionStore for RedisStore {
     ) -> StoreFuture<'a, Swap> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        let secs = ttl.as_secs().max(1);
+        let ms = ttl_ms(ttl);
         let flag = |present: bool| if present { "1" } else { "0" };
-        Box::pin(async move {
+        Box::pin(bounded(self.timeout, async move {
             let reply = redis::cmd("EVAL")
                 .arg(COMPARE_AND_SWAP)
                 .arg(1)
@@ -304,7 +353,7 @@ impl SessionStore for RedisStore {
                 .arg(expected.unwrap_or_default())
                 .arg(flag(new.is_some()))
                 .arg(new.unwrap_or_default())
-                .arg(secs)
+                .arg(ms)
                 .query_async::<redis::Value>(&mut conn)
                 .await
                 .map_err(unavailable)?;
@@ -316,6 +365,21 @@ impl SessionStore for RedisStore {
                     format!("unexpected reply to the compare-and-swap script: {other:?}").into(),
                 )),
             }
-        })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_are_whole_milliseconds_rounded_up_within_what_redis_accepts() {
+        assert_eq!(ttl_ms(Duration::from_millis(1900)), 1900);
+        assert_eq!(ttl_ms(Duration::from_micros(1_900_001)), 1901);
+        assert_eq!(ttl_ms(Duration::ZERO), 1);
+        assert_eq!(ttl_ms(Duration::from_nanos(1)), 1);
+        assert_eq!(ttl_ms(Duration::MAX), MAX_TTL_MS);
+        assert_eq!(ttl_ms(Duration::from_hours(24)), 86_400_000);
     }
 }
