@@ -429,6 +429,13 @@ fn payload_error(e: postcard::Error) -> Error {
 /// A decrypt-only key retired at `r` opens only values written by `r + skew` (issue 12, S13):
 /// it sealed nothing after `r`, so a value written later was sealed with a leaked copy of it.
 /// Wire format v2 records the write; a v1 value is judged by its `created_at`.
+///
+/// Whoever holds a leaked key writes every timestamp of the plaintext, so the later of
+/// `created_at` and `written_at` is judged: a value is never written before it was created,
+/// and judging `written_at` alone let a forger claim a write at `r` for a session created
+/// today, whose absolute timeout then counted from today. With both by `r + skew`, a forged
+/// value dies with the absolute timeout like the key's honest ones, by the instant
+/// `check-config` reports the key removable.
 fn check_retirement(
     ring: &KeyRing,
     key_id: KeyId,
@@ -439,7 +446,11 @@ fn check_retirement(
         .get(key_id)
         .filter(|k| k.state() == KeyState::DecryptOnly)
         .and_then(Key::retirement);
-    match (retired, data.written_at.or(data.created_at())) {
+    let last = match (data.written_at, data.created_at()) {
+        (Some(written), Some(created)) => Some(written.max(created)),
+        (written, created) => written.or(created),
+    };
+    match (retired, last) {
         (Some(r), Some(written)) if written > unix_seconds(r).saturating_add(secs(skew)) => {
             Err(RejectReason::RetiredKey)
         }

@@ -16,7 +16,7 @@ use sealed_session::{RejectReason, Session, SessionConfig, SessionLayer};
 use tower::{Layer, Service};
 
 use common::logs::capture;
-use common::outside::seal_outside_as;
+use common::outside::{seal_outside_as, varint};
 
 const SECRET: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -138,18 +138,6 @@ fn open_crafted_as(
 /// A crafted payload of the current wire format (v2).
 fn open_crafted(plaintext: &[u8]) -> Result<sealed_session::seal::OpenedSession, RejectReason> {
     open_crafted_as(2, plaintext)
-}
-
-fn varint(mut n: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 /// The header fields of v1 before its map: `created_at`, `expires_at`, `idle_secs`.

@@ -405,6 +405,59 @@ fn config_errors_never_quote_a_secret() {
     );
 }
 
+/// Whoever holds a leaked retired key writes the plaintext's timestamps himself: a session
+/// created today that claims its last write at the retirement instant, with a far expiry of
+/// its own, was accepted (only `written_at` was judged, and the absolute timeout counted from
+/// the fresh `created_at`), long after `check-config` called the key removable.
+#[test]
+fn a_leaked_retired_key_cannot_backdate_a_fresh_session() {
+    use common::outside::{seal_outside, varint};
+    use common::COOKIE;
+
+    let retired = 10 * HOUR;
+    let ring = KeyRing::new_at(
+        [
+            key(2, Algorithm::Aes256Gcm),
+            key(1, Algorithm::Xaes256Gcm)
+                .decrypt_only()
+                .retired_at(at(retired)),
+        ],
+        at(retired),
+    )
+    .unwrap();
+    let sealer = sealer(); // 60 s skew
+                           // A v2 plaintext: created_at, written_at, Some(Until(until)), no validated_at, {n: 1}.
+    let forged = |created: u64, written: u64, until: u64| {
+        let mut p = Vec::new();
+        varint(common::T0 + created, &mut p);
+        varint(common::T0 + written, &mut p);
+        p.extend_from_slice(&[1, 2]);
+        varint(until, &mut p);
+        p.extend_from_slice(&[0, 1, 1, b'n', 1]);
+        seal_outside(
+            Algorithm::Xaes256Gcm,
+            &secret(Algorithm::Xaes256Gcm),
+            1,
+            COOKIE,
+            &p,
+        )
+    };
+    for days in [0, 1, 30] {
+        let now = retired + 3600 + days * 24 * HOUR;
+        let value = forged(now, retired, u64::MAX);
+        assert_eq!(
+            sealer
+                .open(&ring, &value, at(now))
+                .map(|o| o.data.created_at()),
+            Err(RejectReason::RetiredKey),
+            "{days} days after the retirement"
+        );
+    }
+    // The honest shape still opens: created and last written before the retirement.
+    let honest = forged(retired - HOUR, retired, u64::MAX);
+    assert!(sealer.open(&ring, &honest, at(retired + HOUR)).is_ok());
+}
+
 /// S13 (issue 12): a decrypt-only key with `retired_at` refuses values created after
 /// `retired_at + skew` — a leaked retired key cannot mint fresh sessions — while the values
 /// it sealed before keep opening (and are re-sealed under the primary).

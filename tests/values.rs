@@ -472,20 +472,9 @@ proptest! {
 #[tokio::test]
 async fn a_cookie_of_the_previous_release_opens_and_is_resealed_as_v2() {
     use base64::Engine as _;
-    use common::outside::seal_outside_as;
+    use common::outside::{seal_outside_as, varint};
     use sealed_session::keys::Algorithm;
 
-    fn varint(mut n: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = u8::try_from(n & 0x7f).unwrap();
-            n >>= 7;
-            if n == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
     let now = sealed_session::time::unix_seconds(std::time::SystemTime::now());
     // v1 payload: created_at, expires_at, no idle override, {visit_count: bytes(postcard(7))}
     let mut payload = Vec::new();

@@ -18,6 +18,19 @@ use sha2::Sha256;
 /// The wire format version the library writes.
 pub const VERSION: u8 = 2;
 
+/// Appends `n` as postcard writes an unsigned integer (LEB128), for hand-made payloads.
+pub fn varint(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let low = u8::try_from(n & 0x7f).expect("seven bits");
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
 /// The AAD of a value with this header, purpose and cookie name.
 fn aad(header: &[u8], purpose: u8, name: &str) -> Vec<u8> {
     if header[0] == 1 {
