@@ -169,9 +169,16 @@ impl Sealer {
         }
         let renewed = self.expiry(data, created, now_s);
         let gain = renewed.saturating_sub(data.expires_at);
-        // A per-session idle timeout renews at a quarter of itself, like the policy's.
-        let interval = match (self.policy.renew_after, data.expiry) {
-            (None, Some(SessionExpiry::Idle(idle))) => u64::from(idle) / 4,
+        // A per-session idle timeout renews at a quarter of itself, like the policy's, or
+        // every `renew_after` if that comes sooner: `renew_after` longer than a session's
+        // own idle timeout would let an active session expire between renewals.
+        let interval = match data.expiry {
+            Some(SessionExpiry::Idle(idle)) => {
+                let quarter = u64::from(idle) / 4;
+                self.policy
+                    .renew_after
+                    .map_or(quarter, |every| secs(every).min(quarter))
+            }
             _ => secs(self.policy.renew_interval()),
         };
         Ok(data.expires_at != 0 && gain >= interval.max(1))

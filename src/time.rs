@@ -149,7 +149,9 @@ impl ExpiryPolicy {
         self
     }
 
-    /// Sets the renewal interval (default: a quarter of the idle timeout).
+    /// Sets the renewal interval (default: a quarter of the idle timeout). A session with
+    /// an idle timeout of its own ([`SessionExpiry::Idle`](crate::data::SessionExpiry::Idle))
+    /// renews at a quarter of that when it comes sooner.
     #[must_use]
     pub fn renew_after(mut self, d: Duration) -> Self {
         self.renew_after = Some(d);

@@ -497,6 +497,38 @@ fn per_session_idle_override_renews_at_a_quarter_of_itself() {
     }
 }
 
+/// With `renew_after` set, a per-session idle timeout shorter than it still renews (at a
+/// quarter of itself): `renew_after` longer than the policy's idle timeout is refused at
+/// start-up for this reason, but a session's own shorter timeout was renewed only every
+/// `renew_after`, so a user active every 5 minutes on read-only pages was logged out 15
+/// minutes after the last write.
+#[test]
+fn a_session_idle_shorter_than_renew_after_renews_at_a_quarter_of_itself() {
+    let ring = ring(Algorithm::default());
+    let sealer = Sealer::new(COOKIE, policy(DAY, 7 * DAY, 0).renew_after(secs(HOUR)));
+    let mut data = typical_session();
+    data.set_idle_timeout(Some(secs(15 * MINUTE)));
+    let mut value = sealer.seal(&ring, &data, at(0)).expect("seals");
+    for visit in 1..=24 {
+        let t = visit * 5 * MINUTE;
+        let opened = open_at(&sealer, &ring, &value, t)
+            .unwrap_or_else(|reason| panic!("active every 5 min, refused at +{t}: {reason}"));
+        if opened.needs_renewal {
+            value = sealer.seal(&ring, &opened.data, at(t)).expect("seals");
+        }
+    }
+    // A longer own timeout still renews every `renew_after`, not at its own quarter.
+    let mut data = typical_session();
+    data.set_idle_timeout(Some(secs(2 * DAY)));
+    let value = sealer.seal(&ring, &data, at(0)).expect("seals");
+    assert!(
+        !open_at(&sealer, &ring, &value, HOUR - 1)
+            .unwrap()
+            .needs_renewal
+    );
+    assert!(open_at(&sealer, &ring, &value, HOUR).unwrap().needs_renewal);
+}
+
 /// Issue 12, S7: shortening the idle timeout in the configuration must reach the cookies
 /// already issued. A session sealed under a 24 h idle policy and left alone for 6 h must be
 /// rejected by a layer whose policy is now 15 min, while a session written 5 min ago under
