@@ -42,12 +42,14 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
             )
         }
         (Method::GET, "/grow") => {
-            let blob: Vec<u8> = (0..BIG).map(blob_byte).collect();
+            // `serde_bytes`: one byte per byte (a `Vec<u8>` is an array of integers, up to
+            // two bytes per byte; see the `data` module docs).
+            let blob = serde_bytes::ByteBuf::from((0..BIG).map(blob_byte).collect::<Vec<u8>>());
             session.insert("blob", &blob).unwrap();
             text(StatusCode::OK, "grown")
         }
         (Method::GET, "/blob") => {
-            let blob: Vec<u8> = session.get("blob").unwrap().unwrap_or_default();
+            let blob: serde_bytes::ByteBuf = session.get("blob").unwrap().unwrap_or_default();
             let intact = blob.iter().enumerate().all(|(i, &b)| b == blob_byte(i));
             text(StatusCode::OK, format!("blob {} {intact}", blob.len()))
         }

@@ -103,6 +103,7 @@ evolution!(
     skip_serializing_if,
     maps_with_string_and_integer_keys,
     wide_integers,
+    bytes_in_buffered_positions,
     wrong_type_is_an_error_and_the_value_stays,
 );
 
@@ -336,6 +337,72 @@ async fn wide_integers(mode: Mode) {
     assert_eq!(back, i128::MIN + 1);
     let back: (u128, i128) = through_layer(mode, (5u128, -5i128)).await.unwrap();
     assert_eq!(back, (5, -5));
+}
+
+/// Byte containers where serde buffers the value before choosing what it is (untagged and
+/// internally tagged enums, `flatten`, `serde_json::Value`). They were written as MessagePack
+/// `bin`, which serde's buffer keeps as bytes that `Vec<u8>` does not accept: an untagged
+/// `Raw(Vec<u8>)` read back as `Name("\u{1}\u{2}\u{3}")` (silently), the others failed to
+/// decode. `serde_bytes` types stay compact (`bin`) and read back there too.
+async fn bytes_in_buffered_positions(mode: Mode) {
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(untagged)]
+    enum Blob {
+        Raw(Vec<u8>),
+        Name(String),
+    }
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(tag = "kind")]
+    enum Credential {
+        Key {
+            id: u32,
+            material: Vec<u8>,
+        },
+        Fixed {
+            digest: [u8; 4],
+        },
+        Compact {
+            #[serde(with = "serde_bytes")]
+            raw: Vec<u8>,
+        },
+    }
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+    struct Inner {
+        blob: Vec<u8>,
+    }
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+    struct Outer {
+        name: String,
+        #[serde(flatten)]
+        inner: Inner,
+    }
+    for v in [Blob::Raw(vec![1, 2, 3, 200]), Blob::Name("abc".into())] {
+        let back: Blob = through_layer(mode, v.clone()).await.unwrap();
+        assert_eq!(back, v);
+    }
+    for v in [
+        Credential::Key {
+            id: 1,
+            material: vec![0, 255, 128],
+        },
+        Credential::Fixed {
+            digest: [9, 8, 7, 250],
+        },
+        Credential::Compact { raw: vec![1, 2, 3] },
+    ] {
+        let back: Credential = through_layer(mode, v.clone()).await.unwrap();
+        assert_eq!(back, v);
+    }
+    let v = Outer {
+        name: "n".into(),
+        inner: Inner {
+            blob: vec![4, 5, 6],
+        },
+    };
+    let back: Outer = through_layer(mode, v.clone()).await.unwrap();
+    assert_eq!(back, v);
+    let back: serde_json::Value = through_layer(mode, v).await.unwrap();
+    assert_eq!(back, json!({"name": "n", "blob": [4, 5, 6]}));
 }
 
 /// A value read as a type it does not fit: an error naming the key and saying why, and the

@@ -139,7 +139,7 @@ fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) {
         .serialize(
             &mut rmp_serde::Serializer::new(out)
                 .with_struct_map()
-                .with_bytes(rmp_serde::config::BytesMode::ForceAll),
+                .with_bytes(rmp_serde::config::BytesMode::Normal),
         )
         .expect("encodes");
 }

@@ -133,7 +133,7 @@ impl Format for MsgpackNamed {
             .serialize(
                 &mut rmp_serde::Serializer::new(out)
                     .with_struct_map()
-                    .with_bytes(rmp_serde::config::BytesMode::ForceAll),
+                    .with_bytes(rmp_serde::config::BytesMode::Normal),
             )
             .expect("encodes");
     }

@@ -16,13 +16,17 @@
 //! | a field removed | yes: the stored field is ignored (unless `deny_unknown_fields`) |
 //! | a field renamed with `#[serde(alias = "old")]` | yes |
 //! | an enum variant added | yes: old values keep their variant (variants are stored by name) |
-//! | `skip_serializing_if`, `#[serde(flatten)]`, untagged / internally / adjacently tagged enums | yes |
+//! | `skip_serializing_if`, `#[serde(flatten)]`, untagged / internally / adjacently tagged enums | yes, byte containers (`Vec<u8>`, `[u8; N]`) inside them included |
 //! | `serde_json::Value`, maps with string or integer keys, `u128`/`i128` | yes |
 //! | a field's type changed (`u32` → `String`), a field renamed without `alias`, a variant removed or renamed | no: a `DataError::Decode` naming the key; the stored value stays until the handler replaces or removes it |
 //!
-//! Integers read into any integer type they fit (`u8` → `u64` is safe), with one exception
-//! inherited from rmp-serde 1.3: a negative integer read as `u128` is not refused but wraps
-//! (`-1` reads as `u128::MAX`), so never change a signed field to `u128`. Values sealed by
+//! Integers read into any integer type they fit (`u8` → `u64`, `u64` → `u128` are safe), with
+//! these exceptions, all from how rmp-serde 1.3 writes 128-bit integers (as 16 bytes): a
+//! stored `u128`/`i128` does not read as a narrower type even when it fits (`u128` → `u64`
+//! fails), nor inside an untagged or internally tagged enum or a `flatten`ed struct (serde
+//! buffers it as bytes there); and a negative integer read as `u128` is not refused but wraps
+//! (`-1` reads as `u128::MAX`), so never change a signed field to `u128`. `Option<Option<T>>`
+//! reads `Some(None)` back as `None` (as JSON does): use an enum for three states. Values sealed by
 //! wire format v1 (postcard) still read with the type they were written with, and become
 //! self-describing the next time the handler inserts them.
 //!

@@ -15,9 +15,15 @@
 //! byte (CBOR spends two on 24–255), strings and arrays carry a one-byte header up to 31 / 15
 //! elements, and every value is self-delimiting, so the envelope needs no length prefix per
 //! value (which paid for most of the difference to postcard). Containers of bytes (`Vec<u8>`,
-//! `[u8; N]`) are written as MessagePack `bin` (rmp-serde's `BytesMode::ForceAll`), one byte
-//! per byte as postcard did, instead of an array of integers (up to two bytes each); they read
-//! back as any sequence of integers. `rmp-serde` is the maintained serde binding of the Rust MessagePack
+//! `[u8; N]`) are arrays of integers (rmp-serde's `BytesMode::Normal`; up to two bytes per
+//! byte), and `serde_bytes` types (`ByteBuf`, `#[serde(with = "serde_bytes")]`) are `bin`, one
+//! byte per byte: use those for large byte fields, as this crate does for its CSRF secret.
+//! Until 2026-12-02 every byte container was `bin` (`BytesMode::ForceAll`), which is shorter
+//! but wrong where serde buffers a value before choosing its type (untagged and internally
+//! tagged enums, `flatten`, `serde_json::Value`): the buffer keeps `bin` as bytes, which
+//! `Vec<u8>` refuses, so an untagged `Raw(Vec<u8>) | Name(String)` read back as `Name` or
+//! not at all. `bin` written then still reads back as any sequence of integers.
+//! `rmp-serde` is the maintained serde binding of the Rust MessagePack
 //! implementation; enum variants are written by name, so adding a variant never shifts the
 //! others. `ciborium` (CBOR) reads the same cases but is longer; `minicbor-serde` likewise.
 //!
@@ -52,7 +58,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     let start = out.len();
     let mut se = rmp_serde::Serializer::new(&mut *out)
         .with_struct_map()
-        .with_bytes(rmp_serde::config::BytesMode::ForceAll);
+        .with_bytes(rmp_serde::config::BytesMode::Normal);
     // rmp-serde 1.3 stores this bound but never checks it (its serializer keeps no depth
     // count; found by mutation testing: changing it changes nothing). The bound on what is
     // written is the `skip` check below, after the value is encoded.
@@ -270,22 +276,44 @@ mod tests {
         assert_eq!(round(&i128::MIN), i128::MIN);
     }
 
-    /// Containers of bytes (`Vec<u8>`, `[u8; N]`, `&[u8]`) are MessagePack `bin`: one byte per
-    /// byte (as postcard wrote them), not up to two as an array of integers would take.
+    /// Containers of bytes (`Vec<u8>`, `[u8; N]`) are arrays of integers, which read back in
+    /// every serde position (see the module docs); `serde_bytes` types are `bin`, one byte per
+    /// byte; and `bin` written by earlier builds (which wrote every byte container so) still
+    /// reads back as any sequence of integers.
     #[test]
-    fn byte_containers_are_compact_and_read_back_as_any_sequence() {
+    fn byte_containers_are_arrays_serde_bytes_are_bin_and_bin_reads_as_any_sequence() {
         let mut out = Vec::new();
-        encode(&[0xc8u8; 32], &mut out).unwrap();
-        assert_eq!(out.len(), 2 + 32);
+        encode(&[0x05u8; 32], &mut out).unwrap();
+        assert_eq!(out.len(), 3 + 32, "array16 of positive fixints");
         out.clear();
-        encode(&vec![0xffu8; 300], &mut out).unwrap();
-        assert_eq!(out.len(), 3 + 300);
+        encode(&serde_bytes::ByteBuf::from(vec![0xffu8; 300]), &mut out).unwrap();
+        assert_eq!(out.len(), 3 + 300, "bin16");
         assert_eq!(decode::<Vec<u8>>(&out).unwrap(), vec![0xff; 300]);
         assert_eq!(decode::<Vec<u32>>(&out).unwrap(), vec![255; 300]);
+        // `bin` as an earlier build wrote `[1u8, 2, 3]`.
+        let earlier = [0xc4, 3, 1, 2, 3];
+        assert_eq!(decode::<[u8; 3]>(&earlier).unwrap(), [1, 2, 3]);
+        assert_eq!(decode::<(u8, u16, u32)>(&earlier).unwrap(), (1, 2, 3));
+        assert_eq!(decode::<Vec<u8>>(&earlier).unwrap(), [1, 2, 3]);
         out.clear();
         encode(&[1u8, 2, 3], &mut out).unwrap();
+        assert_eq!(out, [0x93, 1, 2, 3]);
         assert_eq!(decode::<[u8; 3]>(&out).unwrap(), [1, 2, 3]);
-        assert_eq!(decode::<(u8, u16, u32)>(&out).unwrap(), (1, 2, 3));
+    }
+
+    /// The exceptions the `data` module docs list, held to what they say.
+    #[test]
+    fn the_documented_exceptions_hold() {
+        let mut out = Vec::new();
+        encode(&5u128, &mut out).unwrap();
+        assert_eq!(decode::<u128>(&out).unwrap(), 5);
+        assert!(decode::<u64>(&out).is_err(), "a u128 does not narrow");
+        out.clear();
+        encode(&5u64, &mut out).unwrap();
+        assert_eq!(decode::<u128>(&out).unwrap(), 5, "a u64 widens");
+        out.clear();
+        encode(&Some(None::<u8>), &mut out).unwrap();
+        assert_eq!(decode::<Option<Option<u8>>>(&out).unwrap(), None);
     }
 
     /// Empty sequences stay arrays, so they read back as anything, JSON values included.
