@@ -620,6 +620,50 @@ fn activate_at_and_retired_at_must_fit_the_state() {
         .starts_with("keys[id=2].retired_at: only a decrypt-only key can be retired"));
 }
 
+/// In client mode no store is used: a store setting there was accepted and ignored, so a
+/// Redis URL without `mode = "server"` ran in client mode while the operator believed the
+/// sessions were in Redis (and that `flush` revoked a stolen cookie). Each is refused, naming
+/// the setting and the fix; the same settings in server mode are accepted.
+#[test]
+fn store_settings_in_client_mode_are_refused() {
+    use sealed_session::config::{ConnectPolicy, LoadPolicy, SessionMode};
+    type Edit = fn(&mut SessionConfig);
+    let edits: [(&str, Edit); 7] = [
+        ("url", |c| c.store.url = "redis://127.0.0.1:6379/0".into()),
+        ("cluster", |c| {
+            c.store.cluster = vec!["redis://127.0.0.1:7000".into()];
+        }),
+        ("tls_ca_file", |c| {
+            c.store.tls_ca_file = Some("/etc/ca.pem".into());
+        }),
+        ("prefix", |c| c.store.prefix = "app:".into()),
+        ("capacity", |c| c.store.capacity = Some(5)),
+        ("load", |c| c.store.load = LoadPolicy::Lazy),
+        ("connect", |c| c.store.connect = ConnectPolicy::Eager),
+    ];
+    for (field, edit) in edits {
+        let err = cookie_error(edit);
+        assert!(
+            err.starts_with(&format!("store.{field}: is a server-mode setting")),
+            "{err}"
+        );
+        assert!(err.contains("mode = \"server\""), "{err}");
+    }
+    // From TOML, as an operator writes it.
+    let config = SessionConfig::from_toml_str(&format!(
+        "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n[[keys]]\nid = 1\nsecret = \"{}\"\n",
+        common::http::KEY1
+    ))
+    .unwrap();
+    assert!(error_of(&config).starts_with("store.url: is a server-mode setting"));
+    // Server mode keeps them.
+    let mut config = one_key();
+    config.store.mode = SessionMode::Server;
+    config.store.capacity = Some(5);
+    config.store.load = LoadPolicy::Lazy;
+    config.validate().unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cookie and expiry validation
 

@@ -72,6 +72,9 @@ pub enum ConnectPolicy {
 /// | `load` | `"eager"` | server mode: `"eager"` (before the handler) or `"lazy"` (see [`LoadPolicy`]) |
 /// | `connect` | `"lazy"` | Redis: `"lazy"` (on first use; start-up never waits) or `"eager"` (start-up requires Redis; see [`ConnectPolicy`]) |
 ///
+/// In client mode (the default) every setting but `mode` must be left at its default:
+/// validation refuses a store setting there, since no store is used and it would be ignored.
+///
 /// `Debug` hides a password in the URL.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -237,6 +240,7 @@ impl StoreConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_client_mode()?;
         let kind = self.kind()?;
         if self.capacity.is_some() && kind != StoreKind::Memory {
             return Err(invalid("capacity", "applies to the \"memory\" store only"));
@@ -263,6 +267,46 @@ impl StoreConfig {
             ));
         }
         Ok(())
+    }
+
+    /// In client mode no store is used, so a store setting would be accepted and ignored: a
+    /// Redis URL without `mode = "server"` ran in client mode, and the operator believed
+    /// sessions were in Redis (and that `flush` revoked a stolen cookie). Every store setting
+    /// is refused there; destructured so that a new field must be listed here.
+    fn validate_client_mode(&self) -> Result<(), ConfigError> {
+        let StoreConfig {
+            mode,
+            url,
+            cluster,
+            tls_ca_file,
+            prefix,
+            capacity,
+            load,
+            connect,
+        } = self;
+        if *mode != SessionMode::Client {
+            return Ok(());
+        }
+        let default = StoreConfig::default();
+        let set = [
+            ("url", *url != default.url),
+            ("cluster", !cluster.is_empty()),
+            ("tls_ca_file", tls_ca_file.is_some()),
+            ("prefix", *prefix != default.prefix),
+            ("capacity", capacity.is_some()),
+            ("load", *load != default.load),
+            ("connect", *connect != default.connect),
+        ];
+        match set.into_iter().find(|&(_, set)| set) {
+            Some((field, _)) => Err(invalid(
+                field,
+                "is a server-mode setting, but `store.mode` is \"client\" (the default): the \
+                 session is sealed in the cookie and no store is used. Set `mode = \"server\"` \
+                 (SEALED_SESSION_MODE=server) to keep sessions in the store, or leave the \
+                 setting out",
+            )),
+            None => Ok(()),
+        }
     }
 
     fn validate_cluster_and_tls(&self, kind: &StoreKind) -> Result<(), ConfigError> {
