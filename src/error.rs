@@ -27,9 +27,17 @@
 //!   (one case per run) stay readable.
 //!
 //! A value is judged whole, with spaces and `=` continuing a run (a secret wrapped over two
-//! lines is still one run); a parser's message is judged run by run, and each quoted part of
-//! it as a value. `tests/decoder_props.rs` plants a secret in every field
-//! (`a_secret_pasted_into_any_field_is_never_echoed`, and a proptest over random secrets).
+//! lines is still one run). It is also withheld when, with every other character taken out,
+//! 40 or more characters of one alphabet remain and they mix upper- and lower-case letters:
+//! a secret pasted with a stray character in it, or percent-encoded, is one character from
+//! the secret; and when it holds 32 hexadecimal digits in a row (a 128-bit key in hex). The
+//! price: a mixed-case path of 40 letters and more is withheld though it is no secret (the
+//! error still names the field); lower-case paths and upper-case names stay readable.
+//! A parser's message is judged run by run, and each quoted part of it as a value.
+//! `tests/decoder_props.rs` plants a secret in every field
+//! (`a_secret_pasted_into_any_field_is_never_echoed`, its malformed forms in
+//! `a_secret_pasted_with_a_stray_character_or_encoded_is_never_echoed`, and a proptest over
+//! random secrets).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -398,7 +406,36 @@ pub(crate) fn could_be_secret(value: &str) -> bool {
     let join = |c: char| c == '=' || c.is_whitespace();
     [Alphabet::Standard, Alphabet::UrlSafe]
         .into_iter()
-        .any(|a| !secret_runs(value, a, join).is_empty())
+        .any(|a| !secret_runs(value, a, join).is_empty() || looks_random_squeezed(value, a))
+        || longest_hex_run(value) >= HEX_SECRET_RUN
+}
+
+/// With every character outside `alphabet` taken out, `value` is long enough to hold most of
+/// a secret and mixes upper- and lower-case letters: a secret with a stray character in it,
+/// or percent-encoded, is still (one character from) a secret.
+fn looks_random_squeezed(value: &str, alphabet: Alphabet) -> bool {
+    let (mut count, mut upper, mut lower) = (0, false, false);
+    for c in value.chars().filter(|&c| alphabet.has(c)) {
+        count += 1;
+        upper |= c.is_ascii_uppercase();
+        lower |= c.is_ascii_lowercase();
+    }
+    count >= SQUEEZED_RUN && upper && lower
+}
+
+/// Letters and digits, all together, that make a mixed-case value a secret's near miss: a
+/// secret less a few stray characters.
+const SQUEEZED_RUN: usize = 40;
+
+/// A run of this many hexadecimal digits is withheld: a 128-bit key in hex.
+const HEX_SECRET_RUN: usize = 32;
+
+fn longest_hex_run(value: &str) -> usize {
+    value
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
 }
 
 /// `value`, or `<redacted>` when it could be a secret.

@@ -244,3 +244,24 @@ fn the_documented_table_the_parser_and_these_tests_name_the_same_variables() {
     assert_eq!(table, tested, "a variable has no test here");
     assert_eq!(table.len(), 25, "{table:?}");
 }
+
+/// A comma is allowed unencoded in a URL's user info: the variable was split there, and the
+/// tail of the password came back in the error as "`ter2pw@10.0.0.1:7000` is not a Redis
+/// node URL".
+#[test]
+fn a_comma_in_a_cluster_password_does_not_split_the_node() {
+    let config = with(
+        "SEALED_SESSION_STORE_CLUSTER",
+        "redis://:hun,ter2pw@10.0.0.1:7000, redis://10.0.0.2:7000,,",
+    );
+    assert_eq!(
+        config.store.cluster,
+        ["redis://:hun,ter2pw@10.0.0.1:7000", "redis://10.0.0.2:7000"]
+    );
+    let mut server = config.clone();
+    server.store.mode = sealed_session::config::SessionMode::Server;
+    server.store.cluster.push("10.0.0.3:7000".into());
+    let err = server.validate().unwrap_err().to_string();
+    assert!(err.contains("is not a Redis node URL"), "{err}");
+    assert!(!err.contains("ter2pw") && !format!("{server:?}").contains("ter2pw"));
+}

@@ -177,6 +177,43 @@ fn a_secret_pasted_into_any_field_is_never_echoed() {
     }
 }
 
+/// A secret pasted with a stray character in it (two runs of 21 that the run rule let through
+/// whole), percent-encoded, or a 128-bit key in hex: still one character from a secret, and
+/// each was echoed by the error of every field that quotes its value.
+#[test]
+fn a_secret_pasted_with_a_stray_character_or_encoded_is_never_echoed() {
+    let mut planted: Vec<String> = Vec::new();
+    for secret in encodings(&PLANTED) {
+        let mid = secret.len() / 2;
+        for stray in ['!', '.', '#', ' '] {
+            let mut broken = secret.clone();
+            broken.replace_range(mid..=mid, &stray.to_string());
+            planted.push(broken);
+        }
+        planted.push(
+            secret
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D"),
+        );
+    }
+    let hex: String = PLANTED[..16]
+        .iter()
+        .fold(String::new(), |hex, b| hex + &format!("{b:02x}"));
+    planted.push(hex.to_uppercase());
+    planted.push(hex);
+    for value in planted {
+        let errors = errors_with(&value);
+        assert!(
+            errors.iter().any(|(p, _)| p == "TOML keys.secret_env"),
+            "{value}: secret_env gave no error"
+        );
+        for (place, text) in &errors {
+            assert_not_echoed(place, text, &value);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- regressions from fuzz/
 
 /// `fuzz/` target `config`, 2026-11-26: a key's (invalid) secret pasted into the cookie name

@@ -144,12 +144,7 @@ fn apply_store(
         v.trim().clone_into(&mut store.url);
     }
     if let Some(v) = get("SEALED_SESSION_STORE_CLUSTER") {
-        store.cluster = v
-            .split(',')
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_owned)
-            .collect();
+        store.cluster = cluster_nodes(&v);
     }
     if let Some(v) = get("SEALED_SESSION_STORE_TLS_CA_FILE") {
         store.tls_ca_file = Some(v.trim().into());
@@ -295,4 +290,30 @@ pub(crate) fn parse_keys(spec: &str) -> Result<Vec<KeyConfig>, ConfigError> {
         ));
     }
     Ok(keys)
+}
+
+/// The comma-separated node URLs of `SEALED_SESSION_STORE_CLUSTER`. A comma may appear
+/// unencoded in a URL's user info (`redis://:pass,word@host`): a piece that does not start a
+/// Redis URL continues the one before, so that a password is never split into a piece that
+/// an error would quote as "not a Redis node URL".
+fn cluster_nodes(value: &str) -> Vec<String> {
+    let mut nodes: Vec<String> = Vec::new();
+    for piece in value.split(',').filter(|p| !p.trim().is_empty()) {
+        let starts_url = {
+            let t = piece.trim_start();
+            t.starts_with("redis://") || t.starts_with("rediss://")
+        };
+        match nodes.last_mut() {
+            Some(last) if !starts_url => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => nodes.push(piece.to_owned()),
+        }
+    }
+    nodes
+        .into_iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect()
 }

@@ -133,16 +133,28 @@ impl StoreConfig {
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with everything that may be a password replaced by `***`: the user info before
+/// the last `@`, keeping a user name written as `user:password`. A URL whose scheme is
+/// mistyped (`redis:/:pw@host`, `redis//:pw@host`) has everything before its `@` withheld, and
+/// a lone user info (`redis://pw@host`, often a password in the wrong place) is withheld whole.
 pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
+    let Some(at) = url.rfind('@') else {
+        return url.to_owned();
+    };
+    let (head, userinfo) = match url[..at].find("://") {
+        Some(scheme) => (&url[..scheme + 3], &url[scheme + 3..at]),
+        None => ("", &url[..at]),
+    };
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) if !head.is_empty() && !crate::error::could_be_secret(user) => user,
+        _ => "",
+    };
+    let colon = if user.is_empty() && !userinfo.starts_with(':') {
+        ""
+    } else {
+        ":"
+    };
+    format!("{head}{user}{colon}***{}", &url[at..])
 }
 
 impl fmt::Debug for StoreConfig {
@@ -257,6 +269,7 @@ impl StoreConfig {
                 "is empty; give a prefix such as \"myapp:session:\"",
             ));
         }
+        self.validate_no_fragment(&kind)?;
         // First: `redis-tls` and `redis-cluster` name the feature to enable (each turns on
         // `redis` too).
         self.validate_cluster_and_tls(&kind)?;
@@ -307,6 +320,26 @@ impl StoreConfig {
             )),
             None => Ok(()),
         }
+    }
+
+    /// redis-rs reads a `#insecure` fragment on a `rediss://` URL as "accept any certificate"
+    /// when its `tls-rustls-insecure` feature is on, which any crate of the application can
+    /// turn on: a fragment would then switch certificate checking off in silence. A Redis URL
+    /// needs none, so any fragment is refused.
+    fn validate_no_fragment(&self, kind: &StoreKind) -> Result<(), ConfigError> {
+        let (field, urls) = match kind {
+            StoreKind::Memory => return Ok(()),
+            StoreKind::Redis => ("url", std::slice::from_ref(&self.url)),
+            StoreKind::RedisCluster => ("cluster", self.cluster.as_slice()),
+        };
+        if urls.iter().any(|u| u.contains('#')) {
+            return Err(invalid(
+                field,
+                "has a `#` fragment; a Redis URL takes none (redis-rs reads `#insecure` as \
+                 \"accept any certificate\"): remove it",
+            ));
+        }
+        Ok(())
     }
 
     fn validate_cluster_and_tls(&self, kind: &StoreKind) -> Result<(), ConfigError> {
@@ -372,19 +405,78 @@ mod tests {
     }
 
     #[test]
+    fn a_url_fragment_is_refused() {
+        let mut c = StoreConfig {
+            mode: SessionMode::Server,
+            url: "rediss://127.0.0.1:6380/0#insecure".into(),
+            ..StoreConfig::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.starts_with("store.url: has a `#` fragment"), "{err}");
+        c.url = "memory".into();
+        c.cluster = vec!["redis://127.0.0.1:7000/#insecure".into()];
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("store.cluster: has a `#` fragment"),
+            "{err}"
+        );
+    }
+
+    /// A mistyped scheme, or a password written where the user name goes, was shown whole
+    /// (`redact_url` looked for `://` only, and kept the part before any `:`).
+    #[test]
+    fn a_password_in_a_malformed_url_is_withheld() {
+        for (url, shown) in [
+            ("redis:/:hunter2pw@127.0.0.1/", "***@127.0.0.1/"),
+            ("redis:hunter2pw@127.0.0.1/", "***@127.0.0.1/"),
+            ("redis//:hunter2pw@127.0.0.1/", "***@127.0.0.1/"),
+            ("redis://hunter2pw@127.0.0.1/", "redis://***@127.0.0.1/"),
+            (
+                "redis://a:b:hunter2pw@127.0.0.1/",
+                "redis://a:***@127.0.0.1/",
+            ),
+            ("redis://127.0.0.1/", "redis://127.0.0.1/"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            let c = StoreConfig {
+                mode: SessionMode::Server,
+                url: url.into(),
+                ..StoreConfig::default()
+            };
+            let text = format!(
+                "{c:?} {}",
+                c.validate()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            );
+            assert!(!text.contains("hunter2pw"), "{text}");
+        }
+    }
+
+    #[test]
     fn urls_are_checked() {
-        let mut c = StoreConfig::default();
+        let mut c = StoreConfig {
+            mode: SessionMode::Server,
+            ..StoreConfig::default()
+        };
         assert_eq!(c.kind().unwrap(), StoreKind::Memory);
         c.url = "postgres://x".into();
-        assert!(c.validate().unwrap_err().to_string().contains("store.url"));
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("store.url: `postgres://x` is not a store"),
+            "{e}"
+        );
         c.url = "memory".into();
         c.capacity = Some(0);
-        assert!(c.validate().is_err());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("store.capacity: is 0"), "{e}");
     }
 
     #[test]
     fn cluster_nodes_are_checked() {
         let mut c = StoreConfig {
+            mode: SessionMode::Server,
             cluster: vec!["redis://127.0.0.1:7000".into(), "postgres://x".into()],
             ..StoreConfig::default()
         };
@@ -408,6 +500,7 @@ mod tests {
     #[test]
     fn tls_needs_its_feature_and_a_ca_file_needs_tls() {
         let mut c = StoreConfig {
+            mode: SessionMode::Server,
             url: "redis://127.0.0.1:6379".into(),
             tls_ca_file: Some("/etc/ca.pem".into()),
             ..StoreConfig::default()

@@ -11,7 +11,7 @@ use chacha20poly1305::ChaCha20Poly1305;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use xaes_256_gcm::Xaes256Gcm;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
@@ -373,24 +373,27 @@ pub(crate) fn decode_secret(
 ) -> Result<Zeroizing<[u8; SECRET_LEN]>, ConfigError> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let trimmed = secret.trim().trim_end_matches('=');
-    let mut bytes = STANDARD_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+    // Decoded into a buffer of ours that is zeroized on drop: `decode` returns a `Vec` of
+    // its own, and when the standard alphabet fails part way through a URL-safe secret it
+    // drops that `Vec`, the secret's first bytes in it, without zeroizing.
+    let mut buf = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(trimmed.len())]);
+    let len = STANDARD_NO_PAD
+        .decode_slice(trimmed, &mut buf[..])
+        .or_else(|_| URL_SAFE_NO_PAD.decode_slice(trimmed, &mut buf[..]))
         .map_err(|_| ConfigError::SecretNotBase64 { id: id.0 })?;
-    let result = if bytes.len() == SECRET_LEN && is_published(&bytes) {
+    let bytes = &buf[..len];
+    if bytes.len() == SECRET_LEN && is_published(bytes) {
         Err(ConfigError::SampleSecret { id: id.0 })
     } else if bytes.len() == SECRET_LEN {
         let mut out = Zeroizing::new([0u8; SECRET_LEN]);
-        out.copy_from_slice(&bytes);
+        out.copy_from_slice(bytes);
         Ok(out)
     } else {
         Err(ConfigError::SecretLength {
             id: id.0,
             len: bytes.len(),
         })
-    };
-    bytes.zeroize();
-    result
+    }
 }
 
 /// Encodes 32 fresh random bytes from the operating system's generator as standard base64:
