@@ -26,6 +26,11 @@
 //! Every refused reload (an invalid file, a bad key, a fixed setting) is logged at `error`
 //! and leaves the layer as it was.
 //!
+//! The environment is the one the process started with: variables set afterwards are never
+//! seen, so a key added by reload must give its secret with `secret_file` (read anew on each
+//! reload, so a rotated secret file is picked up) or inline, not with `secret_env`
+//! (`a_key_added_by_reload_with_secret_env_is_refused_with_the_fix`).
+//!
 //! Tested in `tests/reload.rs`.
 //!
 //! # Example

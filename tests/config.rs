@@ -284,7 +284,9 @@ fn secret_env_unset_empty_or_malformed_names_key_and_field() {
     let err = key.build_with_env(|_| None).unwrap_err().to_string();
     assert_eq!(
         err,
-        "keys[id=4].secret_env: environment variable `KEY_FOUR` is not set"
+        "keys[id=4].secret_env: environment variable `KEY_FOUR` is not set (a process sees \
+         only the variables it started with: a key added by reload must come from \
+         `secret_file`, or restart the process)"
     );
     let err = key
         .build_with_env(|_| Some("  ".into()))
@@ -1185,7 +1187,10 @@ fn rotation_report_follows_the_staged_runbook() {
     assert_eq!(report.primary, KeyId(1));
     assert_eq!(report.next_activation, Some((KeyId(2), t)));
     assert_eq!(status(&config, 2, now()), KeyStatus::Scheduled { at: t });
-    let safe_at = t + absolute + skew + Duration::from_secs(1);
+    // A value created up to `t + skew` (clock differences) lives `absolute` from then, and is
+    // accepted `skew` past that: removing the key at `t + absolute + skew` could log out a
+    // user early.
+    let safe_at = t + absolute + 2 * skew + Duration::from_secs(1);
     assert_eq!(
         status(&config, 1, t),
         KeyStatus::Retiring {

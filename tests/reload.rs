@@ -143,6 +143,48 @@ fn reload_from_file_applies_a_raised_not_before_to_cookies_already_issued() {
     assert_eq!(app.visit(Some(&since_reload)).0, 2);
 }
 
+/// Runbook step 1 by `SIGHUP` with the new key in `secret_env`: the variable, set after the
+/// process started, is not in its environment, so the reload is refused — and the error now
+/// says why and what to do instead, where it said only "is not set" (while `check-config`,
+/// run in the operator's shell, called the file valid).
+#[test]
+fn a_key_added_by_reload_with_secret_env_is_refused_with_the_fix() {
+    let file = temp_path("secret-env-reload.toml");
+    std::fs::write(&file, key(1, KEY1, "primary")).unwrap();
+    let layer = SessionLayer::new(SessionConfig::from_file(&file).unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{}[[keys]]\nid = 2\nstate = \"decrypt-only\"\nsecret_env = \"SEALED_SESSION_TEST_NEVER_SET_2\"\n",
+            key(1, KEY1, "primary")
+        ),
+    )
+    .unwrap();
+    let (result, logs) = capture(|| layer.key_ring_handle().reload_from_file(&file));
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("`SEALED_SESSION_TEST_NEVER_SET_2` is not set")
+            && err.contains("a key added by reload must come from `secret_file`"),
+        "{err}"
+    );
+    assert!(logs
+        .text()
+        .contains("a key added by reload must come from `secret_file`"));
+    // The same key from a file is added by the reload.
+    let secret_file = temp_path("key-2.b64");
+    std::fs::write(&secret_file, KEY2).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{}[[keys]]\nid = 2\nstate = \"decrypt-only\"\nsecret_file = \"{}\"\n",
+            key(1, KEY1, "primary"),
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    layer.key_ring_handle().reload_from_file(&file).unwrap();
+}
+
 #[test]
 fn reload_from_file_keeps_keys_removed_through_the_environment() {
     // The file still lists key 1; the operator removed it (say, leaked) through the

@@ -352,7 +352,11 @@ impl KeyConfig {
                      of a variable holding the secret, not the secret itself"
                         .to_owned()
                 } else {
-                    format!("environment variable `{var}` is not set")
+                    format!(
+                        "environment variable `{var}` is not set (a process sees only the \
+                         variables it started with: a key added by reload must come from \
+                         `secret_file`, or restart the process)"
+                    )
                 };
                 invalid(self.id, "secret_env", message)
             })?);

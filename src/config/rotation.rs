@@ -14,9 +14,10 @@ use crate::time::unix_seconds;
 /// A key "stops sealing" at `since`: for a primary replaced by a later `activate_at`, the
 /// instant of that activation; for a decrypt-only key, its `retired_at`. Every value it sealed
 /// then has `created_at` before `since`, and is rejected from `safe_at` on — the earlier of:
-/// - `since + absolute + skew + 1s` (the absolute timeout counts from `created_at`, with the
-///   configured skew tolerance; the second covers whole-second timestamps), unless the absolute
-///   timeout is disabled;
+/// - `since + absolute + 2 × skew + 1s`: a retired key opens values created up to
+///   `since + skew` (clocks differ by up to the skew), the absolute timeout counts from
+///   `created_at`, and it is accepted up to the skew past that; the second covers
+///   whole-second timestamps. Unless the absolute timeout is disabled;
 /// - `not_before`, if it is after `since` (every session created before it is rejected).
 ///
 /// The idle timeout is not counted: a session can carry a longer idle timeout of its own.
@@ -134,6 +135,7 @@ impl RotationReport {
                 .then(|| {
                     absolute
                         .checked_add(skew)
+                        .and_then(|d| d.checked_add(skew))
                         .and_then(|d| d.checked_add(Duration::from_secs(1)))
                         .and_then(|d| since.checked_add(d))
                 })
