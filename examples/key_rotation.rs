@@ -10,6 +10,12 @@
 //! ```
 //!
 //! With `--dev`, cookies work over plain http on 127.0.0.1 (`Secure` and `__Host-` off).
+//!
+//! The `SEALED_SESSION_*` variables apply on top of the file, at start-up and on every reload,
+//! as `SessionConfig::from_env` does with `SEALED_SESSION_CONFIG` naming the file (so
+//! `SEALED_SESSION_MODE=server` with `SEALED_SESSION_STORE_URL=redis://…` rehearses the
+//! runbook on a Redis fleet). Unlike the other examples it has no ephemeral key: the keys are
+//! what it rotates, so they come from the file (or `SEALED_SESSION_KEYS`).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -18,10 +24,17 @@ use http::{Method, StatusCode};
 use sealed_session::reload::reload_on_sighup_with;
 use sealed_session::{ConfigError, Session, SessionConfig, SessionLayer};
 
-/// The configuration from `path`, adjusted for `--dev`: start-up and every reload build it
-/// the same way (a reload may not change the cookie settings).
+/// The configuration from `path` with the `SEALED_SESSION_*` variables on top, adjusted for
+/// `--dev`: start-up and every reload build it the same way (a reload may not change the
+/// cookie settings).
 fn load(path: &str, dev: bool) -> Result<SessionConfig, ConfigError> {
-    let mut config = SessionConfig::from_file(path)?;
+    let mut config = SessionConfig::from_env_map(|name| {
+        if name == "SEALED_SESSION_CONFIG" {
+            Some(path.to_owned())
+        } else {
+            std::env::var(name).ok()
+        }
+    })?;
     if dev {
         config.cookie.secure = false;
         config.cookie.host_prefix = false;
@@ -46,7 +59,7 @@ async fn main() {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });
-    let layer = SessionLayer::new(config).unwrap_or_else(|e| {
+    let layer = SessionLayer::connect(config).await.unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });

@@ -128,6 +128,49 @@ fn server_cookie(config: &PathBuf) -> String {
     line.split(';').next().unwrap().to_owned()
 }
 
+/// The `Set-Cookie` values a client-mode layer under `config` sends at `T0` for a session too
+/// large for one cookie, in chunk order (`NAME`, `NAME.1`, …).
+fn chunked_values(config: &PathBuf) -> Vec<String> {
+    use std::convert::Infallible;
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+
+    use http::{header, Request, Response};
+    use sealed_session::time::ManualClock;
+    use sealed_session::{Session, SessionLayer};
+    use tower::{Layer as _, Service as _};
+
+    let config = SessionConfig::from_file(config).unwrap();
+    let layer = SessionLayer::new(config)
+        .unwrap()
+        .clock(ManualClock::at_unix(T0));
+    let mut svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+        let session = req.extensions().get::<Session>().unwrap();
+        let big: String = (0..6000u32)
+            .map(|i| char::from(b'a' + u8::try_from(i * 7919 % 26).unwrap()))
+            .collect();
+        session.insert("big", &big).unwrap();
+        Ok::<_, Infallible>(Response::new(String::new()))
+    }));
+    let mut call = std::pin::pin!(svc.call(Request::new(())));
+    let Poll::Ready(Ok(res)) = call.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+        panic!("client mode answers at once");
+    };
+    let mut chunks: Vec<(usize, String)> = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|line| {
+            let pair = line.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let index = name.split_once('.').map_or(0, |(_, i)| i.parse().unwrap());
+            (index, value.to_owned())
+        })
+        .collect();
+    chunks.sort();
+    chunks.into_iter().map(|(_, value)| value).collect()
+}
+
 /// `T0 + secs` in RFC 3339, for `--at`.
 fn at(secs: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(T0 + secs)).to_string()
@@ -255,7 +298,7 @@ fn check_config_prints_the_rotation_state() {
     );
     assert!(
         check.stdout.contains(
-            "retiring: stopped sealing at 2023-11-14T22:13:20Z; keep it until 2023-11-21T22:14:21Z"
+            "retiring: stopped sealing at 2023-11-14T22:13:20Z; keep it until 2023-11-21T22:15:21Z"
         ),
         "{}",
         check.stdout
@@ -441,6 +484,34 @@ fn inspect_shows_the_sessions_expiry_choice() {
 /// S14 (issue 12): the cookie value is a bearer credential, so `inspect` reads it from
 /// standard input by default; `--value` takes it on the command line, where `ps` and the
 /// shell history show it, and the help says so.
+/// `inspect --help` says to join a chunked session's values in order; the first chunk's
+/// `N.` count prefix made the joined value `malformed`.
+#[test]
+fn inspect_opens_a_chunked_session_joined_in_order() {
+    let config = config_file("chunked.toml");
+    let chunks = chunked_values(&config);
+    assert!(chunks.len() >= 2, "not chunked: {} value(s)", chunks.len());
+    let joined = chunks.concat();
+    let run = run_with_stdin(
+        &[
+            "inspect",
+            "--config",
+            config.to_str().unwrap(),
+            "--at",
+            &at(1),
+        ],
+        &joined,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("chunks: {} (joined)", chunks.len())),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("big"), "{}", run.stdout);
+}
+
 #[test]
 fn inspect_reads_the_value_from_stdin_by_default() {
     let config = config_file("stdin.toml");
@@ -697,6 +768,17 @@ fn check_config_and_inspect_read_the_environment_with_env() {
         !out.stdout.contains(S1.trim_end_matches('=')),
         "{}",
         out.stdout
+    );
+    // The keys' secrets come from the environment already: no advice to move them there
+    // (it said "key 1 has its secret inline; prefer `secret_file` or `secret_env`").
+    assert!(!out.stderr.contains("inline"), "{}", out.stderr);
+    // A file's inline secret still gets the note.
+    let file = config_file("inline-note.toml");
+    let out = run(&["check-config", file.to_str().unwrap(), "--at", &at(0)]);
+    assert!(
+        out.stderr.contains("key 1 has its secret inline"),
+        "{}",
+        out.stderr
     );
     // The same ring as `config_file`'s: a value it sealed opens.
     let value = seal(&config_file("inspect-env.toml"), "__Host-session");

@@ -157,9 +157,13 @@ async fn key_rotation_example_reloads_on_sighup() {
         .local_addr()
         .unwrap()
         .port();
+    // The variables apply on top of the file (they were ignored: the README says every
+    // example reads them).
     let child = std::process::Command::new(example_binary())
         .args(["--config", config.to_str().unwrap(), "--dev", "--addr"])
         .arg(format!("127.0.0.1:{port}"))
+        .env_remove("SEALED_SESSION_CONFIG")
+        .env("SEALED_SESSION_IDLE", "5m")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -172,8 +176,11 @@ async fn key_rotation_example_reloads_on_sighup() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(b.get("/").await.body, "You have visited this page 1 times.");
+    let first = b.get("/").await;
+    assert_eq!(first.body, "You have visited this page 1 times.");
     assert_eq!(key_id_of(&b.jar["session"]), 1);
+    let line = first.headers[http::header::SET_COOKIE].to_str().unwrap();
+    assert!(line.contains("Max-Age=300"), "{line}");
 
     std::fs::write(
         &config,

@@ -75,12 +75,28 @@ pub fn addr() -> SocketAddr {
 
 /// The configuration from `SEALED_SESSION_*` variables; with no key configured, an
 /// ephemeral key and development cookie settings (plain http on 127.0.0.1), said on stderr.
+///
+/// **For the examples only; do not copy the fallback.** It lets `cargo run --example …` work
+/// with nothing set up; a production service must refuse to start without its keys (as
+/// `SessionLayer::new` does with a configuration that has none), or a key variable with a
+/// typo would silently give every instance its own random key and insecure cookies. Even
+/// here, a variable that looks like a misspelled key variable stops the example instead.
 pub fn config() -> SessionConfig {
     let mut config = SessionConfig::from_env().unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });
     if config.keys.is_empty() {
+        let misspelled = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .find(|name| name.starts_with("SEALED_SESSION_KEY") && name != "SEALED_SESSION_KEYS");
+        if let Some(name) = misspelled {
+            eprintln!(
+                "configuration error: no key configured, but `{name}` is set: did you mean \
+                 SEALED_SESSION_KEYS?"
+            );
+            std::process::exit(2)
+        }
         eprintln!(
             "note: no key configured (SEALED_SESSION_KEYS or SEALED_SESSION_CONFIG); using an \
              ephemeral random key: sessions end when the process stops"

@@ -81,7 +81,8 @@ enum Command {
     /// Open a session cookie value and print what it holds, or why it is rejected.
     ///
     /// The value is read from standard input (`NAME=VALUE` is accepted too; for a session
-    /// split into chunks, join the chunk values in order), e.g. `sealed-session inspect
+    /// split into chunks, join the chunk values in order, the first one with its `N.` count),
+    /// e.g. `sealed-session inspect
     /// --config session.toml < cookie.txt`.
     Inspect {
         /// The TOML configuration file whose keys and timeouts apply.
@@ -281,10 +282,19 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
         }
     };
     println!(
-        "expiry: idle {}, absolute {}, skew {}",
+        "expiry: idle {}, absolute {}, skew {}, renew after {}{}",
         off(e.idle),
         off(e.absolute),
-        humantime::format_duration(e.skew)
+        humantime::format_duration(e.skew),
+        e.renew_after.map_or_else(
+            || "idle / 4".to_owned(),
+            |d| humantime::format_duration(d).to_string()
+        ),
+        // It takes part in the safe-to-remove instants below.
+        e.not_before.map_or_else(String::new, |t| format!(
+            ", not_before {}",
+            humantime::format_rfc3339_seconds(t)
+        )),
     );
     match config.store.mode {
         sealed_session::config::SessionMode::Client => {
@@ -296,8 +306,19 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
         ),
     }
     println!("{report}");
+    // `SEALED_SESSION_KEYS` replaces the keys, its secrets already in the environment.
+    let keys_from_env = matches!(source, Source::Env)
+        && std::env::var_os("SEALED_SESSION_KEYS").is_some_and(|v| !v.is_empty());
     for key in &config.keys {
-        if key.secret.is_some() {
+        if let Some(var) = key.secret_env.as_deref().filter(|_| !keys_from_env) {
+            eprintln!(
+                "note: key {} reads `{}` from the environment: a running instance sees it only \
+                 if it was set when the instance started, so a key added by reload (SIGHUP) \
+                 must come from `secret_file`; checked here against this shell's environment",
+                key.id, var
+            );
+        }
+        if key.secret.is_some() && !keys_from_env {
             eprintln!(
                 "note: key {} has its secret inline; prefer `secret_file` or `secret_env` in production",
                 key.id
@@ -351,6 +372,14 @@ fn inspect(
     }
     let sealer = Sealer::new(name.clone(), config.expiry.policy());
     println!("cookie: {name}");
+    // A session split into chunks: the first chunk's value starts with the chunk count and a
+    // dot (`3.`), which no base64url value holds; the rest, joined in order, is the value.
+    if let Some((count, rest)) = value.split_once('.') {
+        if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+            println!("chunks: {count} (joined)");
+            value = rest;
+        }
+    }
     if config.store.mode == SessionMode::Server {
         // The cookie carries a sealed id; the session is in the store.
         return match sealer.check_id(&ring, value, now) {
