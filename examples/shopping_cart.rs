@@ -16,7 +16,7 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use sealed_session::Session;
 
-/// The cart: product id → quantity, kept small (postcard encodes each pair in a few bytes).
+/// The cart: product id → quantity, kept small (MessagePack encodes each pair in a few bytes).
 type Cart = Vec<(u32, u16)>;
 
 fn param(req: &Request<Incoming>, name: &str) -> Option<u64> {
