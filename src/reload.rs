@@ -81,8 +81,9 @@ struct Fixed {
 impl Fixed {
     /// The first setting `config` changes, as written in the configuration.
     ///
-    /// Both structures are taken apart field by field, so a setting added to either fails to
-    /// compile here until it is listed: every cookie and store setting is fixed (a reload
+    /// Both structures are taken apart field by field (the store's in
+    /// `StoreConfig::first_difference`), so a setting added to either fails to compile until
+    /// it is listed: every cookie and store setting is fixed (a reload
     /// that changed one would be accepted and then ignored, since the cookie writer and the
     /// store are built once).
     fn changed_by(&self, config: &SessionConfig) -> Option<&'static str> {
@@ -114,31 +115,10 @@ impl Fixed {
             ("cookie.max_cookie_len", *max_cookie_len == b.max_cookie_len),
             ("cookie.max_chunks", *max_chunks == b.max_chunks),
         ];
-        let StoreConfig {
-            mode,
-            url,
-            cluster,
-            tls_ca_file,
-            prefix,
-            capacity,
-            load,
-            connect,
-        } = &self.store;
-        let b = &config.store;
-        let store = [
-            ("store.mode", *mode == b.mode),
-            ("store.url", *url == b.url),
-            ("store.cluster", *cluster == b.cluster),
-            ("store.tls_ca_file", *tls_ca_file == b.tls_ca_file),
-            ("store.prefix", *prefix == b.prefix),
-            ("store.capacity", *capacity == b.capacity),
-            ("store.load", *load == b.load),
-            ("store.connect", *connect == b.connect),
-        ];
         cookie
             .into_iter()
-            .chain(store)
             .find_map(|(setting, same)| (!same).then_some(setting))
+            .or_else(|| self.store.first_difference(&config.store))
     }
 }
 

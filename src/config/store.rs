@@ -285,8 +285,28 @@ impl StoreConfig {
     /// In client mode no store is used, so a store setting would be accepted and ignored: a
     /// Redis URL without `mode = "server"` ran in client mode, and the operator believed
     /// sessions were in Redis (and that `flush` revoked a stolen cookie). Every store setting
-    /// is refused there; destructured so that a new field must be listed here.
+    /// is refused there: none may differ from its default.
     fn validate_client_mode(&self) -> Result<(), ConfigError> {
+        if self.mode != SessionMode::Client {
+            return Ok(());
+        }
+        match self.first_difference(&StoreConfig::default()) {
+            Some(setting) => Err(invalid(
+                setting.trim_start_matches("store."),
+                "is a server-mode setting, but `store.mode` is \"client\" (the default): the \
+                 session is sealed in the cookie and no store is used. Set `mode = \"server\"` \
+                 (SEALED_SESSION_MODE=server) to keep sessions in the store, or leave the \
+                 setting out",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The first setting (`"store.url"`, …) in which `self` and `other` differ. Taken apart
+    /// field by field, so that a setting added to the struct fails to compile here until it
+    /// is listed: both the reload check (no store setting changes while serving) and the
+    /// client-mode check (no store setting without a store) rest on this list.
+    pub(crate) fn first_difference(&self, other: &StoreConfig) -> Option<&'static str> {
         let StoreConfig {
             mode,
             url,
@@ -297,29 +317,18 @@ impl StoreConfig {
             load,
             connect,
         } = self;
-        if *mode != SessionMode::Client {
-            return Ok(());
-        }
-        let default = StoreConfig::default();
-        let set = [
-            ("url", *url != default.url),
-            ("cluster", !cluster.is_empty()),
-            ("tls_ca_file", tls_ca_file.is_some()),
-            ("prefix", *prefix != default.prefix),
-            ("capacity", capacity.is_some()),
-            ("load", *load != default.load),
-            ("connect", *connect != default.connect),
+        let same = [
+            ("store.mode", *mode == other.mode),
+            ("store.url", *url == other.url),
+            ("store.cluster", *cluster == other.cluster),
+            ("store.tls_ca_file", *tls_ca_file == other.tls_ca_file),
+            ("store.prefix", *prefix == other.prefix),
+            ("store.capacity", *capacity == other.capacity),
+            ("store.load", *load == other.load),
+            ("store.connect", *connect == other.connect),
         ];
-        match set.into_iter().find(|&(_, set)| set) {
-            Some((field, _)) => Err(invalid(
-                field,
-                "is a server-mode setting, but `store.mode` is \"client\" (the default): the \
-                 session is sealed in the cookie and no store is used. Set `mode = \"server\"` \
-                 (SEALED_SESSION_MODE=server) to keep sessions in the store, or leave the \
-                 setting out",
-            )),
-            None => Ok(()),
-        }
+        same.into_iter()
+            .find_map(|(setting, same)| (!same).then_some(setting))
     }
 
     /// redis-rs reads a `#insecure` fragment on a `rediss://` URL as "accept any certificate"
