@@ -97,71 +97,74 @@ fn seal(config: &PathBuf, cookie: &str) -> String {
         .unwrap()
 }
 
-/// The id cookie a server-mode layer under `config` issues at `T0` (`NAME=VALUE`).
-fn server_cookie(config: &PathBuf) -> String {
+/// The `Set-Cookie` lines `layer` sends for a first request whose handler inserts `value`
+/// under `key`; the layer must answer at once (client mode, or the memory store).
+fn set_cookie_lines<V>(
+    layer: &sealed_session::SessionLayer,
+    key: &'static str,
+    value: V,
+) -> Vec<String>
+where
+    V: serde::Serialize + Clone + Send + Sync + 'static,
+{
     use std::convert::Infallible;
     use std::future::Future as _;
     use std::task::{Context, Poll, Waker};
 
     use http::{header, Request, Response};
-    use sealed_session::store::MemoryStore;
-    use sealed_session::time::ManualClock;
-    use sealed_session::{Session, SessionLayer};
+    use sealed_session::Session;
     use tower::{Layer as _, Service as _};
 
-    let config = SessionConfig::from_file(config).unwrap();
-    let clock = ManualClock::at_unix(T0);
-    let layer = SessionLayer::new(config)
-        .unwrap()
-        .clock(clock.clone())
-        .server_store(MemoryStore::new().clock(clock));
-    let mut svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
-        let session = req.extensions().get::<Session>().unwrap();
-        session.insert("visit_count", &1u64).unwrap();
-        Ok::<_, Infallible>(Response::new(String::new()))
+    let mut svc = layer.layer(tower::service_fn(move |req: Request<()>| {
+        let value = value.clone();
+        async move {
+            let session = req.extensions().get::<Session>().unwrap();
+            session.insert(key, &value).unwrap();
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }
     }));
     let mut call = std::pin::pin!(svc.call(Request::new(())));
     let Poll::Ready(Ok(res)) = call.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
-        panic!("the memory store answers at once");
+        panic!("client mode and the memory store answer at once");
     };
-    let line = res.headers()[header::SET_COOKIE].to_str().unwrap();
-    line.split(';').next().unwrap().to_owned()
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|line| line.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The id cookie a server-mode layer under `config` issues at `T0` (`NAME=VALUE`).
+fn server_cookie(config: &PathBuf) -> String {
+    use sealed_session::store::MemoryStore;
+    use sealed_session::time::ManualClock;
+    use sealed_session::SessionLayer;
+
+    let clock = ManualClock::at_unix(T0);
+    let layer = SessionLayer::new(SessionConfig::from_file(config).unwrap())
+        .unwrap()
+        .clock(clock.clone())
+        .server_store(MemoryStore::new().clock(clock));
+    let lines = set_cookie_lines(&layer, "visit_count", 1u64);
+    lines[0].split(';').next().unwrap().to_owned()
 }
 
 /// The `Set-Cookie` values a client-mode layer under `config` sends at `T0` for a session too
 /// large for one cookie, in chunk order (`NAME`, `NAME.1`, …).
 fn chunked_values(config: &PathBuf) -> Vec<String> {
-    use std::convert::Infallible;
-    use std::future::Future as _;
-    use std::task::{Context, Poll, Waker};
-
-    use http::{header, Request, Response};
     use sealed_session::time::ManualClock;
-    use sealed_session::{Session, SessionLayer};
-    use tower::{Layer as _, Service as _};
+    use sealed_session::SessionLayer;
 
-    let config = SessionConfig::from_file(config).unwrap();
-    let layer = SessionLayer::new(config)
+    let layer = SessionLayer::new(SessionConfig::from_file(config).unwrap())
         .unwrap()
         .clock(ManualClock::at_unix(T0));
-    let mut svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
-        let session = req.extensions().get::<Session>().unwrap();
-        let big: String = (0..6000u32)
-            .map(|i| char::from(b'a' + u8::try_from(i * 7919 % 26).unwrap()))
-            .collect();
-        session.insert("big", &big).unwrap();
-        Ok::<_, Infallible>(Response::new(String::new()))
-    }));
-    let mut call = std::pin::pin!(svc.call(Request::new(())));
-    let Poll::Ready(Ok(res)) = call.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
-        panic!("client mode answers at once");
-    };
-    let mut chunks: Vec<(usize, String)> = res
-        .headers()
-        .get_all(header::SET_COOKIE)
+    let big: String = (0..6000u32)
+        .map(|i| char::from(b'a' + u8::try_from(i * 7919 % 26).unwrap()))
+        .collect();
+    let mut chunks: Vec<(usize, String)> = set_cookie_lines(&layer, "big", big)
         .iter()
         .map(|line| {
-            let pair = line.to_str().unwrap().split(';').next().unwrap();
+            let pair = line.split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
             let index = name.split_once('.').map_or(0, |(_, i)| i.parse().unwrap());
             (index, value.to_owned())
