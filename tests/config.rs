@@ -823,6 +823,38 @@ fn settings_a_browser_ignores_or_that_leave_no_room_are_refused() {
     ok.validate_at(now()).unwrap();
 }
 
+/// The room check's exact edge: the line's overhead is the name, its `=`, the attributes'
+/// bound (108 bytes), the path and the domain, and a room of exactly 128 bytes is enough.
+/// With `max_cookie_len = 256`, path `/app` (4) and domain `example.com` (11), a 4-byte name
+/// leaves 256 - (4 + 1 + 108 + 4 + 11) = 128 (accepted) and a 5-byte name 127 (refused).
+#[test]
+fn the_room_for_the_value_counts_every_part_of_the_line_to_the_byte() {
+    let with_name = |len: usize| {
+        let mut c = one_key();
+        c.cookie.host_prefix = false;
+        c.cookie.path = "/app".into();
+        c.cookie.domain = Some("example.com".into());
+        c.cookie.max_cookie_len = 256;
+        c.cookie.name = "n".repeat(len);
+        c
+    };
+    with_name(4).validate_at(now()).unwrap();
+    let err = error_of(&with_name(5));
+    assert!(
+        err.starts_with(
+            "cookie.name: with the path, the domain and the other attributes, it leaves 127 of \
+             `max_cookie_len`'s 256 bytes for the value, less than the 128"
+        ),
+        "{err}"
+    );
+    // Without a domain, its 11 bytes go back to the value.
+    let mut c = with_name(15);
+    c.cookie.domain = None;
+    c.validate_at(now()).unwrap();
+    c.cookie.name.push('n');
+    assert!(error_of(&c).contains("it leaves 127 of"), "{}", error_of(&c));
+}
+
 #[test]
 fn chunk_and_length_limits_are_bounded() {
     for (chunks, ok) in [(0, false), (1, true), (16, true), (17, false)] {

@@ -610,3 +610,99 @@ async fn lazy_server_mode_checks_tokens_against_the_loaded_session() {
     let r = post(&mut b, "/anything", Some(&token)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Server mode with `load = "lazy"`: only unsafe requests make the layer load the record; a
+/// safe one stays lazy (no store call unless its handler loads the session).
+#[tokio::test]
+async fn lazy_server_mode_loads_for_unsafe_requests_only() {
+    use common::spy::Spy;
+    use sealed_session::config::LoadPolicy;
+
+    let store = Spy::default();
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone())
+        .load_policy(LoadPolicy::Lazy);
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .layer(CsrfLayer::new().max_form_bytes(CAP))
+        .service_fn(|req: Request<CsrfBody<Incoming>>| async move {
+            // `/plain` never touches the session.
+            let res = match req.uri().path() {
+                "/plain" => text(StatusCode::OK, format!("{} plain", req.method())),
+                _ => app(req).await,
+            };
+            Ok::<_, std::convert::Infallible>(res)
+        });
+    let srv = TestServer::serve(svc).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let (loads, _) = store.calls();
+    for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+        let r = b.request(method.clone(), "/plain").await;
+        assert_eq!(r.status, StatusCode::OK, "{method}");
+    }
+    assert_eq!(store.calls().0, loads, "a safe request loaded the record");
+    let r = post(&mut b, "/plain", Some(&token)).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "POST plain"));
+    assert_eq!(store.calls().0, loads + 1, "the POST's token was checked unloaded");
+}
+
+/// A body that never sends a byte, and records that it was polled.
+struct Stalled(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl http_body::Body for Stalled {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::Pending
+    }
+}
+
+/// A form whose declared `Content-Length` is over the cap is refused from its head, before a
+/// byte of it is read: a client announcing a large body and then sending nothing (or sending
+/// it slowly) does not hold the request open.
+#[tokio::test]
+async fn a_declared_length_over_the_cap_is_refused_without_reading_the_body() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    let svc = ServiceBuilder::new()
+        .layer(SessionLayer::new(config("")).unwrap())
+        .layer(CsrfLayer::new().max_form_bytes(CAP))
+        .service_fn(|_: Request<CsrfBody<Stalled>>| async move {
+            Ok::<_, std::convert::Infallible>(Response::new(String::from("handler")))
+        });
+    for (len, refused) in [(CAP + 1, true), (CAP, false)] {
+        let polled = Arc::new(AtomicBool::new(false));
+        let req = Request::builder()
+            .method(Method::POST)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::CONTENT_LENGTH, len.to_string())
+            .body(Stalled(polled.clone()))
+            .unwrap();
+        let res = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            svc.clone().oneshot(req),
+        )
+        .await;
+        if refused {
+            let res = res.expect("the refusal waited for the body").unwrap();
+            assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            assert!(!polled.load(Ordering::SeqCst), "the body was read");
+        } else {
+            // At the cap the layer reads the form (which never comes).
+            assert!(res.is_err(), "a form at the cap was not read");
+            assert!(polled.load(Ordering::SeqCst));
+        }
+    }
+}
