@@ -497,16 +497,19 @@ async fn removals_that_empty_the_session_together_remove_the_cookie(kind: Kind) 
     let (mut x, mut user) = (del("x"), del("user"));
     gate.arrived.wait().await;
     gate.open(1);
-    let first = tokio::select! {
-        r = &mut x => r.unwrap(),
-        r = &mut user => r.unwrap(),
+    // The handle still to await is the one `select!` did not complete (`is_finished` after
+    // the second `open` raced with the later request: both could be finished by then, and the
+    // completed handle was awaited again, "JoinHandle polled after completion").
+    let (first, rest) = tokio::select! {
+        r = &mut x => (r.unwrap(), user),
+        r = &mut user => (r.unwrap(), x),
     };
     assert!(
         new_cookie(&first).is_some(),
         "the first save keeps the other key"
     );
     gate.open(1);
-    let later = if x.is_finished() { user.await } else { x.await }.unwrap();
+    let later = rest.await.unwrap();
     assert_eq!(later.status, StatusCode::OK);
     let removed = later
         .set_cookies()
