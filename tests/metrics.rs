@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -17,7 +18,7 @@ use metrics::{
 };
 use sealed_session::config::LoadPolicy;
 use sealed_session::metrics as names;
-use sealed_session::store::MemoryStore;
+use sealed_session::store::{MemoryStore, RecordKey, SessionStore, StoreFuture, Swap};
 use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, Browser};
@@ -189,6 +190,7 @@ async fn middleware_records_rejections_and_store_calls() {
     assert_eq!(duration("load"), 2);
 
     merged_saves_count_conflicts_and_retries(&recorded).await;
+    a_save_merging_twice_counts_one_conflict(&recorded).await;
 
     // Only the documented names were recorded.
     let all: Vec<String> = recorded
@@ -256,4 +258,81 @@ async fn merged_saves_count_conflicts_and_retries(recorded: &Recorded) {
     assert_eq!(b.get("/clear").await.body, "");
     assert_eq!(recorded.counter(names::STORE_SAVES), saves);
     assert_eq!(recorded.counter(names::STORE_DELETES), deletes + 1);
+}
+
+/// A memory store where another instance seems to write the record before the next
+/// `meddles` compare-and-swaps: it puts back an earlier sealed version of the record (one
+/// differing from the expected one), so each of those swaps conflicts and its merge succeeds.
+#[derive(Clone, Default)]
+struct Meddler {
+    inner: MemoryStore,
+    versions: Arc<Mutex<Vec<Vec<u8>>>>,
+    meddles: Arc<AtomicU64>,
+}
+
+impl SessionStore for Meddler {
+    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.inner.load(key)
+    }
+    fn save<'a>(&'a self, key: &'a RecordKey, r: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
+        self.versions.lock().unwrap().push(r.to_vec());
+        self.inner.save(key, r, ttl)
+    }
+    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a RecordKey,
+        expected: Option<&'a [u8]>,
+        new: Option<&'a [u8]>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Swap> {
+        Box::pin(async move {
+            let meddle = (self.meddles)
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if meddle {
+                let other = (self.versions.lock().unwrap().iter())
+                    .find(|v| Some(v.as_slice()) != expected)
+                    .cloned()
+                    .unwrap();
+                self.inner.save(key, &other, ttl).await?;
+            } else if let Some(r) = new {
+                self.versions.lock().unwrap().push(r.to_vec());
+            }
+            self.inner.compare_and_swap(key, expected, new, ttl).await
+        })
+    }
+}
+
+/// A save whose swap conflicts twice merges twice and swaps three times: one merge conflict
+/// (counted once per save that merged, as documented) and two retries.
+async fn a_save_merging_twice_counts_one_conflict(recorded: &Recorded) {
+    let store = Meddler::default();
+    let layer = SessionLayer::new(config(""))
+        .unwrap()
+        .server_store(store.clone());
+    let srv = TestServer::start(layer, |req: Request<Incoming>| async move {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        let key = req.uri().path().trim_start_matches('/').to_owned();
+        session.insert(&key, &true).unwrap();
+        Response::new(Full::new(Bytes::from(session.keys().join(","))))
+    })
+    .await;
+    let mut b = Browser::new(&srv);
+    b.get("/a").await; // a new record: a plain save
+    b.get("/b").await; // a second version, by a compare-and-swap
+    assert_eq!(store.versions.lock().unwrap().len(), 2);
+    let (conflicts, retries) = (
+        recorded.counter(names::MERGE_CONFLICTS),
+        recorded.counter(names::MERGE_RETRIES),
+    );
+    store.meddles.store(2, Ordering::SeqCst);
+    let r = b.get("/c").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(store.meddles.load(Ordering::SeqCst), 0, "both swaps conflicted");
+    assert_eq!(b.get("/d").await.body, "a,b,c,d", "the merges kept every key");
+    assert_eq!(recorded.counter(names::MERGE_CONFLICTS), conflicts + 1);
+    assert_eq!(recorded.counter(names::MERGE_RETRIES), retries + 2);
 }
