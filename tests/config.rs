@@ -852,7 +852,11 @@ fn the_room_for_the_value_counts_every_part_of_the_line_to_the_byte() {
     c.cookie.domain = None;
     c.validate_at(now()).unwrap();
     c.cookie.name.push('n');
-    assert!(error_of(&c).contains("it leaves 127 of"), "{}", error_of(&c));
+    assert!(
+        error_of(&c).contains("it leaves 127 of"),
+        "{}",
+        error_of(&c)
+    );
 }
 
 #[test]

@@ -645,7 +645,11 @@ async fn lazy_server_mode_loads_for_unsafe_requests_only() {
     assert_eq!(store.calls().0, loads, "a safe request loaded the record");
     let r = post(&mut b, "/plain", Some(&token)).await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "POST plain"));
-    assert_eq!(store.calls().0, loads + 1, "the POST's token was checked unloaded");
+    assert_eq!(
+        store.calls().0,
+        loads + 1,
+        "the POST's token was checked unloaded"
+    );
 }
 
 /// A body that never sends a byte, and records that it was polled.

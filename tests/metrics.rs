@@ -331,8 +331,16 @@ async fn a_save_merging_twice_counts_one_conflict(recorded: &Recorded) {
     store.meddles.store(2, Ordering::SeqCst);
     let r = b.get("/c").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(store.meddles.load(Ordering::SeqCst), 0, "both swaps conflicted");
-    assert_eq!(b.get("/d").await.body, "a,b,c,d", "the merges kept every key");
+    assert_eq!(
+        store.meddles.load(Ordering::SeqCst),
+        0,
+        "both swaps conflicted"
+    );
+    assert_eq!(
+        b.get("/d").await.body,
+        "a,b,c,d",
+        "the merges kept every key"
+    );
     assert_eq!(recorded.counter(names::MERGE_CONFLICTS), conflicts + 1);
     assert_eq!(recorded.counter(names::MERGE_RETRIES), retries + 2);
 }
