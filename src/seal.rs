@@ -453,11 +453,8 @@ fn check_retirement(
         .get(key_id)
         .filter(|k| k.state() == KeyState::DecryptOnly)
         .and_then(Key::retirement);
-    let last = match (data.written_at, data.created_at()) {
-        (Some(written), Some(created)) => Some(written.max(created)),
-        (written, created) => written.or(created),
-    };
-    match (retired, last) {
+    // `None` orders before any `Some`: the later of the two that are there.
+    match (retired, data.written_at.max(data.created_at())) {
         (Some(r), Some(written)) if written > unix_seconds(r).saturating_add(secs(skew)) => {
             Err(RejectReason::RetiredKey)
         }

@@ -311,9 +311,5 @@ fn cluster_nodes(value: &str) -> Vec<String> {
             _ => nodes.push(piece.to_owned()),
         }
     }
-    nodes
-        .into_iter()
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .collect()
+    nodes.into_iter().map(|n| n.trim().to_owned()).collect()
 }
