@@ -145,16 +145,13 @@ pub(crate) fn redact_url(url: &str) -> String {
         Some(scheme) => (&url[..scheme + 3], &url[scheme + 3..at]),
         None => ("", &url[..at]),
     };
-    let user = match userinfo.split_once(':') {
-        Some((user, _)) if !head.is_empty() && !crate::error::could_be_secret(user) => user,
-        _ => "",
+    let kept = match userinfo.split_once(':') {
+        Some((user, _)) if !head.is_empty() && !crate::error::could_be_secret(user) => {
+            format!("{user}:")
+        }
+        _ => String::new(),
     };
-    let colon = if user.is_empty() && !userinfo.starts_with(':') {
-        ""
-    } else {
-        ":"
-    };
-    format!("{head}{user}{colon}***{}", &url[at..])
+    format!("{head}{kept}***{}", &url[at..])
 }
 
 impl fmt::Debug for StoreConfig {
