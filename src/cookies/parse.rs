@@ -123,12 +123,18 @@ fn chunk_count(value: &str, max_chunks: usize) -> Result<(usize, &str), RejectRe
 /// trims it, it starts with `prefix` (a browser sends every cookie of the site, analytics and
 /// all, and only ours matter). The same cookies come out as from `split_parse`
 /// (`named_like_keeps_what_split_parse_keeps`).
+///
+/// The header is split into parts as bytes, and each part is read as UTF-8 on its own: a
+/// foreign cookie whose value is not UTF-8 (a sibling application writing Latin-1, sent in
+/// the same header as ours) is skipped alone instead of hiding ours. On a UTF-8 header this
+/// is the same split as `str::split(';')` (`;` is ASCII, and never part of a multi-byte
+/// character).
 fn named_like<'h, 'p>(
-    header: &'h str,
+    header: &'h [u8],
     prefix: &'p str,
 ) -> impl Iterator<Item = (&'h str, &'h str)> + use<'h, 'p> {
-    header.split(';').filter_map(move |part| {
-        let part = part.trim();
+    header.split(|&b| b == b';').filter_map(move |part| {
+        let part = std::str::from_utf8(part).ok()?.trim();
         if !part.starts_with(prefix) {
             return None;
         }
@@ -154,9 +160,6 @@ pub(crate) fn find<'a>(
     let mut n_bases = 0;
     let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     for header in headers {
-        let Ok(header) = std::str::from_utf8(header) else {
-            continue;
-        };
         for (cname, value) in named_like(header, name) {
             if cname == name {
                 found.present.insert(0);
@@ -245,6 +248,18 @@ mod tests {
         let got = f(&["a=1; s=abc; b=2"]);
         assert_eq!(got.values(), ["abc"]);
         assert_eq!(got.present, set(&[0]));
+    }
+
+    /// Only the part that is not UTF-8 is skipped: ours, before or after it, and its chunks
+    /// are found; a part of ours that is not UTF-8 is not.
+    #[test]
+    fn a_foreign_cookie_that_is_not_utf8_hides_nothing_else() {
+        let got = find([&b"a=caf\xe9; s=2.ab; s.1=cd"[..]], "s", 4, 4096);
+        assert_eq!(got.values(), ["abcd"]);
+        let got = find([&b"s=abc; a=\xff\xfe"[..]], "s", 4, 4096);
+        assert_eq!(got.values(), ["abc"]);
+        let got = find([&b"s=ab\xe9; s=xyz"[..]], "s", 4, 4096);
+        assert_eq!(got.values(), ["xyz"]);
     }
 
     #[test]
@@ -425,7 +440,7 @@ mod tests {
                 .filter_map(|c| Some((c.name_raw()?, c.value_raw()?)))
                 .filter(|(n, _)| n.starts_with('s'))
                 .collect();
-            let ours: Vec<(&str, &str)> = named_like(&header, "s").collect();
+            let ours: Vec<(&str, &str)> = named_like(header.as_bytes(), "s").collect();
             proptest::prop_assert_eq!(ours, reference, "{:?}", header);
         }
     }

@@ -1,0 +1,98 @@
+//! The request/response path as a web developer meets it, driven through the real layer with
+//! `tower::ServiceExt::oneshot`: request cookies the layer must read past, and what a response
+//! commits.
+
+mod common;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use sealed_session::{Session, SessionLayer};
+use tower::{service_fn, Layer, ServiceExt};
+
+use common::http::config;
+use common::Mode;
+
+type Body = Full<Bytes>;
+
+/// The visit counter; `/fail` counts too, then answers 500 (a handler whose work failed after
+/// it wrote the session, or a panic turned into a 500 by a `CatchPanic` inside the layer).
+async fn app(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let session = req.extensions().get::<Session>().unwrap().clone();
+    let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
+    session.insert("visit_count", &count).unwrap();
+    let mut res = Response::new(Full::new(Bytes::from(count.to_string())));
+    if req.uri().path() == "/fail" {
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    Ok(res)
+}
+
+/// Sends one request with exactly this `Cookie` header (or none): the status, the body, and
+/// the `name=value` of each `Set-Cookie`.
+async fn send(layer: &SessionLayer, path: &str, cookie: Option<HeaderValue>) -> Sent {
+    let mut req = Request::builder().uri(path);
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
+    let req = req.body(Body::default()).unwrap();
+    let res = layer.layer(service_fn(app)).oneshot(req).await.unwrap();
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let line = v.to_str().unwrap();
+            line.split(';').next().unwrap().to_owned()
+        })
+        .collect();
+    let status = res.status();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    Sent {
+        status,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+        cookies,
+    }
+}
+
+struct Sent {
+    status: StatusCode,
+    body: String,
+    /// `name=value` of each `Set-Cookie`.
+    cookies: Vec<String>,
+}
+
+/// A sibling application on the same site (a legacy app writing Latin-1, say) may leave a
+/// cookie whose value is not UTF-8; browsers send it in the same `Cookie` header as ours.
+/// Our cookie is still found: only the foreign cookie is unreadable.
+async fn a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let first = send(&layer, "/", None).await;
+    assert_eq!(first.body, "1");
+    let mut ours = first.cookies[0].clone();
+    for (n, foreign_first) in [(2, true), (3, false)] {
+        let (ours_b, foreign) = (ours.as_bytes(), &b"legacy=caf\xe9"[..]);
+        let header = if foreign_first {
+            [foreign, b"; ", ours_b].concat()
+        } else {
+            [ours_b, b"; ", foreign].concat()
+        };
+        let cookie = HeaderValue::from_bytes(&header).unwrap();
+        let r = send(&layer, "/", Some(cookie)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.body,
+            n.to_string(),
+            "{}",
+            String::from_utf8_lossy(&header)
+        );
+        ours.clone_from(&r.cookies[0]);
+    }
+}
+
+common::both_modes!(a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session);
