@@ -95,4 +95,28 @@ async fn a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session(mode: Mo
     }
 }
 
-common::both_modes!(a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session);
+/// A 5xx says the handler's work did not complete: what it wrote to the session before
+/// failing is not committed (Django's `SessionMiddleware` skips the save on 5xx for the same
+/// reason). Otherwise a half-done request (a panic caught by `CatchPanic` inside the layer, a
+/// `?` on a failed payment after `session.insert("paid", ..)`) leaves a session that claims the
+/// work was done; and the same panic caught *outside* the layer commits nothing.
+async fn a_5xx_response_does_not_commit_the_sessions_changes(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let first = send(&layer, "/", None).await;
+    let ours = HeaderValue::from_str(&first.cookies[0]).unwrap();
+    let failed = send(&layer, "/fail", Some(ours.clone())).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.body, "2");
+    // The next request with the cookie the browser holds after the 500 (ours, unless the 500
+    // replaced it) sees the session as it was before the failed request.
+    let held = failed
+        .cookies
+        .first()
+        .map_or(ours, |c| HeaderValue::from_str(c).unwrap());
+    assert_eq!(send(&layer, "/", Some(held)).await.body, "2");
+}
+
+common::both_modes!(
+    a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
+    a_5xx_response_does_not_commit_the_sessions_changes,
+);
