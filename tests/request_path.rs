@@ -116,7 +116,51 @@ async fn a_5xx_response_does_not_commit_the_sessions_changes(mode: Mode) {
     assert_eq!(send(&layer, "/", Some(held)).await.body, "2");
 }
 
+/// A `Session` clone kept past the response (a spawned task, a streaming body rendering a
+/// form with `csrf_token`) can still be written, but the write can no longer reach the client
+/// or the store. It is lost either way; it must not be lost silently: the crate logs an error
+/// that says what happened.
+async fn a_write_after_the_response_was_sent_is_logged_as_lost(mode: Mode) {
+    let logs = common::logs::Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .finish();
+    // `both_modes!` runs each test on a current-thread runtime: the spawned task below runs
+    // on this thread, under this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let (task_tx, task_rx) = tokio::sync::oneshot::channel();
+    let wait = std::sync::Arc::new(std::sync::Mutex::new(Some(wait)));
+    let task_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(task_tx)));
+    let svc = layer.layer(service_fn(move |req: Request<Body>| {
+        let session = req.extensions().get::<Session>().unwrap().clone();
+        session.insert("visit_count", &1u64).unwrap();
+        let wait = wait.lock().unwrap().take().unwrap();
+        let task = tokio::spawn(async move {
+            wait.await.unwrap();
+            session.insert("late", "lost").unwrap();
+        });
+        task_tx.lock().unwrap().take().unwrap().send(task).unwrap();
+        async { Ok::<_, Infallible>(Response::new(Body::default())) }
+    }));
+    let res = svc.oneshot(Request::new(Body::default())).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(logs.at("ERROR").is_empty(), "{}", logs.text());
+    go.send(()).unwrap();
+    task_rx.await.unwrap().await.unwrap();
+    let errors = logs.at("ERROR");
+    assert_eq!(errors.len(), 1, "{}", logs.text());
+    assert!(errors[0].contains("after its response"), "{}", logs.text());
+}
+
 common::both_modes!(
     a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
     a_5xx_response_does_not_commit_the_sessions_changes,
+    a_write_after_the_response_was_sent_is_logged_as_lost,
 );

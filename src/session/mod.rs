@@ -4,6 +4,8 @@
 //! once; a handler that never touches the session costs no decoding and sends no
 //! `Set-Cookie`. Every method takes `&self`, so the handle can be cloned into tasks; a short
 //! internal lock guards it and never spans user code other than `serde` (de)serialization.
+//! What is written once the handler has returned its response (from a spawned task, or a
+//! streaming body) reaches neither the client nor the store: it is lost, and logged as lost.
 //!
 //! | file | holds |
 //! |---|---|
@@ -113,8 +115,25 @@ struct Inner {
     had_invalid: bool,
     needs_reseal: bool,
     needs_renewal: bool,
+    /// The response was decided ([`Session::finish`]): a change from now on reaches neither
+    /// the client nor the store (see the `Drop` of `Inner`).
+    finished: bool,
     /// `Some` in server mode.
     server: Option<ServerState>,
+}
+
+impl Drop for Inner {
+    /// A clone kept past the response (a spawned task, a streaming body) that changed the
+    /// session: the change is lost, and said so once, when the last clone goes.
+    fn drop(&mut self) {
+        if self.finished && self.data.is_dirty() {
+            tracing::error!(
+                "session changed after its response was sent (by a `Session` clone kept in a \
+                 spawned task or a streaming body): the change is lost; write the session \
+                 before the handler returns its response"
+            );
+        }
+    }
 }
 
 /// The session of one request. Find it in the request extensions (or, with feature `axum`,
@@ -164,6 +183,7 @@ impl Session {
                 had_invalid: false,
                 needs_reseal: false,
                 needs_renewal: false,
+                finished: false,
                 server,
             })),
         }
@@ -340,16 +360,23 @@ impl Session {
 
     /// Decides what the response must do, and seals if needed; `None` when the handler never
     /// touched the session (the response is left alone).
+    ///
+    /// From then on the session counts as unchanged: a later change (a clone kept past the
+    /// response) is logged as lost when the last clone goes.
     pub(crate) fn finish(&self) -> Option<Result<Outcome, Error>> {
         let mut inner = self.lock();
+        inner.finished = true;
         if !inner.accessed {
+            inner.data.dirty = false;
             return None;
         }
-        Some(if inner.server.is_some() {
+        let outcome = if inner.server.is_some() {
             inner.outcome_server()
         } else {
             inner.outcome_client()
-        })
+        };
+        inner.data.dirty = false;
+        Some(outcome)
     }
 }
 
