@@ -159,8 +159,37 @@ async fn a_write_after_the_response_was_sent_is_logged_as_lost(mode: Mode) {
     assert!(errors[0].contains("after its response"), "{}", logs.text());
 }
 
+/// RFC 9213 §2.1: a CDN that finds a `CDN-Cache-Control` field (or its own targeted field,
+/// such as Cloudflare's `Cloudflare-CDN-Cache-Control`) obeys it and ignores `Cache-Control`.
+/// The `private` the layer adds to `Cache-Control` then keeps no CDN from storing a page built
+/// from one user's session (and, behind some CDNs, its `Set-Cookie`) and serving it to others:
+/// the targeted fields a handler set are merged as `Cache-Control` is.
+async fn a_cdn_targeted_cache_field_cannot_make_a_session_response_shared(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let svc = layer.layer(service_fn(|req: Request<Body>| async move {
+        let session = req.extensions().get::<Session>().unwrap();
+        session.insert("user", "ada").unwrap();
+        let mut res = Response::new(Body::default());
+        let h = res.headers_mut();
+        h.insert(
+            "cdn-cache-control",
+            HeaderValue::from_static("public, max-age=600"),
+        );
+        h.insert(
+            "cloudflare-cdn-cache-control",
+            HeaderValue::from_static("s-maxage=600"),
+        );
+        Ok::<_, Infallible>(res)
+    }));
+    let res = svc.oneshot(Request::new(Body::default())).await.unwrap();
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "private");
+    assert_eq!(res.headers()["cdn-cache-control"], "max-age=600, private");
+    assert_eq!(res.headers()["cloudflare-cdn-cache-control"], "private");
+}
+
 common::both_modes!(
     a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
     a_5xx_response_does_not_commit_the_sessions_changes,
     a_write_after_the_response_was_sent_is_logged_as_lost,
+    a_cdn_targeted_cache_field_cannot_make_a_session_response_shared,
 );

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use http::header::GetAll;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -313,6 +314,11 @@ fn write_back<B: Default>(
 ///   `max-age=0`, `must-revalidate` and the like stay. Several header lines become one;
 /// - a value that is not visible ASCII cannot be merged safely: it becomes
 ///   `private, no-store`, which is stricter than anything it could have said.
+///
+/// The CDN-targeted fields a handler set ([`TARGETED`]) are merged the same way (a CDN is a
+/// shared cache, so `private` keeps it from storing): RFC 9213 §2.1, a cache that obeys a
+/// targeted field ignores `Cache-Control`, so `private` there alone would not reach it. Absent
+/// ones are not added.
 fn mark_private(headers: &mut HeaderMap) {
     let varies = headers.get_all(VARY).iter().any(|v| {
         v.to_str().is_ok_and(|v| {
@@ -326,7 +332,18 @@ fn mark_private(headers: &mut HeaderMap) {
     if let Some(merged) = merge_cache_control(headers) {
         headers.insert(CACHE_CONTROL, merged);
     }
+    for name in TARGETED {
+        if headers.contains_key(name) {
+            if let Some(merged) = merge_directives(headers.get_all(name)) {
+                headers.insert(name, merged);
+            }
+        }
+    }
 }
+
+/// The CDN-targeted cache fields (RFC 9213) a CDN obeys instead of `Cache-Control`: the
+/// standard one, and Cloudflare's own (which Cloudflare obeys before `CDN-Cache-Control`).
+const TARGETED: [&str; 2] = ["cdn-cache-control", "cloudflare-cdn-cache-control"];
 
 /// The `Cache-Control` value to set instead of the handler's, or `None` to keep the handler's.
 fn merge_cache_control(headers: &HeaderMap) -> Option<HeaderValue> {
@@ -334,8 +351,14 @@ fn merge_cache_control(headers: &HeaderMap) -> Option<HeaderValue> {
         // What the merge below gives for no directives, without building it.
         return Some(HeaderValue::from_static("private"));
     }
+    merge_directives(headers.get_all(CACHE_CONTROL))
+}
+
+/// The value that says what the handler's `values` (cache directives) said plus `private`,
+/// or `None` when they already keep every shared cache from storing (see [`mark_private`]).
+fn merge_directives(values: GetAll<'_, HeaderValue>) -> Option<HeaderValue> {
     let mut kept: Vec<&str> = Vec::new();
-    for value in headers.get_all(CACHE_CONTROL) {
+    for value in values {
         let Ok(value) = value.to_str() else {
             return Some(HeaderValue::from_static("private, no-store"));
         };

@@ -13,7 +13,9 @@
 //! - `Vary: Cookie` and `Cache-Control: private` are set on every response whose session was
 //!   read or written; `private` is merged into the handler's `Cache-Control`, never weakening
 //!   it (`no-cache`, `max-age=0`, `must-revalidate` stay; `public` and `s-maxage` go; a
-//!   `no-store` is left as it is);
+//!   `no-store` is left as it is); a CDN-targeted field the handler set (`CDN-Cache-Control`,
+//!   `Cloudflare-CDN-Cache-Control`, which a CDN obeys instead of `Cache-Control`) is merged
+//!   the same way;
 //! - a session that does not fit in `max_chunks` cookies turns the response into a 500 and
 //!   logs an error (see [`OversizePolicy`]); a rejected cookie never does: it is traced with
 //!   its [`RejectReason`](crate::RejectReason) and the request goes on with an empty session.
