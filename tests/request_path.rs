@@ -18,13 +18,17 @@ use common::Mode;
 type Body = Full<Bytes>;
 
 /// The visit counter; `/fail` counts too, then answers 500 (a handler whose work failed after
-/// it wrote the session, or a panic turned into a 500 by a `CatchPanic` inside the layer).
+/// it wrote the session, or a panic turned into a 500 by a `CatchPanic` inside the layer);
+/// `/logout-fail` ends the session, then answers 500.
 async fn app(req: Request<Body>) -> Result<Response<Body>, Infallible> {
     let session = req.extensions().get::<Session>().unwrap().clone();
     let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
     session.insert("visit_count", &count).unwrap();
+    if req.uri().path() == "/logout-fail" {
+        session.flush();
+    }
     let mut res = Response::new(Full::new(Bytes::from(count.to_string())));
-    if req.uri().path() == "/fail" {
+    if req.uri().path() != "/" {
         *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     }
     Ok(res)
@@ -116,6 +120,21 @@ async fn a_5xx_response_does_not_commit_the_sessions_changes(mode: Mode) {
     assert_eq!(send(&layer, "/", Some(held)).await.body, "2");
 }
 
+/// The other half of not committing a 5xx: a session the handler ended (`flush`, a logout
+/// whose page then failed to render) still ends; the user is not left logged in.
+async fn a_logout_that_answers_5xx_still_ends_the_session(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let first = send(&layer, "/", None).await;
+    let ours = HeaderValue::from_str(&first.cookies[0]).unwrap();
+    let failed = send(&layer, "/logout-fail", Some(ours.clone())).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.cookies, ["__Host-session="]);
+    // Even a browser that kept the old cookie starts over (server mode: the record is gone).
+    if mode == Mode::Memory {
+        assert_eq!(send(&layer, "/", Some(ours)).await.body, "1");
+    }
+}
+
 /// A `Session` clone kept past the response (a spawned task, a streaming body rendering a
 /// form with `csrf_token`) can still be written, but the write can no longer reach the client
 /// or the store. It is lost either way; it must not be lost silently: the crate logs an error
@@ -190,6 +209,7 @@ async fn a_cdn_targeted_cache_field_cannot_make_a_session_response_shared(mode: 
 common::both_modes!(
     a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
     a_5xx_response_does_not_commit_the_sessions_changes,
+    a_logout_that_answers_5xx_still_ends_the_session,
     a_write_after_the_response_was_sent_is_logged_as_lost,
     a_cdn_targeted_cache_field_cannot_make_a_session_response_shared,
 );

@@ -182,7 +182,8 @@ where
                 }
                 KindProj::Inner { fut } => {
                     let res = ready!(fut.poll(cx))?;
-                    let outcome = match this.session.finish() {
+                    let failed = res.status().is_server_error();
+                    let outcome = match this.session.finish(failed) {
                         None => return Poll::Ready(Ok(res)),
                         Some(Ok(o)) => o,
                         Some(Err(e)) => {

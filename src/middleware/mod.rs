@@ -10,6 +10,9 @@
 //!   removal is due (flush, or an invalid cookie arrived);
 //! - values longer than `max_cookie_len` are split over chunk cookies, and chunks no longer
 //!   needed are removed;
+//! - a 5xx response (the handler's work did not complete, or a panic a `CatchPanic` inside
+//!   the layer turned into a 500) saves none of the handler's changes, as Django's and
+//!   tower-sessions' layers do; a session it ended (`flush`) still ends;
 //! - `Vary: Cookie` and `Cache-Control: private` are set on every response whose session was
 //!   read or written; `private` is merged into the handler's `Cache-Control`, never weakening
 //!   it (`no-cache`, `max-age=0`, `must-revalidate` stay; `public` and `s-maxage` go; a

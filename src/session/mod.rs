@@ -361,16 +361,26 @@ impl Session {
     /// Decides what the response must do, and seals if needed; `None` when the handler never
     /// touched the session (the response is left alone).
     ///
+    /// `failed`: the handler answered 5xx, so its work did not complete, and its changes are
+    /// not saved (as Django's `SessionMiddleware` and tower-sessions' layer do); a session it
+    /// left empty (`flush`, a revoked auth stamp) still ends, so that a logout that fails
+    /// after `flush` still logs out.
+    ///
     /// From then on the session counts as unchanged: a later change (a clone kept past the
     /// response) is logged as lost when the last clone goes.
-    pub(crate) fn finish(&self) -> Option<Result<Outcome, Error>> {
+    pub(crate) fn finish(&self, failed: bool) -> Option<Result<Outcome, Error>> {
         let mut inner = self.lock();
         inner.finished = true;
         if !inner.accessed {
             inner.data.dirty = false;
             return None;
         }
-        let outcome = if inner.server.is_some() {
+        let outcome = if failed && !inner.data.is_empty() {
+            if inner.data.is_dirty() {
+                tracing::debug!("the handler answered 5xx: the session's changes are not saved");
+            }
+            Ok(Outcome::cookie(CookieOp::Keep, inner.present))
+        } else if inner.server.is_some() {
             inner.outcome_server()
         } else {
             inner.outcome_client()
