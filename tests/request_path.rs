@@ -206,10 +206,57 @@ async fn a_cdn_targeted_cache_field_cannot_make_a_session_response_shared(mode: 
     assert_eq!(res.headers()["cloudflare-cdn-cache-control"], "private");
 }
 
+/// The same layer installed twice on one route (a sub-router that adds it, merged into an app
+/// that adds it too), with a middleware between them that writes the session (a "last seen"
+/// tracker): the handler's write and the middleware's both persist. Two sessions of the same
+/// cookie would each send a `Set-Cookie`, and the browser keeps the last one only.
+async fn the_same_layer_installed_twice_keeps_every_write(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let handler = service_fn(|req: Request<Body>| async move {
+        let session = req.extensions().get::<Session>().unwrap();
+        let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
+        session.insert("visit_count", &count).unwrap();
+        let seen: u64 = session.get("seen").unwrap().unwrap_or(0);
+        Ok::<_, Infallible>(Response::new(Body::from(format!("{count} {seen}"))))
+    });
+    let inner = layer.layer(handler);
+    let tracker = tower::service_fn(move |req: Request<Body>| {
+        let session = req.extensions().get::<Session>().unwrap();
+        let seen: u64 = session.get("seen").unwrap().unwrap_or(0) + 1;
+        session.insert("seen", &seen).unwrap();
+        inner.clone().oneshot(req)
+    });
+    let app = layer.layer(tracker);
+    let mut cookie: Option<HeaderValue> = None;
+    for n in 1..=3 {
+        let mut req = Request::builder();
+        if let Some(c) = &cookie {
+            req = req.header(header::COOKIE, c.clone());
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::default()).unwrap())
+            .await
+            .unwrap();
+        assert!(res.headers().get_all(header::SET_COOKIE).iter().count() <= 1);
+        // The browser keeps the last `Set-Cookie` of a name.
+        if let Some(last) = res.headers().get_all(header::SET_COOKIE).iter().next_back() {
+            let pair = last.to_str().unwrap().split(';').next().unwrap();
+            cookie = Some(HeaderValue::from_str(pair).unwrap());
+        }
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body, format!("{n} {n}"), "request {n}");
+    }
+}
+
 common::both_modes!(
     a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
     a_5xx_response_does_not_commit_the_sessions_changes,
     a_logout_that_answers_5xx_still_ends_the_session,
     a_write_after_the_response_was_sent_is_logged_as_lost,
     a_cdn_targeted_cache_field_cannot_make_a_session_response_shared,
+    the_same_layer_installed_twice_keeps_every_write,
 );

@@ -62,6 +62,12 @@ pin_project! {
             #[pin]
             fut: S::Future,
         },
+        /// A layer with the same cookie outside this one owns the session: the inner
+        /// service's response, as it is.
+        Passthrough {
+            #[pin]
+            fut: S::Future,
+        },
         Saving {
             save: StoreFuture<'static, Written>,
             res: Option<S::Response>,
@@ -78,6 +84,15 @@ where
     pub(crate) fn inner(fut: S::Future, session: Session, engine: Arc<Engine>) -> Self {
         ResponseFuture {
             kind: Kind::Inner { fut },
+            session,
+            engine,
+        }
+    }
+
+    /// The inner future alone: `session` is an outer layer's, which finishes it.
+    pub(crate) fn passthrough(fut: S::Future, session: Session, engine: Arc<Engine>) -> Self {
+        ResponseFuture {
+            kind: Kind::Passthrough { fut },
             session,
             engine,
         }
@@ -180,6 +195,7 @@ where
                         }
                     }
                 }
+                KindProj::Passthrough { fut } => return fut.poll(cx),
                 KindProj::Inner { fut } => {
                     let res = ready!(fut.poll(cx))?;
                     let failed = res.status().is_server_error();

@@ -18,6 +18,11 @@ use crate::time::Clock;
 /// cookie (client mode) or in a store behind a sealed id (server mode).
 ///
 /// Cloning is cheap (one `Arc`). See the [module docs](crate::middleware) for an example.
+///
+/// Installed twice on one route with the same cookie name (a sub-router that adds the layer,
+/// merged into an app that adds it too), the inner one steps aside: the request has one
+/// session, the outer layer's. Layers with different cookie names each give the request their
+/// own session, and the innermost one is the one in the request extensions.
 #[derive(Clone)]
 pub struct SessionLayer {
     pub(crate) engine: Arc<Engine>,

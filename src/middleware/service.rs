@@ -65,6 +65,21 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // Installed again inside a layer with the same cookie (a sub-router that adds the
+        // layer, merged into an app that adds it too): the outer session is the request's
+        // session. A second one would send its own `Set-Cookie` of the same name, and the
+        // browser keeps only the last, dropping the other's writes.
+        let name = &self.engine.cookie.name;
+        if let Some(outer) = req.extensions().get::<Session>() {
+            if outer.is_for_cookie(name) {
+                let outer = outer.clone();
+                return ResponseFuture::passthrough(
+                    self.inner.call(req),
+                    outer,
+                    self.engine.clone(),
+                );
+            }
+        }
         // Reference-counted clones of the `Cookie` header values; nothing is parsed yet.
         let mut headers = req.headers().get_all(COOKIE).iter();
         let cookies = headers.next().map(|first| RawCookies {

@@ -189,6 +189,15 @@ impl Session {
         }
     }
 
+    /// Whether this is the session of a layer whose cookie is `name` (a layer installed again
+    /// inside one with the same cookie steps aside: see `SessionService::call`).
+    pub(crate) fn is_for_cookie(&self, name: &str) -> bool {
+        self.lock()
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.cookie.name == name)
+    }
+
     /// See [`Inner::carries_cookie`].
     #[cfg(feature = "tower-sessions")]
     pub(crate) fn carries_cookie(&self) -> bool {
