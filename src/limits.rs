@@ -6,7 +6,7 @@
 //! | [`MAX_SEALED_LEN`] | 65536 characters | the most a sealed value may be before `open` decodes anything; `max_cookie_len × max_chunks` may not exceed it, and nothing longer is ever written |
 //! | [`MAX_CHUNKS`] | 16 | cookies one session may span (`cookie.max_chunks` is 1 to this) |
 //! | [`MIN_COOKIE_LEN`], [`MAX_COOKIE_LEN`] | 256, 8192 bytes | the range of `cookie.max_cookie_len` |
-//! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each) |
+//! | [`MAX_CANDIDATES`] | 4 | cookies with our name tried per request (one AEAD open each; together at most one value of `max_cookie_len × max_chunks` bytes) |
 //! | [`MAX_AGE_SECS`] | 400 days | the longest `Max-Age` sent and store TTL given |
 //! | [`MAX_RECORD_LEN`] | 1 MiB | the largest sealed server-mode record |
 //! | [`MAX_VALUE_DEPTH`] | 64 | how deep one session value may nest (arrays, maps, structs) |

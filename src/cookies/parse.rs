@@ -145,8 +145,12 @@ fn named_like<'h, 'p>(
 
 /// Finds the cookie `name` and its chunks in the given `Cookie` header values.
 ///
-/// Runs in time linear in the header length and keeps at most [`MAX_CANDIDATES`] values of
-/// at most `max_chunks * max_len` bytes each; nothing is sized from a number the client sent.
+/// Runs in time linear in the header length and keeps at most [`MAX_CANDIDATES`] values,
+/// together at most `max_chunks * max_len` bytes (one value of the largest size): the
+/// candidates share the chunk cookies, so without the shared bound a header of four bases
+/// over the same full chunks would make the caller join and open four times what it sent.
+/// A candidate past what is left of it is rejected as oversized. Nothing is sized from a
+/// number the client sent.
 pub(crate) fn find<'a>(
     headers: impl IntoIterator<Item = &'a [u8]>,
     name: &str,
@@ -179,13 +183,18 @@ pub(crate) fn find<'a>(
             }
         }
     }
+    // What the candidates may still hold together: one value of the largest size.
+    let mut budget = max_chunks * max_len;
     for &base in &bases[..n_bases] {
-        if base.len() > max_len {
+        if base.len() > max_len || base.len() > budget {
             found.rejected.push(RejectReason::Oversized);
             continue;
         }
         match chunk_count(base, max_chunks) {
-            Ok((1, value)) => found.push(Cow::Borrowed(value)),
+            Ok((1, value)) => {
+                budget -= value.len();
+                found.push(Cow::Borrowed(value));
+            }
             Ok((n, first)) => {
                 let parts = &chunks[1..n];
                 if parts.iter().any(Option::is_none) {
@@ -193,10 +202,11 @@ pub(crate) fn find<'a>(
                     continue;
                 }
                 let len = first.len() + parts.iter().flatten().map(|p| p.len()).sum::<usize>();
-                if parts.iter().flatten().any(|p| p.len() > max_len) {
+                if len > budget || parts.iter().flatten().any(|p| p.len() > max_len) {
                     found.rejected.push(RejectReason::Oversized);
                     continue;
                 }
+                budget -= len;
                 let mut joined = String::with_capacity(len);
                 joined.push_str(first);
                 parts.iter().flatten().for_each(|p| joined.push_str(p));
@@ -350,6 +360,25 @@ mod tests {
 
         let short = capped(&["s=v"], 10);
         assert_eq!(short.values(), ["v"]);
+    }
+
+    /// Four bases over the same full chunks would make four values of the largest size out
+    /// of one header's worth of chunks; together the candidates hold at most one such value
+    /// (here 4 chunks × 10 bytes), to the byte.
+    #[test]
+    fn the_candidates_together_hold_at_most_one_value_of_the_largest_size() {
+        let chunks = "s.1=wwwwwwwwww; s.2=wwwwwwwwww; s.3=wwwwwwwwww";
+        let bases = "s=4.vvvvvvvv; s=4.vvvvvvvv; s=4.vvvvvvvv; s=4.vvvvvvvv";
+        let got = capped(&[bases, chunks], 10);
+        assert_eq!(got.values().len(), 1);
+        assert_eq!(got.values()[0].len(), 38);
+        assert_eq!(got.rejected, [RejectReason::Oversized; 3]);
+
+        // 38 + 2 bytes fill the 40 exactly; one byte more does not fit.
+        let got = capped(&["s=4.vvvvvvvv; s=vv; s=v", chunks], 10);
+        assert_eq!(got.values().len(), 2);
+        assert_eq!(got.values()[1], "vv");
+        assert_eq!(got.rejected, [RejectReason::Oversized]);
     }
 
     #[test]
