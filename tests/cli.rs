@@ -797,3 +797,62 @@ fn check_config_and_inspect_read_the_environment_with_env() {
     let out = env_run(&["check-config", "--env", "some.toml"], "");
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+/// The variables of the `SessionConfig::from_env` table in `src/config/mod.rs`.
+fn documented_variables() -> Vec<String> {
+    let source = include_str!("../src/config/mod.rs");
+    let vars: Vec<String> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("/// | `SEALED_SESSION_"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(|name| format!("SEALED_SESSION_{name}"))
+        .collect();
+    assert!(vars.len() > 20, "the table was not found: {vars:?}");
+    vars
+}
+
+#[test]
+fn check_config_env_warns_about_a_misspelled_variable() {
+    let keys = format!("1:xaes-256-gcm:primary:{S1}");
+    // A mass logout whose variable has a typo: the application ignores it, so nobody is
+    // logged out; the check must say so instead of reporting a valid configuration silently.
+    let env = [
+        ("SEALED_SESSION_KEYS", keys.as_str()),
+        ("SEALED_SESSION_NOTBEFORE", "2023-11-14T00:00:00Z"),
+        ("SEALED_SESSION_IDLE_TIMEOUT", "5m"),
+    ];
+    let out = run_with_env(&["check-config", "--env", "--at", &at(0)], "", &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for var in ["SEALED_SESSION_NOTBEFORE", "SEALED_SESSION_IDLE_TIMEOUT"] {
+        assert!(
+            out.stderr.contains(&format!(
+                "warning: `{var}` is set, but sealed-session reads no such variable: it is ignored"
+            )),
+            "{var}: {}",
+            out.stderr
+        );
+    }
+    // `inspect --env` reads the same configuration, and says the same.
+    let value = seal(&config_file("misspelled-env.toml"), "__Host-session");
+    let out = run_with_env(&["inspect", "--env", "--at", &at(60)], &value, &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`SEALED_SESSION_NOTBEFORE` is set"),
+        "{}",
+        out.stderr
+    );
+    // Every documented variable is known (empty values change nothing).
+    let documented = documented_variables();
+    let mut env: Vec<(&str, &str)> = documented.iter().map(|v| (v.as_str(), "")).collect();
+    env.retain(|(v, _)| *v != "SEALED_SESSION_KEYS" && *v != "SEALED_SESSION_CONFIG");
+    env.push(("SEALED_SESSION_KEYS", keys.as_str()));
+    let out = run_with_env(&["check-config", "--env", "--at", &at(0)], "", &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for var in &documented {
+        assert!(
+            !out.stderr.contains(&format!("`{var}` is set")),
+            "{var}: {}",
+            out.stderr
+        );
+    }
+}

@@ -202,7 +202,10 @@ impl Source {
     fn load(&self) -> Result<SessionConfig, ConfigError> {
         match self {
             Source::File(file) => SessionConfig::from_file(file),
-            Source::Env => SessionConfig::from_env(),
+            Source::Env => {
+                warn_unknown_variables();
+                SessionConfig::from_env()
+            }
         }
     }
 
@@ -212,6 +215,53 @@ impl Source {
             Source::File(file) => file.display().to_string(),
             Source::Env => "the environment's configuration".to_owned(),
         }
+    }
+}
+
+/// The variables `SessionConfig::from_env` reads (the table on it, and `src/config/env.rs`;
+/// `tests/cli.rs` checks this list against that table).
+const ENV_VARS: [&str; 25] = [
+    "SEALED_SESSION_CONFIG",
+    "SEALED_SESSION_COOKIE_NAME",
+    "SEALED_SESSION_HOST_PREFIX",
+    "SEALED_SESSION_COOKIE_PATH",
+    "SEALED_SESSION_COOKIE_DOMAIN",
+    "SEALED_SESSION_SECURE",
+    "SEALED_SESSION_HTTP_ONLY",
+    "SEALED_SESSION_SAME_SITE",
+    "SEALED_SESSION_BROWSER_SESSION",
+    "SEALED_SESSION_MAX_COOKIE_LEN",
+    "SEALED_SESSION_MAX_CHUNKS",
+    "SEALED_SESSION_IDLE",
+    "SEALED_SESSION_ABSOLUTE",
+    "SEALED_SESSION_SKEW",
+    "SEALED_SESSION_RENEW_AFTER",
+    "SEALED_SESSION_NOT_BEFORE",
+    "SEALED_SESSION_MODE",
+    "SEALED_SESSION_STORE_URL",
+    "SEALED_SESSION_STORE_CLUSTER",
+    "SEALED_SESSION_STORE_TLS_CA_FILE",
+    "SEALED_SESSION_STORE_PREFIX",
+    "SEALED_SESSION_STORE_CAPACITY",
+    "SEALED_SESSION_STORE_LOAD",
+    "SEALED_SESSION_STORE_CONNECT",
+    "SEALED_SESSION_KEYS",
+];
+
+/// Warns about each `SEALED_SESSION_*` variable that is set but not read: the application
+/// ignores it, so a misspelled setting (a mass logout's `not_before`, a shorter timeout)
+/// would silently not apply. Only the name is printed, never the value.
+fn warn_unknown_variables() {
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("SEALED_SESSION_") && !ENV_VARS.contains(&name.as_str()))
+        .collect();
+    unknown.sort();
+    for name in unknown {
+        eprintln!(
+            "warning: `{name}` is set, but sealed-session reads no such variable: it is ignored \
+             (a misspelled setting? the variables are listed on `SessionConfig::from_env`)"
+        );
     }
 }
 
