@@ -856,3 +856,60 @@ fn check_config_env_warns_about_a_misspelled_variable() {
         );
     }
 }
+
+/// The warnings the layer logs at start-up through `tracing` (a shared secret file, cookies
+/// without `Secure`) are the ones an operator runs `check-config` to catch before deploying;
+/// the tool installs no `tracing` subscriber, so it has to print them itself.
+#[cfg(unix)]
+#[test]
+fn check_config_warns_about_a_secret_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let secret = write("shared.secret", &format!("{S1}\n"));
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = write(
+        "shared-secret.toml",
+        "[[keys]]\nid = 4\nsecret_file = \"shared.secret\"\n",
+    );
+    let out = run(&["check-config", config.to_str().unwrap(), "--at", &at(0)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: key 4: `secret_file` {} is readable or writable by its group or other \
+             users (mode 0644); restrict it to the owner: `chmod 600 {}`",
+            secret.display(),
+            secret.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(S1) && !out.stdout.contains(S1));
+    // Restricted to the owner: no warning.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&["check-config", config.to_str().unwrap(), "--at", &at(0)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+#[test]
+fn check_config_warns_about_each_insecure_cookie_setting() {
+    let config = write(
+        "insecure.toml",
+        &format!(
+            "[cookie]\nsecure = false\nhost_prefix = false\nhttp_only = false\n\
+             [[keys]]\nid = 1\nsecret = \"{S1}\"\n"
+        ),
+    );
+    let out = run(&["check-config", config.to_str().unwrap(), "--at", &at(0)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for setting in ["cookie.secure", "cookie.host_prefix", "cookie.http_only"] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with("warning: ") && l.contains(&format!("`{setting} = false`"))),
+            "{setting}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&["check-config", config_file("secure.toml").to_str().unwrap()]);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}

@@ -356,6 +356,7 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
         ),
     }
     println!("{report}");
+    warn_insecure(&config);
     // `SEALED_SESSION_KEYS` replaces the keys, its secrets already in the environment.
     let keys_from_env = matches!(source, Source::Env)
         && std::env::var_os("SEALED_SESSION_KEYS").is_some_and(|v| !v.is_empty());
@@ -377,6 +378,59 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// Prints the warnings the layer and the key loader log through `tracing` at start-up (this
+/// tool installs no subscriber, so they would otherwise be lost): each insecure cookie
+/// setting (the layer's wording), and a `secret_file` its group or other users can read or
+/// write. Never a secret.
+fn warn_insecure(config: &SessionConfig) {
+    let cookie = &config.cookie;
+    if !cookie.secure {
+        eprintln!(
+            "warning: session cookie without `Secure` (`cookie.secure = false`): browsers send \
+             it over plain http, where anyone on the path can read and replay it; for local \
+             development only"
+        );
+    }
+    if !cookie.host_prefix {
+        eprintln!(
+            "warning: session cookie without the `__Host-` prefix (`cookie.host_prefix = \
+             false`): a sibling subdomain can set or shadow it (cookie tossing)"
+        );
+    }
+    if !cookie.http_only {
+        eprintln!(
+            "warning: session cookie without `HttpOnly` (`cookie.http_only = false`): scripts \
+             on the page, and any XSS, can read it"
+        );
+    }
+    for key in &config.keys {
+        if let Some(path) = &key.secret_file {
+            warn_if_shared(key.id, path);
+        }
+    }
+}
+
+/// The check `KeyConfig::build` logs for a `secret_file` (unix mode bits only).
+#[cfg(unix)]
+fn warn_if_shared(id: u8, path: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o066 != 0 {
+        eprintln!(
+            "warning: key {id}: `secret_file` {} is readable or writable by its group or other \
+             users (mode {mode:04o}); restrict it to the owner: `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_id: u8, _path: &std::path::Path) {}
 
 /// The value from `--value`, or from standard input (the default, and for `--value -`).
 fn read_value(value: Option<&str>) -> Result<Zeroizing<String>, std::io::Error> {
