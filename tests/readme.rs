@@ -194,3 +194,121 @@ fn every_test_the_docs_cite_exists() {
         "cited but not found as a fn: {missing:#?}"
     );
 }
+
+/// The `toml` block "Every setting, with its default" on `SessionConfig` (src/config/mod.rs).
+fn reference_toml() -> String {
+    let source = include_str!("../src/config/mod.rs");
+    let start = source
+        .find("/// Every setting, with its default")
+        .expect("the reference block");
+    source[start..]
+        .lines()
+        .map(|l| l.trim_start().strip_prefix("///").unwrap_or(l))
+        .skip_while(|l| l.trim() != "```toml")
+        .skip(1)
+        .take_while(|l| l.trim() != "```")
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `pub` fields of `struct NAME` in `source`, less those serde skips.
+fn settings_of(source: &str, name: &str) -> Vec<String> {
+    let start = source
+        .find(&format!("pub struct {name} {{"))
+        .expect("the struct");
+    let mut fields = Vec::new();
+    let mut skipped = false;
+    for line in source[start..].lines().skip(1) {
+        let line = line.trim();
+        if line == "}" {
+            break;
+        }
+        if line.starts_with("#[serde(skip") {
+            skipped = true;
+        } else if let Some(field) = line.strip_prefix("pub ").and_then(|l| l.split_once(':')) {
+            if !skipped {
+                fields.push(field.0.to_owned());
+            }
+            skipped = false;
+        } else if !line.starts_with("#[") && !line.starts_with("//") {
+            skipped = false;
+        }
+    }
+    assert!(!fields.is_empty(), "no field found in {name}");
+    fields
+}
+
+/// The reference says "every setting, with its default": each field of each section is
+/// there (set, or commented out when it has no value by default), and the settings it sets
+/// outside `[[keys]]` are the defaults.
+#[test]
+fn the_configuration_reference_names_every_setting_with_its_default() {
+    let reference = reference_toml();
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in reference.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            sections.push((line.trim_matches(['[', ']']).to_owned(), Vec::new()));
+            continue;
+        }
+        let Some((_, names)) = sections.last_mut() else {
+            continue;
+        };
+        let setting = line.trim_start_matches('#').trim_start();
+        if let Some((name, _)) = setting.split_once(" = ") {
+            names.push(name.trim().to_owned());
+        }
+        // Named in a comment (`# or `secret`, or `secret_env``) counts too.
+        names.extend(line.split('`').skip(1).step_by(2).map(str::to_owned));
+    }
+    let named = |section: &str| -> Vec<String> {
+        sections
+            .iter()
+            .filter(|(s, _)| s == section)
+            .flat_map(|(_, n)| n.clone())
+            .collect()
+    };
+    let structs = [
+        (
+            "cookie",
+            include_str!("../src/config/cookie.rs"),
+            "CookieConfig",
+        ),
+        (
+            "expiry",
+            include_str!("../src/config/expiry.rs"),
+            "ExpiryConfig",
+        ),
+        (
+            "store",
+            include_str!("../src/config/store.rs"),
+            "StoreConfig",
+        ),
+        ("keys", include_str!("../src/config/key.rs"), "KeyConfig"),
+    ];
+    let mut missing = Vec::new();
+    for (section, source, name) in structs {
+        let named = named(section);
+        for field in settings_of(source, name) {
+            if !named.contains(&field) {
+                missing.push(format!("{section}.{field}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in the reference: {missing:?}");
+    let parsed = SessionConfig::from_toml_str(&reference).expect("the reference parses");
+    let default = SessionConfig::default();
+    assert_eq!(
+        format!("{:?}", parsed.cookie),
+        format!("{:?}", default.cookie)
+    );
+    assert_eq!(
+        format!("{:?}", parsed.expiry),
+        format!("{:?}", default.expiry)
+    );
+    assert_eq!(
+        format!("{:?}", parsed.store),
+        format!("{:?}", default.store)
+    );
+}

@@ -105,6 +105,7 @@ pub use store::{ConnectPolicy, LoadPolicy, SessionMode, StoreConfig};
 /// prefix = "sealed-session:"  # Redis key prefix
 /// # capacity = 100000       # memory store bound (live records; this is the default)
 /// load = "eager"            # server mode: "eager" (before the handler) or "lazy"
+/// connect = "lazy"          # Redis: "lazy" (start without it, 503 until it answers) or "eager"
 ///
 /// [[keys]]
 /// id = 2
