@@ -11,7 +11,6 @@
 //! | `sealed_session_store_deletes_total` | counter | — | store deletes made (flush, cycled ids), failed ones included |
 //! | `sealed_session_store_failures_total` | counter | `op`: `load`, `save`, `delete` | store calls that failed (each one answered 503) |
 //! | `sealed_session_store_duration_seconds` | histogram | `op`: `load`, `save`, `delete` | how long each store call took, failed ones included |
-//!
 //! | `sealed_session_merge_conflicts_total` | counter | — | server-mode saves that found the record written meanwhile and merged onto it |
 //! | `sealed_session_merge_retries_total` | counter | — | compare-and-swap attempts after the first (each after a conflict) |
 //!

@@ -312,3 +312,22 @@ fn the_configuration_reference_names_every_setting_with_its_default() {
         format!("{:?}", default.store)
     );
 }
+
+/// A Markdown table ends at a blank line: rows after one render as plain text with pipes,
+/// not as rows. Every metric is a row of the module's one table.
+#[test]
+fn the_metrics_module_documents_every_metric_in_its_table() {
+    let source = include_str!("../src/metrics.rs");
+    let table: Vec<&str> = source
+        .lines()
+        .map(|l| l.strip_prefix("//!").unwrap_or("").trim())
+        .skip_while(|l| !l.starts_with("| name |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    for name in sealed_session::metrics::ALL {
+        assert!(
+            table.iter().any(|row| row.starts_with(&format!("| `{name}` |"))),
+            "{name} is not a row of the table in src/metrics.rs"
+        );
+    }
+}
