@@ -505,3 +505,50 @@ fn a_retired_key_refuses_cookies_created_after_its_retirement() {
         }
     }
 }
+
+/// `check-config`'s "safe to remove" must not come while a value the key sealed still opens.
+/// A retired key opens values created up to `retired_at + skew` (an instance whose clock is
+/// ahead stamps them so), and `not_before` revokes only those created before it: a
+/// `not_before` inside that window leaves them valid, so it cannot make the key removable.
+#[test]
+fn a_not_before_within_the_skew_of_the_retirement_does_not_make_the_key_removable() {
+    use base64::Engine as _;
+    use sealed_session::config::{KeyConfig, KeyStatus};
+    use sealed_session::seal::Sealer;
+    use sealed_session::SessionConfig;
+
+    let b64 = |bytes: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let retired = 10 * HOUR;
+    let mut config = SessionConfig {
+        keys: vec![
+            KeyConfig::new(2, b64(&secret(Algorithm::Aes256Gcm))),
+            KeyConfig::new(1, b64(&secret(Algorithm::Xaes256Gcm)))
+                .decrypt_only()
+                .retired_at(at(retired)),
+        ],
+        ..SessionConfig::default() // skew 60 s, absolute 7 days
+    };
+    config.expiry.not_before = Some(at(retired + 1));
+    // Sealed by the last instance to stop sealing with key 1, its clock 30 s ahead.
+    let old = KeyRing::new_at([key(1, Algorithm::Xaes256Gcm)], t0()).unwrap();
+    let sealer = Sealer::new(common::COOKIE, config.expiry.policy());
+    let value = sealer
+        .seal(&old, &typical_session(), at(retired + 30))
+        .unwrap();
+    let now = retired + 120;
+    let ring = config.key_ring_at(at(now)).unwrap();
+    let opened = sealer.open(&ring, &value, at(now));
+    assert!(opened.is_ok(), "{opened:?}");
+    let report = config.rotation_report(at(now)).unwrap();
+    assert!(
+        !matches!(report.keys[1].status, KeyStatus::Removable { .. }),
+        "key 1 still opens a valid value, yet: {report}"
+    );
+    // A `not_before` past the window does revoke every value the key opens.
+    config.expiry.not_before = Some(at(retired + 61));
+    let sealer = Sealer::new(common::COOKIE, config.expiry.policy());
+    let opened = sealer.open(&ring, &value, at(now));
+    assert!(opened.is_err());
+    let report = config.rotation_report(at(now)).unwrap();
+    assert_eq!(report.safe_to_remove(), [KeyId(1)]);
+}

@@ -326,7 +326,9 @@ fn the_metrics_module_documents_every_metric_in_its_table() {
         .collect();
     for name in sealed_session::metrics::ALL {
         assert!(
-            table.iter().any(|row| row.starts_with(&format!("| `{name}` |"))),
+            table
+                .iter()
+                .any(|row| row.starts_with(&format!("| `{name}` |"))),
             "{name} is not a row of the table in src/metrics.rs"
         );
     }

@@ -18,7 +18,10 @@ use crate::time::unix_seconds;
 ///   `since + skew` (clocks differ by up to the skew), the absolute timeout counts from
 ///   `created_at`, and it is accepted up to the skew past that; the second covers
 ///   whole-second timestamps. Unless the absolute timeout is disabled;
-/// - `not_before`, if it is after `since` (every session created before it is rejected).
+/// - `not_before`, if it is after `since + skew` (every session created before it is
+///   rejected, and the key opens none created after `since + skew`; until 2026-12-06 a
+///   `not_before` just after `since` made the key removable while values created within the
+///   skew still opened).
 ///
 /// The idle timeout is not counted: a session can carry a longer idle timeout of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,7 +143,11 @@ impl RotationReport {
                         .and_then(|d| since.checked_add(d))
                 })
                 .flatten();
-            let by_revocation = not_before.filter(|&nb| unix_seconds(nb) > unix_seconds(since));
+            // The key opens values created up to `since + skew` (as the retirement check
+            // reads a value, in whole seconds), and `not_before` revokes those created before
+            // it: it revokes them all only from past that window.
+            let window_end = unix_seconds(since).saturating_add(skew.as_secs());
+            let by_revocation = not_before.filter(|&nb| unix_seconds(nb) > window_end);
             match (by_absolute, by_revocation) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
