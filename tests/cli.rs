@@ -913,3 +913,72 @@ fn check_config_warns_about_each_insecure_cookie_setting() {
     let out = run(&["check-config", config_file("secure.toml").to_str().unwrap()]);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+/// The README's walk-through runs the `key_rotation` example with `--dev`, which sends the
+/// cookie as `session` (no `__Host-`); `inspect` with the same file opens it as
+/// `__Host-session`. It must say that the name is the problem, not only "tampered".
+#[test]
+fn inspect_hints_at_the_name_when_a_dev_cookie_is_opened_under_the_configured_name() {
+    let config = config_file("dev-name.toml");
+    let value = seal(&config, "session");
+    let out = run_with_stdin(
+        &[
+            "inspect",
+            "--config",
+            config.to_str().unwrap(),
+            "--at",
+            &at(60),
+        ],
+        &value,
+    );
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stdout.contains("rejected (unauthenticated)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("hint: it opens as cookie `session`")
+            && out.stderr.contains("--name session"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(S1), "{}", out.stderr);
+    // And the other way round: a `__Host-` value opened with `--name session`.
+    let value = seal(&config, "__Host-session");
+    let out = run_with_stdin(
+        &[
+            "inspect",
+            "--config",
+            config.to_str().unwrap(),
+            "--name",
+            "session",
+            "--at",
+            &at(60),
+        ],
+        &value,
+    );
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr
+            .contains("hint: it opens as cookie `__Host-session`"),
+        "{}",
+        out.stderr
+    );
+    // A tampered value gets no such hint.
+    let mut tampered = seal(&config, "session");
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let out = run_with_stdin(
+        &[
+            "inspect",
+            "--config",
+            config.to_str().unwrap(),
+            "--at",
+            &at(60),
+        ],
+        &tampered,
+    );
+    assert_eq!(out.code, 3);
+    assert!(!out.stderr.contains("it opens as"), "{}", out.stderr);
+}

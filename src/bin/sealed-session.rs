@@ -497,6 +497,7 @@ fn inspect(
             Err(reason) => {
                 println!("rejected ({}): {reason}", reason.as_str());
                 explain(reason, &config, &ring, &name, value);
+                hint_other_name(reason, &config, &ring, &name, value, now);
                 if reason == RejectReason::Unauthenticated && sealer.open(&ring, value, now).is_ok()
                 {
                     eprintln!(
@@ -516,6 +517,7 @@ fn inspect(
         Err(reason) => {
             println!("rejected ({}): {reason}", reason.as_str());
             explain(reason, &config, &ring, &name, value);
+            hint_other_name(reason, &config, &ring, &name, value, now);
             if reason == RejectReason::Unauthenticated && sealer.check_id(&ring, value, now).is_ok()
             {
                 eprintln!(
@@ -567,6 +569,41 @@ fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
     for (key, size) in data.sizes() {
         let unit = if size == 1 { "byte" } else { "bytes" };
         println!("  {key:<width$}  {size} {unit}");
+    }
+}
+
+/// A value that fails to authenticate under `name` may be an intact value of the same
+/// cookie under its other name: with or without `__Host-` (a `--dev` run, or
+/// `host_prefix = false`, sends the bare name). If it opens under one, say so: "tampered"
+/// would send the operator looking for an attack.
+fn hint_other_name(
+    reason: RejectReason,
+    config: &SessionConfig,
+    ring: &KeyRing,
+    name: &str,
+    value: &str,
+    now: SystemTime,
+) {
+    if reason != RejectReason::Unauthenticated {
+        return;
+    }
+    let bare = name.strip_prefix("__Host-").unwrap_or(name);
+    let candidates = [
+        bare.to_owned(),
+        format!("__Host-{bare}"),
+        config.cookie.name.clone(),
+        config.cookie.full_name(),
+    ];
+    let policy = config.expiry.policy();
+    let opens = |candidate: &str| {
+        let sealer = Sealer::new(candidate.to_owned(), policy);
+        sealer.open(ring, value, now).is_ok() || sealer.check_id(ring, value, now).is_ok()
+    };
+    if let Some(other) = candidates.iter().find(|c| *c != name && opens(c)) {
+        eprintln!(
+            "hint: it opens as cookie `{other}`: the value is intact, sealed under that name \
+             (pass --name {other})"
+        );
     }
 }
 
