@@ -333,3 +333,34 @@ fn the_metrics_module_documents_every_metric_in_its_table() {
         );
     }
 }
+
+/// An operator picks a mode by uncommenting a line of a `toml` block in docs/MODES.md; each
+/// such line must be TOML as it stands (`a = 1; b = 2` is not: TOML has no `;`).
+#[test]
+fn every_setting_line_in_the_modes_guide_parses_when_uncommented() {
+    let guide = include_str!("../docs/MODES.md");
+    let mut lines = 0;
+    for block in guide.split("```toml\n").skip(1) {
+        let block = block.split("```").next().unwrap_or_default();
+        let mut section = String::new();
+        for line in block.lines() {
+            let line = line.trim_start_matches('#').trim_start();
+            if line.starts_with('[') {
+                section = line.to_owned();
+                continue;
+            }
+            let is_setting = line
+                .split_once(" = ")
+                .is_some_and(|(name, _)| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            if !is_setting {
+                continue;
+            }
+            lines += 1;
+            let text = format!("{section}\n{line}\n");
+            if let Err(e) = SessionConfig::from_toml_str(&text) {
+                panic!("`{line}` (uncommented) does not parse: {e}");
+            }
+        }
+    }
+    assert!(lines >= 6, "only {lines} setting lines found");
+}
