@@ -217,13 +217,21 @@ impl KeyRingHandle {
                     .into(),
             });
         }
-        let ring = Arc::new(config.checked_ring(self.clock.now())?);
+        let now = self.clock.now();
+        let ring = Arc::new(config.checked_ring(now)?);
         let policy = config.expiry.policy();
         self.live.rcu(|live| Live {
             ring: ring.clone(),
             sealer: Sealer::new(live.sealer.name(), policy).max_len(live.sealer.max_value_len()),
         });
-        tracing::info!("session key ring and expiry policy reloaded");
+        // The ring as swapped in (ids and states, never a secret): the runbook has operators
+        // check this line before promoting a new key, and a reload can succeed without the
+        // key they added (`SEALED_SESSION_KEYS` replaces the file's keys).
+        tracing::info!(
+            "session key ring and expiry policy reloaded; keys: {}; primary now: key {}",
+            ring.describe(),
+            ring.primary_at(now).id()
+        );
         Ok(())
     }
 

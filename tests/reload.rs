@@ -396,3 +396,50 @@ fn sighup_reloads_the_expiry_policy_with_the_key_ring() {
         "the key ring was reloaded on SIGHUP but not `not_before`"
     );
 }
+
+/// The runbook's step 1 asks to check that every instance logged the reload before
+/// promoting the new key. With `SEALED_SESSION_KEYS` set, the file's `[[keys]]` are replaced
+/// on reload as at start-up, so a key added to the file is not in the ring, yet the reload
+/// succeeds: the log line must name the ring it swapped in, or the check proves nothing.
+#[test]
+fn the_reload_log_names_the_keys_it_swapped_in() {
+    let file = temp_path("logged-ring.toml");
+    std::fs::write(&file, key(1, KEY1, "primary")).unwrap();
+    let layer = SessionLayer::new(SessionConfig::from_file(&file).unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{}{}",
+            key(1, KEY1, "primary"),
+            key(2, KEY2, "decrypt-only")
+        ),
+    )
+    .unwrap();
+    let (result, logs) = capture(|| layer.key_ring_handle().reload_from_file(&file));
+    result.unwrap();
+    let info = logs.at("INFO").join("\n");
+    assert!(
+        info.contains("session key ring and expiry policy reloaded")
+            && info.contains("keys: 1 primary, 2 decrypt-only; primary now: key 1"),
+        "{info}"
+    );
+    // The same file under `SEALED_SESSION_KEYS` holding key 1 alone (as a process started
+    // with it sees it): the reload succeeds, and its line shows that key 2 is missing.
+    let keys = format!("1:xaes-256-gcm:primary:{KEY1}");
+    let path = file.to_str().unwrap().to_owned();
+    let env = move |name: &str| match name {
+        "SEALED_SESSION_CONFIG" => Some(path.clone()),
+        "SEALED_SESSION_KEYS" => Some(keys.clone()),
+        _ => None,
+    };
+    let (result, logs) = capture(|| layer.key_ring_handle().reload_from_env_map(env));
+    result.unwrap();
+    let info = logs.at("INFO").join("\n");
+    assert!(
+        info.contains("keys: 1 primary; primary now: key 1"),
+        "{info}"
+    );
+    assert!(layer.key_ring_handle().current().get(KeyId(2)).is_none());
+    // No secret in either line.
+    assert!(!logs.text().contains(KEY1) && !logs.text().contains(KEY2));
+}

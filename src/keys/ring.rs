@@ -97,7 +97,7 @@ impl KeyRing {
     }
 
     /// `17 decrypt-only, 42 primary from 2030-01-01T00:00:00Z`: for error messages.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if self.keys.is_empty() {
             return "none".into();
         }
