@@ -982,3 +982,43 @@ fn inspect_hints_at_the_name_when_a_dev_cookie_is_opened_under_the_configured_na
     assert_eq!(out.code, 3);
     assert!(!out.stderr.contains("it opens as"), "{}", out.stderr);
 }
+
+/// A decrypt-only key seals nothing, so it stopped sealing by now at the latest; a
+/// `retired_at` in the future is a typo (a year off), and until then the key opens values a
+/// leaked copy mints. check-config reported "stopped sealing at" the future instant, in the
+/// past tense, and said nothing.
+#[test]
+fn check_config_warns_about_a_retired_at_in_the_future() {
+    let config = write(
+        "future-retired.toml",
+        &format!(
+            "[[keys]]\nid = 1\nsecret = \"{S1}\"\nstate = \"decrypt-only\"\nretired_at = {}\n\
+             [[keys]]\nid = 2\nsecret = \"{S2}\"\n",
+            at(365 * 86_400)
+        ),
+    );
+    let out = run(&["check-config", config.to_str().unwrap(), "--at", &at(0)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: key 1: `retired_at` {} is in the future",
+            at(365 * 86_400)
+        )),
+        "{}",
+        out.stderr
+    );
+    // Within the skew (clocks differ) it is not flagged; nor is a past one.
+    for secs in [30, 0] {
+        let config = write(
+            "near-retired.toml",
+            &format!(
+                "[[keys]]\nid = 1\nsecret = \"{S1}\"\nstate = \"decrypt-only\"\nretired_at = {}\n\
+                 [[keys]]\nid = 2\nsecret = \"{S2}\"\n",
+                at(secs)
+            ),
+        );
+        let out = run(&["check-config", config.to_str().unwrap(), "--at", &at(0)]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!out.stderr.contains("in the future"), "{}", out.stderr);
+    }
+}

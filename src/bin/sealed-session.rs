@@ -23,7 +23,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use sealed_session::config::SessionMode;
 use sealed_session::data::SessionExpiry;
-use sealed_session::keys::{generate_secret, Algorithm, KeyId, KeyRing};
+use sealed_session::keys::{generate_secret, Algorithm, KeyId, KeyRing, KeyState};
 use sealed_session::seal::{key_id_of, OpenedSession, Sealer};
 use sealed_session::{ConfigError, RejectReason, SessionConfig};
 use zeroize::Zeroizing;
@@ -357,6 +357,7 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
     }
     println!("{report}");
     warn_insecure(&config);
+    warn_future_retirement(&config, now);
     // `SEALED_SESSION_KEYS` replaces the keys, its secrets already in the environment.
     let keys_from_env = matches!(source, Source::Env)
         && std::env::var_os("SEALED_SESSION_KEYS").is_some_and(|v| !v.is_empty());
@@ -431,6 +432,27 @@ fn warn_if_shared(id: u8, path: &std::path::Path) {
 
 #[cfg(not(unix))]
 fn warn_if_shared(_id: u8, _path: &std::path::Path) {}
+
+/// Warns about a decrypt-only key whose `retired_at` is later than `now` plus the skew: it
+/// seals nothing, so it stopped sealing by now; a later instant (a typo of a year, say) lets
+/// a leaked copy mint sessions until then, and puts off its removal.
+fn warn_future_retirement(config: &SessionConfig, now: SystemTime) {
+    let horizon = now.checked_add(config.expiry.skew).unwrap_or(now);
+    for key in &config.keys {
+        let future = key
+            .retired_at
+            .filter(|&at| key.state == KeyState::DecryptOnly && at > horizon);
+        if let Some(at) = future {
+            eprintln!(
+                "warning: key {}: `retired_at` {} is in the future, but a decrypt-only key seals \
+                 nothing: record when it stopped sealing (until `retired_at` plus the skew it \
+                 also opens values a leaked copy of it mints)",
+                key.id,
+                rfc3339(at)
+            );
+        }
+    }
+}
 
 /// The value from `--value`, or from standard input (the default, and for `--value -`).
 fn read_value(value: Option<&str>) -> Result<Zeroizing<String>, std::io::Error> {
