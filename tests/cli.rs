@@ -1022,3 +1022,43 @@ fn check_config_warns_about_a_retired_at_in_the_future() {
         assert!(!out.stderr.contains("in the future"), "{}", out.stderr);
     }
 }
+
+/// `sealed-session check-config FILE | head -1` (or `| grep -q valid`): the reader goes away
+/// before the report is written. The tool panicked ("failed printing to stdout: Broken pipe",
+/// exit status 101); it must fail quietly instead. And `keygen > FILE` on a full disk must
+/// not succeed with a partial secret.
+#[test]
+fn a_closed_standard_output_is_a_quiet_failure_not_a_panic() {
+    let config = config_file("closed-stdout.toml");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(["check-config", config.to_str().unwrap(), "--at", &at(0)])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(BIN)
+            .args(["keygen", "--format", "secret"])
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.starts_with("error: cannot write to standard output"),
+            "{stderr}"
+        );
+    }
+}

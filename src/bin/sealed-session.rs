@@ -11,12 +11,14 @@
 //! cookie is a bearer credential, and a command line is visible to other users (`ps`) and
 //! kept in shell history.
 //!
-//! Exit status: 0 on success, 1 for an invalid configuration or unreadable input, 2 for a
+//! Exit status: 0 on success, 1 for an invalid configuration, unreadable input or standard
+//! output that cannot be written (a closed pipe, a full disk; never a panic), 2 for a
 //! usage error, 3 when `inspect` rejects the value. Only `keygen` ever prints a secret.
 
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::builder::PossibleValuesParser;
@@ -27,6 +29,36 @@ use sealed_session::keys::{generate_secret, Algorithm, KeyId, KeyRing, KeyState}
 use sealed_session::seal::{key_id_of, OpenedSession, Sealer};
 use sealed_session::{ConfigError, RejectReason, SessionConfig};
 use zeroize::Zeroizing;
+
+/// Set when a write to standard output failed: the command then exits with status 1.
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// `println!` that does not panic when standard output is gone (`| head -1`, `| grep -q`: a
+/// broken pipe) or full (`keygen > FILE` on a full disk): the failure is recorded, said once
+/// on stderr unless the reader just went away, and the command finishes with status 1 (its
+/// destructors, zeroizing ones included, run as usual).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_out(format_args!($($arg)*))
+    };
+}
+
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if STDOUT_FAILED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        STDOUT_FAILED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+        }
+    }
+}
 
 /// Exit status when `inspect` rejects the value.
 const REJECTED: u8 = 3;
@@ -158,7 +190,22 @@ fn fail(context: Option<&str>, err: &ConfigError) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let code = run(Cli::parse().command);
+    // A flush error (a full disk) is as much a failure as a write error.
+    let flushed = std::io::Write::flush(&mut std::io::stdout());
+    if let Err(e) = &flushed {
+        if !STDOUT_FAILED.load(Ordering::Relaxed) && e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+        }
+    }
+    if STDOUT_FAILED.load(Ordering::Relaxed) || flushed.is_err() {
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Keygen {
             id,
             algorithm,
@@ -269,7 +316,7 @@ fn keygen(id: u8, algorithm: &str, state: State, format: Format) -> ExitCode {
     let secret = Zeroizing::new(generate_secret());
     let state = state.name();
     match format {
-        Format::Toml => println!(
+        Format::Toml => out!(
             "# New key from `sealed-session keygen`. Keep the secret out of version control: in\n\
              # production put it in a file (`secret_file = \"/run/secrets/...\"`) or a variable\n\
              # (`secret_env = \"NAME\"`) instead of `secret`. When rotating, add the key as\n\
@@ -281,8 +328,8 @@ fn keygen(id: u8, algorithm: &str, state: State, format: Format) -> ExitCode {
              secret = \"{}\"",
             secret.as_str()
         ),
-        Format::Env => println!("{id}:{algorithm}:{state}:{}", secret.as_str()),
-        Format::Secret => println!("{}", secret.as_str()),
+        Format::Env => out!("{id}:{algorithm}:{state}:{}", secret.as_str()),
+        Format::Secret => out!("{}", secret.as_str()),
     }
     ExitCode::SUCCESS
 }
@@ -309,7 +356,7 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
             return code;
         }
     };
-    println!("{shown}: valid");
+    out!("{shown}: valid");
     let c = &config.cookie;
     let same_site = format!("{:?}", c.same_site);
     let mut attrs = vec![format!("Path={}", c.path), format!("SameSite={same_site}")];
@@ -322,7 +369,7 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
     if c.http_only {
         attrs.push("HttpOnly".into());
     }
-    println!("cookie: {} ({})", c.full_name(), attrs.join("; "));
+    out!("cookie: {} ({})", c.full_name(), attrs.join("; "));
     let e = &config.expiry;
     let off = |d: std::time::Duration| {
         if d.is_zero() {
@@ -331,7 +378,7 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
             humantime::format_duration(d).to_string()
         }
     };
-    println!(
+    out!(
         "expiry: idle {}, absolute {}, skew {}, renew after {}{}",
         off(e.idle),
         off(e.absolute),
@@ -348,14 +395,14 @@ fn check_config(source: &Source, now: SystemTime) -> ExitCode {
     );
     match config.store.mode {
         sealed_session::config::SessionMode::Client => {
-            println!("mode: client (the session is sealed in the cookie)");
+            out!("mode: client (the session is sealed in the cookie)");
         }
-        sealed_session::config::SessionMode::Server => println!(
+        sealed_session::config::SessionMode::Server => out!(
             "mode: server, store {:?} (the cookie carries a sealed id)",
             config.store
         ),
     }
-    println!("{report}");
+    out!("{report}");
     warn_insecure(&config);
     warn_future_retirement(&config, now);
     // `SEALED_SESSION_KEYS` replaces the keys, its secrets already in the environment.
@@ -497,12 +544,12 @@ fn inspect(
         value = rest;
     }
     let sealer = Sealer::new(name.clone(), config.expiry.policy());
-    println!("cookie: {name}");
+    out!("cookie: {name}");
     // A session split into chunks: the first chunk's value starts with the chunk count and a
     // dot (`3.`), which no base64url value holds; the rest, joined in order, is the value.
     if let Some((count, rest)) = value.split_once('.') {
         if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
-            println!("chunks: {count} (joined)");
+            out!("chunks: {count} (joined)");
             value = rest;
         }
     }
@@ -510,14 +557,12 @@ fn inspect(
         // The cookie carries a sealed id; the session is in the store.
         return match sealer.check_id(&ring, value, now) {
             Ok(key_id) => {
-                println!(
-                    "server-mode session id (the id is not shown; the session is in the store)"
-                );
+                out!("server-mode session id (the id is not shown; the session is in the store)");
                 print_key(&ring, key_id, now);
                 ExitCode::SUCCESS
             }
             Err(reason) => {
-                println!("rejected ({}): {reason}", reason.as_str());
+                out!("rejected ({}): {reason}", reason.as_str());
                 explain(reason, &config, &ring, &name, value);
                 hint_other_name(reason, &config, &ring, &name, value, now);
                 if reason == RejectReason::Unauthenticated && sealer.open(&ring, value, now).is_ok()
@@ -537,7 +582,7 @@ fn inspect(
             ExitCode::SUCCESS
         }
         Err(reason) => {
-            println!("rejected ({}): {reason}", reason.as_str());
+            out!("rejected ({}): {reason}", reason.as_str());
             explain(reason, &config, &ring, &name, value);
             hint_other_name(reason, &config, &ring, &name, value, now);
             if reason == RejectReason::Unauthenticated && sealer.check_id(&ring, value, now).is_ok()
@@ -561,36 +606,36 @@ fn print_key(ring: &KeyRing, key_id: KeyId, now: SystemTime) {
     } else {
         format!("not the primary now: the layer re-seals it under key {primary}")
     };
-    println!("key: {key_id} ({algorithm}, {role})");
+    out!("key: {key_id} ({algorithm}, {role})");
 }
 
 fn print_opened(ring: &KeyRing, opened: &OpenedSession, now: SystemTime) {
     print_key(ring, opened.key_id, now);
     let data = &opened.data;
     match data.created_at() {
-        Some(t) => println!("created: {}", unix(t)),
-        None => println!("created: unknown"),
+        Some(t) => out!("created: {}", unix(t)),
+        None => out!("created: unknown"),
     }
     match data.expires_at() {
-        0 => println!("expires: never (no idle or absolute timeout)"),
-        t => println!("expires: {}", unix(t)),
+        0 => out!("expires: never (no idle or absolute timeout)"),
+        t => out!("expires: {}", unix(t)),
     }
     match data.session_expiry() {
         None => {}
-        Some(SessionExpiry::Idle(secs)) => println!("expiry choice: idle timeout of {secs} s"),
+        Some(SessionExpiry::Idle(secs)) => out!("expiry choice: idle timeout of {secs} s"),
         Some(SessionExpiry::BrowserSession) => {
-            println!("expiry choice: browser-session cookie (the configured timeouts apply)");
+            out!("expiry choice: browser-session cookie (the configured timeouts apply)");
         }
-        Some(SessionExpiry::Until(t)) => println!("expiry choice: until {}", unix(t)),
+        Some(SessionExpiry::Until(t)) => out!("expiry choice: until {}", unix(t)),
     }
     if let Some(t) = data.validated_at() {
-        println!("auth stamp last checked: {}", unix(t));
+        out!("auth stamp last checked: {}", unix(t));
     }
-    println!("entries: {}", data.len());
+    out!("entries: {}", data.len());
     let width = data.keys().map(str::len).max().unwrap_or(0);
     for (key, size) in data.sizes() {
         let unit = if size == 1 { "byte" } else { "bytes" };
-        println!("  {key:<width$}  {size} {unit}");
+        out!("  {key:<width$}  {size} {unit}");
     }
 }
 
