@@ -28,8 +28,11 @@
 //!
 //! The environment is the one the process started with: variables set afterwards are never
 //! seen, so a key added by reload must give its secret with `secret_file` (read anew on each
-//! reload, so a rotated secret file is picked up) or inline, not with `secret_env`
-//! (`a_key_added_by_reload_with_secret_env_is_refused_with_the_fix`).
+//! reload) or inline, not with `secret_env`
+//! (`a_key_added_by_reload_with_secret_env_is_refused_with_the_fix`). A new secret in the
+//! file of a key that keeps its id is not a rotation: what the old secret sealed stops
+//! opening, and the reload logs a warning saying so
+//! (`a_reload_that_changes_a_keys_secret_under_the_same_id_warns`); rotate with a new id.
 //!
 //! Tested in `tests/reload.rs`.
 //!
@@ -219,6 +222,23 @@ impl KeyRingHandle {
         }
         let now = self.clock.now();
         let ring = Arc::new(config.checked_ring(now)?);
+        // A new secret under an id the ring already has is not a rotation: what the old
+        // secret sealed under that id stops opening. Allowed (a leaked key may be replaced in
+        // a hurry), but said.
+        let old = self.current();
+        for key in ring.keys() {
+            if old.get(key.id()).is_some_and(|o| !o.same_material(key)) {
+                tracing::warn!(
+                    key_id = key.id().0,
+                    "key {}: its secret or algorithm changed on this reload: every value sealed \
+                     with the old one under id {} no longer opens, so those sessions end (and \
+                     instances not yet reloaded refuse the new ones); to rotate, add the new \
+                     secret under a new key id (SECURITY.md, key rotation runbook)",
+                    key.id(),
+                    key.id()
+                );
+            }
+        }
         let policy = config.expiry.policy();
         self.live.rcu(|live| Live {
             ring: ring.clone(),

@@ -443,3 +443,46 @@ fn the_reload_log_names_the_keys_it_swapped_in() {
     // No secret in either line.
     assert!(!logs.text().contains(KEY1) && !logs.text().contains(KEY2));
 }
+
+/// The docs say a reload "picks up a rotated secret file". Putting a new secret in the file
+/// of a key that keeps its id is not a rotation: every value sealed with the old secret
+/// under that id stops opening (its users are logged out, counted as `unauthenticated`, as
+/// tampering is), and across a fleet reloaded one instance at a time each side refuses the
+/// other's cookies. The reload goes through, as for a leaked key, but must say so.
+#[test]
+fn a_reload_that_changes_a_keys_secret_under_the_same_id_warns() {
+    let secret = temp_path("same-id.b64");
+    std::fs::write(&secret, KEY1).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let file = temp_path("same-id.toml");
+    std::fs::write(
+        &file,
+        format!("[[keys]]\nid = 1\nsecret_file = \"{}\"\n", secret.display()),
+    )
+    .unwrap();
+    let layer = SessionLayer::new(SessionConfig::from_file(&file).unwrap()).unwrap();
+    let mut app = counter(&layer);
+    let cookie = app.visit(None).1.unwrap();
+    // Unchanged: no warning.
+    let (result, logs) = capture(|| layer.key_ring_handle().reload_from_file(&file));
+    result.unwrap();
+    assert!(logs.at("WARN").is_empty(), "{}", logs.text());
+    // The file now holds another secret, still as key 1.
+    std::fs::write(&secret, KEY2).unwrap();
+    let (result, logs) = capture(|| layer.key_ring_handle().reload_from_file(&file));
+    result.unwrap();
+    let warn = logs.at("WARN").join("\n");
+    assert!(
+        warn.contains("key 1: its secret or algorithm changed on this reload")
+            && warn.contains("add the new secret under a new key id"),
+        "{}",
+        logs.text()
+    );
+    assert!(!logs.text().contains(KEY1) && !logs.text().contains(KEY2));
+    // What the warning says: the session sealed before is gone.
+    assert_eq!(app.visit(Some(&cookie)).0, 1);
+}

@@ -365,7 +365,8 @@ impl SessionConfig {
     }
 
     /// Builds and validates the key ring at `now`: every key's algorithm, state and secret
-    /// (read from its variable or file now, so a reload picks up a rotated secret file),
+    /// (read from its variable or file now, at each reload too: a new secret under an
+    /// old id ends the sessions sealed with the old one, so rotate with a new id),
     /// distinct ids, a primary active at `now`, no two primaries from one instant.
     ///
     /// # Errors

@@ -333,6 +333,29 @@ impl Key {
     pub fn retirement(&self) -> Option<SystemTime> {
         self.retired_at
     }
+
+    /// Whether `other` holds the same key material: the same algorithm, and a probe sealed
+    /// with this key (an empty message under a fresh random nonce) opens with `other`. The
+    /// ciphers keep no secret to compare, and this compares none. `true` when it cannot tell
+    /// (no random nonce), so that a caller that warns on `false` never warns wrongly.
+    pub(crate) fn same_material(&self, other: &Key) -> bool {
+        const AAD: &[u8] = b"sealed-session same-key probe";
+        if self.algorithm != other.algorithm {
+            return false;
+        }
+        let mut nonce = [0u8; 24];
+        let nonce = &mut nonce[..self.algorithm.nonce_len()];
+        if getrandom::fill(nonce).is_err() {
+            return true;
+        }
+        let Ok(tag) = self.cipher.seal_in_place(nonce, AAD, &mut []) else {
+            return true;
+        };
+        other
+            .cipher
+            .open_in_place(nonce, AAD, &mut [], &tag)
+            .is_ok()
+    }
 }
 
 impl fmt::Debug for Key {
