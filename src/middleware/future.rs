@@ -247,17 +247,24 @@ where
     }
 }
 
-/// Deletes, then saves (merging onto a record written meanwhile): one boxed future for the
-/// store calls alone.
+/// Saves (merging onto a record written meanwhile), then deletes the retired records: one
+/// boxed future for the store calls alone.
+///
+/// In that order, a login (`cycle` and a write) that fails or is cut off between the two
+/// calls (a store error, a client that hangs up) leaves the old session as it was, and at
+/// worst a new record no cookie names, which expires. Deleting first lost the session
+/// (`a_login_whose_new_record_fails_to_save_keeps_the_old_session`). The record saved and
+/// the ones deleted are never the same: a retired id is never issued again.
 fn run_store_ops(ops: StoreOps) -> StoreFuture<'static, Written> {
     Box::pin(async move {
+        let written = match ops.save {
+            Some(save) => write(&*ops.store, save).await?,
+            None => Written::Deleted,
+        };
         for key in &ops.delete {
             metrics::store_call(StoreOp::Delete, ops.store.delete(key)).await?;
         }
-        match ops.save {
-            Some(save) => write(&*ops.store, save).await,
-            None => Ok(Written::Deleted),
-        }
+        Ok(written)
     })
 }
 

@@ -45,7 +45,7 @@ impl CookieOp {
 /// Store calls to make before the response goes out (server mode).
 pub(crate) struct StoreOps {
     pub store: SharedStore,
-    /// Records to delete first (after `cycle` or `flush`).
+    /// Records to delete once the save is done (after `cycle` or `flush`).
     pub delete: Vec<RecordKey>,
     pub save: Option<Save>,
 }
