@@ -123,6 +123,23 @@ pub(super) fn apply(
     Ok(())
 }
 
+/// The `SEALED_SESSION_*` names among `set` that nothing reads: neither a variable
+/// [`apply`] asked for (`read`) nor a key's `secret_env`. Such a variable is a misspelled
+/// setting (`SEALED_SESSION_NOTBEFORE` for a mass logout): ignored, so it must be said.
+pub(super) fn unread(
+    set: impl IntoIterator<Item = String>,
+    read: &[String],
+    keys: &[KeyConfig],
+) -> Vec<String> {
+    let mut unread: Vec<String> = set
+        .into_iter()
+        .filter(|name| name.starts_with("SEALED_SESSION_") && !read.contains(name))
+        .filter(|name| !keys.iter().any(|k| k.secret_env.as_ref() == Some(name)))
+        .collect();
+    unread.sort();
+    unread
+}
+
 /// The variables of the `[store]` section (mode, URL or cluster, CA file, prefix, …).
 fn apply_store(
     store: &mut StoreConfig,

@@ -265,12 +265,32 @@ impl SessionConfig {
     /// Errors name the entry (counting from 1) and the key id, never the secret.
     /// `sealed-session keygen --format env` prints an entry.
     ///
+    /// A `SEALED_SESSION_*` variable that is set but is none of these (nor a key's
+    /// `secret_env`) is ignored, and logged as a `tracing` warning naming it (never its
+    /// value): a misspelled `SEALED_SESSION_NOT_BEFORE` would otherwise log no one out,
+    /// silently.
+    ///
     /// # Errors
     /// As [`from_file`](Self::from_file) for `SEALED_SESSION_CONFIG`;
     /// [`ConfigError::Invalid`] whose `field` is the variable name for a value that does not
     /// parse. Nothing is validated beyond parsing: call [`validate`](Self::validate).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_map(de::process_env)
+        // Every name read is recorded, so that a `SEALED_SESSION_*` variable nothing read (a
+        // typo) is warned about: the list is what this code reads, never a copy of it.
+        let read = std::cell::RefCell::new(Vec::new());
+        let config = Self::from_env_map(|name| {
+            read.borrow_mut().push(name.to_owned());
+            de::process_env(name)
+        })?;
+        let set = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        for name in env::unread(set, &read.borrow(), &config.keys) {
+            tracing::warn!(
+                variable = %name,
+                "`{name}` is set, but sealed-session reads no such variable: it is ignored (a \
+                 misspelled setting? the variables are listed on `SessionConfig::from_env`)"
+            );
+        }
+        Ok(config)
     }
 
     /// As [`from_env`](Self::from_env), reading variables through `env` instead of the
