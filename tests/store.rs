@@ -16,6 +16,7 @@ use sealed_session::{Session, SessionLayer};
 
 use common::http::{config, text, Body, Browser, TestServer};
 use common::redis::RedisServer;
+use common::spy::Spy;
 
 const NAME: &str = "__Host-session";
 
@@ -327,60 +328,16 @@ impl SessionStore for Broken {
     }
 }
 
-/// A memory store whose writes (`save`, `compare_and_swap`) fail while `down` is set;
-/// loads and deletes go through.
-struct WritesFail {
-    inner: MemoryStore,
-    down: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl WritesFail {
-    fn failing<T>(&self) -> Option<StoreFuture<'static, T>> {
-        self.down
-            .load(Ordering::SeqCst)
-            .then(|| -> StoreFuture<'static, T> {
-                Box::pin(async { Err(StoreError::Unavailable("writes down for the test".into())) })
-            })
-    }
-}
-
-impl SessionStore for WritesFail {
-    fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
-        self.inner.load(key)
-    }
-    fn save<'a>(&'a self, key: &'a RecordKey, r: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
-        self.failing()
-            .unwrap_or_else(|| self.inner.save(key, r, ttl))
-    }
-    fn delete<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, ()> {
-        self.inner.delete(key)
-    }
-    fn compare_and_swap<'a>(
-        &'a self,
-        key: &'a RecordKey,
-        expected: Option<&'a [u8]>,
-        new: Option<&'a [u8]>,
-        ttl: Duration,
-    ) -> StoreFuture<'a, Swap> {
-        self.failing()
-            .unwrap_or_else(|| self.inner.compare_and_swap(key, expected, new, ttl))
-    }
-}
-
 /// A login (`cycle`, then a write) whose new record cannot be written is a 503 that leaves
 /// the session as it was: the old record is deleted only once the new one is stored. It was
 /// deleted first, so the user lost the session (a cart, say) to a store hiccup during login,
 /// or to a client that hung up between the two store calls.
 #[tokio::test]
 async fn a_login_whose_new_record_fails_to_save_keeps_the_old_session() {
-    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let store = MemoryStore::new();
+    let spy = Spy::default();
     let layer = SessionLayer::new(config(""))
         .unwrap()
-        .server_store(WritesFail {
-            inner: store.clone(),
-            down: down.clone(),
-        });
+        .server_store(spy.clone());
     let srv = TestServer::start(layer, |req: Request<Incoming>| async move {
         let session = req.extensions().get::<Session>().unwrap().clone();
         if req.uri().path() == "/login" {
@@ -394,13 +351,12 @@ async fn a_login_whose_new_record_fails_to_save_keeps_the_old_session() {
     b.get("/").await;
     assert_eq!(b.get("/").await.body, "You have visited this page 2 times.");
 
-    down.store(true, Ordering::SeqCst);
+    spy.failing_writes.store(1, Ordering::SeqCst);
     let r = b.get("/login").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.set_cookies().is_empty());
-    down.store(false, Ordering::SeqCst);
 
-    assert_eq!(store.len(), 1, "the old record is kept");
+    assert_eq!(spy.inner.len(), 1, "the old record is kept");
     assert_eq!(b.get("/").await.body, "You have visited this page 3 times.");
 }
 

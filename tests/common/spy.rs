@@ -14,17 +14,26 @@ pub struct Spy {
     pub loads: Arc<AtomicUsize>,
     /// This many of the next loads fail with `StoreError::Unavailable` (an outage).
     pub failing_loads: Arc<AtomicUsize>,
+    /// This many of the next writes (`save`, `compare_and_swap`) fail alike.
+    pub failing_writes: Arc<AtomicUsize>,
+}
+
+/// Takes one from `count` if it is not zero: whether this call is one that fails.
+fn take_one(count: &AtomicUsize) -> bool {
+    count
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+fn outage<'a, T>() -> StoreFuture<'a, T> {
+    Box::pin(async { Err(StoreError::Unavailable("injected outage".into())) })
 }
 
 impl SessionStore for Spy {
     fn load<'a>(&'a self, key: &'a RecordKey) -> StoreFuture<'a, Option<Vec<u8>>> {
         self.loads.fetch_add(1, Ordering::SeqCst);
-        let fail = self
-            .failing_loads
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if fail {
-            return Box::pin(async { Err(StoreError::Unavailable("injected outage".into())) });
+        if take_one(&self.failing_loads) {
+            return outage();
         }
         self.inner.load(key)
     }
@@ -34,6 +43,9 @@ impl SessionStore for Spy {
         record: &'a [u8],
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
+        if take_one(&self.failing_writes) {
+            return outage();
+        }
         self.saved.lock().unwrap().push(*key);
         self.inner.save(key, record, ttl)
     }
@@ -48,6 +60,9 @@ impl SessionStore for Spy {
         new: Option<&'a [u8]>,
         ttl: Duration,
     ) -> StoreFuture<'a, Swap> {
+        if take_one(&self.failing_writes) {
+            return outage();
+        }
         if new.is_some() {
             self.saved.lock().unwrap().push(*key);
         }
