@@ -857,6 +857,29 @@ fn check_config_env_warns_about_a_misspelled_variable() {
     }
 }
 
+/// A key's `secret_env` named like the library's variables is read, so it is not "unknown":
+/// the names warned about are the ones nothing reads, and the tool learns which those are
+/// from the configuration it loaded (a fixed list of the library's names warned about it).
+#[test]
+fn check_config_env_does_not_warn_about_a_keys_secret_env() {
+    let config = write(
+        "secret-env-named-like-ours.toml",
+        "[[keys]]\nid = 1\nsecret_env = \"SEALED_SESSION_PROD_KEY\"\n",
+    );
+    let env = [
+        ("SEALED_SESSION_CONFIG", config.to_str().unwrap()),
+        ("SEALED_SESSION_PROD_KEY", S1),
+    ];
+    let out = run_with_env(&["check-config", "--env", "--at", &at(0)], "", &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("`SEALED_SESSION_PROD_KEY` is set"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(S1) && !out.stdout.contains(S1));
+}
+
 /// The warnings the layer logs at start-up through `tracing` (a shared secret file, cookies
 /// without `Secure`) are the ones an operator runs `check-config` to catch before deploying;
 /// the tool installs no `tracing` subscriber, so it has to print them itself.

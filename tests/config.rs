@@ -1437,3 +1437,50 @@ fn insecure_settings_are_warned_once_at_layer_build() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("ephemeral"), "{warnings:?}");
 }
+
+/// A `SEALED_SESSION_*` variable that nothing reads (a misspelled setting: a mass logout's
+/// `NOTBEFORE` for `NOT_BEFORE`) is ignored, so `from_env` says so in a warning that names
+/// it and never shows its value; the variables it reads, and a key's `secret_env`, are not
+/// warned about. (It sets variables of its own in the process environment; no other test
+/// here reads them.)
+#[test]
+fn from_env_warns_about_a_variable_it_does_not_read() {
+    let file =
+        std::env::temp_dir().join(format!("sealed-session-unread-{}.toml", std::process::id()));
+    std::fs::write(
+        &file,
+        "[[keys]]\nid = 1\nsecret_env = \"SEALED_SESSION_TEST_KEY_1\"\n",
+    )
+    .unwrap();
+    let set = [
+        ("SEALED_SESSION_CONFIG", file.to_str().unwrap()),
+        ("SEALED_SESSION_NOTBEFORE", "2023-11-14T00:00:00Z"),
+        ("SEALED_SESSION_IDLE", "5m"),
+        ("SEALED_SESSION_TEST_KEY_1", S1),
+    ];
+    for (var, value) in set {
+        std::env::set_var(var, value);
+    }
+    let (config, logs) = capture(SessionConfig::from_env);
+    for (var, _) in set {
+        std::env::remove_var(var);
+    }
+    let _ = std::fs::remove_file(&file);
+    let config = config.unwrap();
+    assert_eq!(config.expiry.idle, Duration::from_mins(5));
+    assert_eq!(config.expiry.not_before, None);
+    // Only ours: the test run's own variables (`SEALED_SESSION_REQUIRE_REDIS`, …) are unread
+    // too, and warned about alike.
+    let warnings = logs.at("WARN");
+    let about = |var: &str| {
+        let needle = format!("`{var}` is set, but sealed-session reads no such variable");
+        warnings.iter().filter(|w| w.contains(&needle)).count()
+    };
+    assert_eq!(about("SEALED_SESSION_NOTBEFORE"), 1, "{warnings:?}");
+    for (var, _) in &set[..] {
+        if *var != "SEALED_SESSION_NOTBEFORE" {
+            assert_eq!(about(var), 0, "{var}: {warnings:?}");
+        }
+    }
+    assert!(!logs.text().contains("2023-11-14"), "{}", logs.text());
+}

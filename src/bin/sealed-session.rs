@@ -250,8 +250,17 @@ impl Source {
         match self {
             Source::File(file) => SessionConfig::from_file(file),
             Source::Env => {
-                warn_unknown_variables();
-                SessionConfig::from_env()
+                // As `SessionConfig::from_env` reads it, recording the names it asks for, so
+                // that a variable it never asks for can be named (it logs the same warning
+                // through `tracing`, which this tool does not print).
+                let read = std::cell::RefCell::new(Vec::new());
+                let config = SessionConfig::from_env_map(|name| {
+                    read.borrow_mut().push(name.to_owned());
+                    std::env::var_os(name)
+                        .map(|v| v.into_string().unwrap_or_else(|_| "\u{FFFD}".to_owned()))
+                })?;
+                warn_unknown_variables(&read.borrow(), &config);
+                Ok(config)
             }
         }
     }
@@ -265,43 +274,20 @@ impl Source {
     }
 }
 
-/// The variables `SessionConfig::from_env` reads (the table on it, and `src/config/env.rs`;
-/// `tests/cli.rs` checks this list against that table).
-const ENV_VARS: [&str; 25] = [
-    "SEALED_SESSION_CONFIG",
-    "SEALED_SESSION_COOKIE_NAME",
-    "SEALED_SESSION_HOST_PREFIX",
-    "SEALED_SESSION_COOKIE_PATH",
-    "SEALED_SESSION_COOKIE_DOMAIN",
-    "SEALED_SESSION_SECURE",
-    "SEALED_SESSION_HTTP_ONLY",
-    "SEALED_SESSION_SAME_SITE",
-    "SEALED_SESSION_BROWSER_SESSION",
-    "SEALED_SESSION_MAX_COOKIE_LEN",
-    "SEALED_SESSION_MAX_CHUNKS",
-    "SEALED_SESSION_IDLE",
-    "SEALED_SESSION_ABSOLUTE",
-    "SEALED_SESSION_SKEW",
-    "SEALED_SESSION_RENEW_AFTER",
-    "SEALED_SESSION_NOT_BEFORE",
-    "SEALED_SESSION_MODE",
-    "SEALED_SESSION_STORE_URL",
-    "SEALED_SESSION_STORE_CLUSTER",
-    "SEALED_SESSION_STORE_TLS_CA_FILE",
-    "SEALED_SESSION_STORE_PREFIX",
-    "SEALED_SESSION_STORE_CAPACITY",
-    "SEALED_SESSION_STORE_LOAD",
-    "SEALED_SESSION_STORE_CONNECT",
-    "SEALED_SESSION_KEYS",
-];
-
 /// Warns about each `SEALED_SESSION_*` variable that is set but not read: the application
 /// ignores it, so a misspelled setting (a mass logout's `not_before`, a shorter timeout)
 /// would silently not apply. Only the name is printed, never the value.
-fn warn_unknown_variables() {
+fn warn_unknown_variables(read: &[String], config: &SessionConfig) {
+    let secret_env = |name: &String| {
+        config
+            .keys
+            .iter()
+            .any(|k| k.secret_env.as_ref() == Some(name))
+    };
     let mut unknown: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
-        .filter(|name| name.starts_with("SEALED_SESSION_") && !ENV_VARS.contains(&name.as_str()))
+        .filter(|name| name.starts_with("SEALED_SESSION_") && !read.contains(name))
+        .filter(|name| !secret_env(name))
         .collect();
     unknown.sort();
     for name in unknown {

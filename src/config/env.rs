@@ -125,7 +125,7 @@ pub(super) fn apply(
 
 /// The `SEALED_SESSION_*` names among `set` that nothing reads: neither a variable
 /// [`apply`] asked for (`read`) nor a key's `secret_env`. Such a variable is a misspelled
-/// setting (`SEALED_SESSION_NOTBEFORE` for a mass logout): ignored, so it must be said.
+/// setting (a mass logout's `…_NOTBEFORE` for `…_NOT_BEFORE`): ignored, so it must be said.
 pub(super) fn unread(
     set: impl IntoIterator<Item = String>,
     read: &[String],
