@@ -17,6 +17,7 @@ common::both_modes!(
     flashes_wait_for_the_request_that_reads_them,
     flash_queue_drops_the_oldest_and_cuts_long_texts,
     flashes_queued_over_several_requests_stay_bounded,
+    an_unreadable_flash_queue_is_dropped_and_the_next_page_works,
 );
 
 fn query_n(req: &Request<Incoming>) -> usize {
@@ -139,4 +140,43 @@ async fn flashes_queued_over_several_requests_stay_bounded(mode: Mode) {
     expected.extend(["0000", "0001", "0002", "0003", "0004"]);
     assert_eq!(heads.len(), MAX_FLASHES);
     assert_eq!(heads, expected[expected.len() - MAX_FLASHES..]);
+}
+
+/// Something other than a flash list under `_flash` (a newer build's form during a rolling
+/// deploy, or a handler that used the reserved key) in a session that holds more: a page that
+/// shows messages with `?`, as the README's handlers do, must not fail on every request of
+/// that session. It used to:
+/// `take_flashes` removed the value but returned an error, the `?` made the response a 500,
+/// and a 5xx response saves nothing, so the value came back on every request.
+async fn an_unreadable_flash_queue_is_dropped_and_the_next_page_works(mode: Mode) {
+    use axum::routing::get;
+    use sealed_session::session::FLASH_KEY;
+
+    let app = axum::Router::new()
+        .route(
+            "/plant",
+            get(|session: Session| async move {
+                session.insert("user", "ada")?;
+                session.insert(FLASH_KEY, &7u32)?;
+                Ok::<_, sealed_session::Error>("planted")
+            }),
+        )
+        .route(
+            "/",
+            get(|session: Session| async move {
+                let shown = session.take_flashes()?;
+                let user: Option<String> = session.get("user")?;
+                Ok::<_, sealed_session::Error>(format!("{user:?}: {} message(s)", shown.len()))
+            }),
+        )
+        .layer(mode.layer(SessionLayer::new(config("")).unwrap()));
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/plant").await.body, "planted");
+    let first = b.get("/").await;
+    assert_eq!(first.status, StatusCode::OK, "{first:?}");
+    assert_eq!(first.body, "Some(\"ada\"): 0 message(s)");
+    let second = b.get("/").await;
+    assert_eq!(second.status, StatusCode::OK, "{second:?}");
+    assert_eq!(second.body, "Some(\"ada\"): 0 message(s)");
 }
