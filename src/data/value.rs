@@ -104,7 +104,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError>
         };
     }
     let mut de = deserializer(bytes);
-    let value = T::deserialize(&mut de).map_err(|e| ValueError::decode(&e))?;
+    let value = T::deserialize(&mut de).map_err(|e| ValueError::decode(&e, bytes))?;
     // The slice reader keeps its position to itself: the value ended exactly at the end of
     // `bytes` when not even one more marker can be read.
     match serde::de::IgnoredAny::deserialize(&mut de) {
@@ -204,18 +204,19 @@ pub(crate) fn wrap_legacy(postcard_bytes: &[u8], out: &mut Vec<u8>) -> Option<()
 
 /// serde's own messages quote the value they met (`invalid type: string "…", expected u64`);
 /// a session value may be a secret, so the quote is cut to its kind.
+///
+/// serde quotes a value (between backticks or double quotes) and nothing else, so a message
+/// whose unexpected part quotes nothing (`invalid type: map, expected a string`) is kept whole.
 pub(crate) fn redact(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
         let Some(at) = message.find(prefix) else {
             continue;
         };
         let rest = &message[at + prefix.len()..];
-        let kind = rest
-            .split(['`', '"'])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_end_matches(',');
+        let Some(quote) = rest.find(['`', '"']) else {
+            return message.to_owned();
+        };
+        let kind = rest[..quote].trim().trim_end_matches(',');
         let expected = message.rfind(", expected ").map_or("", |e| &message[e..]);
         let kind = if kind.is_empty() { "value" } else { kind };
         return format!("{}{prefix}{kind} (not shown){expected}", &message[..at]);
@@ -228,8 +229,10 @@ impl ValueError {
         Self::from_reason(redact(&e.to_string()))
     }
 
-    /// A decoding error, in words: rmp-serde's own type mismatch names a marker byte.
-    fn decode(e: &rmp_serde::decode::Error) -> Self {
+    /// A decoding error, in words: rmp-serde's own type mismatch names a marker byte, which
+    /// may be one inside `bytes` (a struct's field, an element): then the message names the
+    /// kind of the whole value and the kind met inside it.
+    fn decode(e: &rmp_serde::decode::Error, bytes: &[u8]) -> Self {
         use rmp::Marker;
         use rmp_serde::decode::Error as E;
         let kind = |m: &Marker| match m {
@@ -249,7 +252,18 @@ impl ValueError {
             _ => "an extension value",
         };
         match e {
-            E::TypeMismatch(m) => Self::from_reason(format!("the stored value is {}", kind(m))),
+            E::TypeMismatch(m) => {
+                let met = kind(m);
+                let whole = rmp::decode::read_marker(&mut &bytes[..]).map_or(met, |w| kind(&w));
+                Self::from_reason(if whole == met {
+                    format!("the stored value is {met}")
+                } else {
+                    format!(
+                        "the stored value is {whole}, with {met} where the requested type \
+                         expects another kind"
+                    )
+                })
+            }
             other => Self::new(other),
         }
     }
@@ -480,6 +494,67 @@ mod tests {
             as_u64(stored(&map)),
             "the stored value is a map (a struct or a map)"
         );
+    }
+
+    /// A mismatch inside a struct, a sequence or a map is not the whole value's kind: the
+    /// message names both, so that nobody goes looking for a string stored under a key that
+    /// holds a struct.
+    #[test]
+    fn a_mismatch_inside_the_value_names_the_value_and_the_part() {
+        #[derive(Serialize)]
+        struct Stored {
+            n: u32,
+            name: String,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Read {
+            #[allow(dead_code)]
+            n: u32,
+            #[allow(dead_code)]
+            name: u32,
+        }
+        let mut out = Vec::new();
+        let stored = Stored {
+            n: 3,
+            name: "hunter2".into(),
+        };
+        encode(&stored, &mut out).unwrap();
+        let e = decode::<Read>(&out).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the stored value is a map (a struct or a map), \
+             with a string where the requested type expects another kind"
+        );
+        out.clear();
+        encode(&vec!["hunter2"], &mut out).unwrap();
+        let e = decode::<Vec<u32>>(&out).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the stored value is an array, \
+             with a string where the requested type expects another kind"
+        );
+        // A mismatch of the value itself reads as before.
+        out.clear();
+        encode("hunter2", &mut out).unwrap();
+        let e = decode::<u32>(&out).unwrap_err().to_string();
+        assert_eq!(e, "the stored value is a string");
+    }
+
+    /// serde's messages whose unexpected part quotes nothing (`invalid type: map, expected a
+    /// string`) are left whole: only a quoted value is cut.
+    #[test]
+    fn a_message_that_quotes_no_value_is_left_whole() {
+        for message in [
+            "invalid type: map, expected a string",
+            "invalid type: unit value, expected u8",
+            "invalid type: sequence, expected unit",
+        ] {
+            assert_eq!(redact(message), message);
+        }
+        let mut out = Vec::new();
+        encode(&std::collections::BTreeMap::from([("a", 1u8)]), &mut out).unwrap();
+        let e = decode::<String>(&out).unwrap_err().to_string();
+        assert_eq!(e, "invalid type: map, expected a string");
     }
 
     #[test]
