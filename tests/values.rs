@@ -495,6 +495,47 @@ async fn typed_values_update_and_read_back_across_requests() {
     assert_eq!(b.get("/count").await.body, "2");
 }
 
+/// `Typed::update` whose closure changes nothing sends no `Set-Cookie`, even for a value
+/// holding a `HashMap` (whose entries come out in another order in every request, so the
+/// value read and written back unchanged encoded to other bytes). It sent one on every such
+/// request: a page that updates preferences only when asked re-sealed the session each time,
+/// and its response could overwrite a concurrent request's change in the browser.
+#[tokio::test]
+async fn an_update_that_changes_nothing_sends_no_set_cookie_even_for_a_hash_map() {
+    #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+    struct Cart {
+        items: HashMap<String, u32>,
+    }
+    let app = Router::new()
+        .route(
+            "/fill",
+            get(|session: Session| async move {
+                session.typed::<Cart>("cart").update(|c| {
+                    c.items = (0..16).map(|i| (format!("sku-{i}"), i)).collect();
+                })?;
+                Ok::<_, sealed_session::Error>("filled")
+            }),
+        )
+        .route(
+            "/view",
+            get(|session: Session| async move {
+                // Changes the cart only when asked (never here), as a page with an optional
+                // query parameter does.
+                let n = session.typed::<Cart>("cart").update(|c| c.items.len())?;
+                Ok::<_, sealed_session::Error>(n.to_string())
+            }),
+        )
+        .layer(layer(Mode::Client));
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/fill").await.body, "filled");
+    for _ in 0..3 {
+        let r = b.get("/view").await;
+        assert_eq!(r.body, "16");
+        assert_eq!(r.set_cookies(), Vec::<String>::new(), "nothing changed");
+    }
+}
+
 fn json_values() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),

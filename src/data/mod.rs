@@ -183,7 +183,10 @@ impl SessionData {
     }
 
     /// Stores `value` under `key` (MessagePack, structs as maps of field names). Storing the
-    /// bytes already there does not mark the session dirty.
+    /// bytes already there does not mark the session dirty. A `HashMap` or `HashSet` read
+    /// back and stored unchanged is not those bytes (its entries come out in another order in
+    /// every request): use a `BTreeMap`/`BTreeSet`, or `Typed::update`, which stores nothing
+    /// when its closure changed nothing.
     ///
     /// # Errors
     /// [`DataError::Encode`] if the value cannot be encoded (a `Serialize` impl that fails, or
@@ -207,6 +210,53 @@ impl SessionData {
         }
         self.place(key.as_ref(), start);
         Ok(())
+    }
+
+    /// Reads `key` as a `T` (the default when absent), applies `f`, and stores the result,
+    /// unless `f` left the value encoding to the bytes it had before `f` ran: then nothing is
+    /// stored and the session stays clean. The value is encoded before and after `f`, not
+    /// compared with the stored bytes, because a value read back may encode to other bytes
+    /// though unchanged (a `HashMap`'s entries come out in another order in every process
+    /// and request); a value that is absent is stored whatever `f` does.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) (then `f` does not run and nothing is stored) and
+    /// [`insert`](Self::insert).
+    pub(crate) fn update<T, R>(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, DataError>
+    where
+        T: Serialize + DeserializeOwned + Default,
+    {
+        let Some(mut value) = self.get::<T>(key)? else {
+            let mut value = T::default();
+            let out = f(&mut value);
+            self.insert(key, &value)?;
+            return Ok(out);
+        };
+        // Both encodings go to the end of the buffer: no allocation of their own.
+        let before = self.buf.len();
+        let encode_error = |source| DataError::Encode {
+            key: key.to_owned(),
+            source,
+        };
+        value::encode(&value, &mut self.buf).map_err(encode_error)?;
+        let after = self.buf.len();
+        let out = f(&mut value);
+        if let Err(source) = value::encode(&value, &mut self.buf) {
+            self.buf.truncate(before);
+            return Err(encode_error(source));
+        }
+        if self.buf[before..after] == self.buf[after..] {
+            self.buf.truncate(before);
+            return Ok(out);
+        }
+        self.buf.copy_within(after.., before);
+        self.buf.truncate(self.buf.len() - (after - before));
+        self.place(key, before);
+        Ok(out)
     }
 
     /// Stores already encoded value bytes under `key` (a value of another copy of this
@@ -561,6 +611,52 @@ mod tests {
             Err(DataError::Decode { .. })
         ));
         assert_eq!(d.get::<u64>("n").unwrap(), Some(300));
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_stores_nothing_even_for_a_hash_map() {
+        use std::collections::HashMap;
+        let mut d = SessionData::new();
+        let map: HashMap<String, u32> = (0..16).map(|i| (i.to_string(), i)).collect();
+        d.insert("m", &map).unwrap();
+        d.dirty = false;
+        d.changes = Changes::default();
+        let len = d.buf.len();
+        for _ in 0..3 {
+            let n = d
+                .update("m", |m: &mut HashMap<String, u32>| m.len())
+                .unwrap();
+            assert_eq!(n, 16);
+        }
+        assert!(!d.is_dirty());
+        assert_eq!(d.changes.keys().count(), 0);
+        assert_eq!(d.buf.len(), len, "nothing left behind in the buffer");
+        // A change is stored, in place of the old value.
+        d.update("m", |m: &mut HashMap<String, u32>| m.insert("x".into(), 99))
+            .unwrap();
+        assert!(d.is_dirty());
+        assert_eq!(
+            d.get::<HashMap<String, u32>>("m").unwrap().unwrap()["x"],
+            99
+        );
+        assert_eq!(
+            d.get::<HashMap<String, u32>>("m").unwrap().unwrap().len(),
+            17
+        );
+        // Absent: the default is stored, whatever the closure does.
+        d.update("n", |_: &mut u8| ()).unwrap();
+        assert_eq!(d.get::<u8>("n").unwrap(), Some(0));
+        // Unreadable: the closure does not run, nothing changes.
+        d.insert("s", "text").unwrap();
+        let before = d.clone();
+        let ran = std::cell::Cell::new(false);
+        assert!(matches!(
+            d.update("s", |_: &mut u32| ran.set(true)),
+            Err(DataError::Decode { .. })
+        ));
+        assert!(!ran.get());
+        assert_eq!(d, before);
+        assert_eq!(d.buf.len(), before.buf.len());
     }
 
     #[test]

@@ -124,17 +124,19 @@ impl<T: Serialize + DeserializeOwned> Typed<T> {
     /// between them. `f` must therefore not use the session itself (that would deadlock);
     /// it gets the value and nothing else.
     ///
+    /// When `f` changes nothing (the value encodes as it did before `f`), nothing is stored:
+    /// the response sends no `Set-Cookie` for it, whatever the type (a `HashMap` read back
+    /// and written unchanged would encode its entries in another order). What `f` returns is
+    /// not looked at: a change made before returning an `Err` of its own is stored.
+    ///
     /// # Errors
-    /// As [`get`](Self::get) (then nothing is stored) and [`set`](Self::set).
+    /// As [`get`](Self::get) (then `f` does not run and nothing is stored) and
+    /// [`set`](Self::set).
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, DataError>
     where
         T: Default,
     {
-        let mut inner = self.session.loaded();
-        let mut value = inner.data.get::<T>(&self.key)?.unwrap_or_default();
-        let out = f(&mut value);
-        inner.data.insert(self.key.as_str(), &value)?;
-        Ok(out)
+        self.session.loaded().data.update(&self.key, f)
     }
 
     /// Removes the key; returns whether it was there.
