@@ -3,7 +3,8 @@
 //! This layer knows nothing of crypto or HTTP. Values are encoded (MessagePack, structs as
 //! maps of field names; see `value.rs` for the choice) when inserted and decoded when read, so
 //! any `serde` type works, and a value that does not read as the requested type is a
-//! [`DataError::Decode`] that names the key, never a panic; the value stays as it was.
+//! [`DataError::Decode`] that names the key, never a panic; the value stays as it was (but
+//! [`take`](SessionData::take) removes it either way).
 //!
 //! # Schema evolution: what survives a deploy
 //! A value inserted with one version of a type reads back with the next when the change is
@@ -657,6 +658,21 @@ mod tests {
         assert!(!ran.get());
         assert_eq!(d, before);
         assert_eq!(d.buf.len(), before.buf.len());
+    }
+
+    /// `get` leaves a value that does not read; `take` removes it either way (what the docs
+    /// say of each).
+    #[test]
+    fn get_leaves_an_unreadable_value_and_take_removes_it() {
+        let mut d = SessionData::new();
+        d.insert("k", "text").unwrap();
+        assert!(d.get::<u32>("k").is_err());
+        assert!(d.contains("k"));
+        assert!(matches!(
+            d.take::<u32>("k"),
+            Err(DataError::Decode { key, .. }) if key == "k"
+        ));
+        assert!(!d.contains("k"));
     }
 
     #[test]

@@ -267,7 +267,11 @@ impl Session {
         self.loaded().data.take(key)
     }
 
-    /// Removes every entry; the cookie stays (empty sessions are removed on the response).
+    /// Removes every entry, the reserved ones too: the CSRF secret ([`CSRF_KEY`]: tokens
+    /// handed out before stop working), queued flash messages ([`FLASH_KEY`]) and the auth
+    /// stamp ([`AUTH_KEY`]). The session's lifetime (`created_at`) and expiry choice stay.
+    /// A session left empty is ended on the response (its cookie removed, its record deleted);
+    /// one given new values goes on. To log out, use [`flush`](Self::flush).
     pub fn clear(&self) {
         self.loaded().data.clear();
     }
