@@ -105,6 +105,13 @@ evolution!(
     wide_integers,
     bytes_in_buffered_positions,
     wrong_type_is_an_error_and_the_value_stays,
+    field_renamed_without_alias_is_an_error_and_the_value_stays,
+    variant_removed_or_renamed_is_an_error_and_the_value_stays,
+    field_removed_under_deny_unknown_fields_is_an_error_and_the_value_stays,
+    newtype_and_plain_value_read_as_each_other,
+    sequences_read_as_other_sequences_and_integers_as_wider_numbers,
+    std_types_round_trip,
+    unknown_unit_variant_reads_as_serde_other,
 );
 
 mod v1 {
@@ -454,6 +461,151 @@ async fn wrong_type_is_an_error_and_the_value_stays(mode: Mode) {
         assert!(e.contains("the stored value is a string"), "{e}");
         assert!(!e.contains("secret-token"), "{e}");
     }
+}
+
+/// Writes `old` under `value`, reads it as a `New` (which must fail), then reads it again as
+/// JSON: returns the error, after checking that it names the key and that the value is still
+/// there as written.
+async fn refused_and_kept<Old, New>(mode: Mode, old: Old) -> String
+where
+    Old: Serialize + Clone + Send + Sync + 'static,
+    New: DeserializeOwned + Debug + Send + 'static,
+{
+    let written = serde_json::to_value(&old).unwrap();
+    let app = Router::new()
+        .route(
+            "/write",
+            get(move |session: Session| {
+                let old = old.clone();
+                async move {
+                    session.insert("value", &old)?;
+                    Ok::<_, sealed_session::Error>("written".to_owned())
+                }
+            }),
+        )
+        .route(
+            "/new",
+            get(|session: Session| async move {
+                match session.get::<New>("value") {
+                    Ok(v) => format!("read as the new type: {v:?}"),
+                    Err(e) => e.to_string(),
+                }
+            }),
+        )
+        .route(
+            "/json",
+            get(|session: Session| async move {
+                let v: Option<serde_json::Value> = session.get("value")?;
+                Ok::<_, sealed_session::Error>(serde_json::to_string(&v).unwrap())
+            }),
+        )
+        .layer(layer(mode));
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/write").await.body, "written");
+    let error = b.get("/new").await.body;
+    assert!(
+        error.starts_with("session key `value` does not read"),
+        "{error}"
+    );
+    assert_eq!(b.get("/new").await.body, error, "the same error again");
+    let kept: Option<serde_json::Value> = serde_json::from_str(&b.get("/json").await.body).unwrap();
+    assert_eq!(kept, Some(written), "the stored value stays");
+    error
+}
+
+async fn field_renamed_without_alias_is_an_error_and_the_value_stays(mode: Mode) {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Preferences {
+        color_scheme: String,
+        font_size: u8,
+    }
+    let old = v1::Preferences {
+        theme: "dark".into(),
+        font_size: 14,
+    };
+    let e = refused_and_kept::<_, Preferences>(mode, old).await;
+    assert!(e.contains("missing field `color_scheme`"), "{e}");
+}
+
+async fn variant_removed_or_renamed_is_an_error_and_the_value_stays(mode: Mode) {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    enum Role {
+        Viewer,
+        Editor { sections: Vec<String> },
+    }
+    let e = refused_and_kept::<_, Role>(mode, v1::Role::Reader).await;
+    assert!(e.contains("unknown variant"), "{e}");
+    assert!(
+        !e.contains("Reader"),
+        "the stored variant is not quoted: {e}"
+    );
+}
+
+async fn field_removed_under_deny_unknown_fields_is_an_error_and_the_value_stays(mode: Mode) {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Preferences {
+        font_size: u8,
+    }
+    let old = v1::Preferences {
+        theme: "dark".into(),
+        font_size: 14,
+    };
+    let e = refused_and_kept::<_, Preferences>(mode, old).await;
+    assert!(e.contains("unknown field `theme`"), "{e}");
+}
+
+async fn newtype_and_plain_value_read_as_each_other(mode: Mode) {
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+    struct UserId(u64);
+    let back: UserId = through_layer(mode, 42u64).await.unwrap();
+    assert_eq!(back, UserId(42));
+    let back: u64 = through_layer(mode, UserId(42)).await.unwrap();
+    assert_eq!(back, 42);
+}
+
+async fn sequences_read_as_other_sequences_and_integers_as_wider_numbers(mode: Mode) {
+    use std::collections::{BTreeSet, HashSet};
+    let back: HashSet<u32> = through_layer(mode, vec![3u32, 1, 2]).await.unwrap();
+    assert_eq!(back, HashSet::from([1, 2, 3]));
+    let back: Vec<u32> = through_layer(mode, BTreeSet::from([2u32, 1]))
+        .await
+        .unwrap();
+    assert_eq!(back, [1, 2]);
+    let back: (u64, i64, f64) = through_layer(mode, (7u32, 7u32, 7u32)).await.unwrap();
+    assert_eq!(back, (7, 7, 7.0));
+    let back: Box<str> = through_layer(mode, "text".to_owned()).await.unwrap();
+    assert_eq!(&*back, "text");
+}
+
+async fn std_types_round_trip(mode: Mode) {
+    use std::net::IpAddr;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+    let ip: IpAddr = "2001:db8::1".parse().unwrap();
+    let v = ('é', Duration::from_millis(1500), at, ip, [7u8; 16]);
+    let back: (char, Duration, SystemTime, IpAddr, [u8; 16]) =
+        through_layer(mode, v).await.unwrap();
+    assert_eq!(back, v);
+}
+
+/// An enum that gained `#[serde(other)]` reads a unit variant it no longer has as the
+/// catch-all (unit variants are stored as their name).
+async fn unknown_unit_variant_reads_as_serde_other(mode: Mode) {
+    #[derive(Debug, Deserialize, PartialEq)]
+    enum Role {
+        Editor {
+            sections: Vec<String>,
+        },
+        #[serde(other)]
+        Unknown,
+    }
+    let back: Role = through_layer(mode, v1::Role::Reader).await.unwrap();
+    assert_eq!(back, Role::Unknown);
 }
 
 /// Typed sessions: `Session::typed` and the `Typed<T>` extractor.

@@ -19,7 +19,17 @@
 //! | an enum variant added | yes: old values keep their variant (variants are stored by name) |
 //! | `skip_serializing_if`, `#[serde(flatten)]`, untagged / internally / adjacently tagged enums | yes, byte containers (`Vec<u8>`, `[u8; N]`) inside them included |
 //! | `serde_json::Value`, maps with string or integer keys, `u128`/`i128` | yes |
-//! | a field's type changed (`u32` → `String`), a field renamed without `alias`, a variant removed or renamed | no: a `DataError::Decode` naming the key; the stored value stays until the handler replaces or removes it |
+//! | a newtype (`struct UserId(u64)`) ↔ its plain type; `Vec` ↔ `HashSet`/`BTreeSet`; `String` → `Box<str>`; `u32` → `u64`/`i64`/`f64` | yes |
+//! | `char`, `Duration`, `SystemTime`, `IpAddr`, `[u8; 16]` | yes |
+//! | `#[serde(other)]` added to an enum | yes for unit variants (stored as their name); a removed variant with data is still an error |
+//! | a field's type changed (`u32` → `String`), a field renamed without `alias`, a variant removed or renamed, a field removed under `deny_unknown_fields` | no: a `DataError::Decode` naming the key; the stored value stays until the handler replaces or removes it |
+//!
+//! The table reads one way: new code, old values. During a rolling deploy, and after a
+//! rollback, the old build reads what the new one wrote, so the table must hold backwards
+//! too: adding an `Option` or `#[serde(default)]` field is safe both ways, but a field
+//! removed is refused by an old build that requires it, and neither a new enum variant nor a
+//! name written under an `alias` reads in an old build. Ship the reading side (the variant,
+//! the `default`, the `alias`) one deploy before the first write that needs it.
 //!
 //! Integers read into any integer type they fit (`u8` → `u64`, `u64` → `u128` are safe), with
 //! these exceptions, all from how rmp-serde 1.3 writes 128-bit integers (as 16 bytes): a
