@@ -670,6 +670,31 @@ mod tests {
         assert_eq!(d.buf.len(), before.buf.len());
     }
 
+    /// A closure that panics inside `update` stores nothing: the value is as it was, and the
+    /// data goes on working (what `Session`'s lock relies on when it recovers from poison).
+    #[test]
+    fn a_panicking_update_closure_stores_nothing() {
+        let mut d = SessionData::new();
+        d.insert("n", &1u32).unwrap();
+        d.dirty = false;
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            d.update("n", |n: &mut u32| {
+                *n = 2;
+                panic!("in the closure");
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(d.get::<u32>("n").unwrap(), Some(1));
+        assert!(!d.is_dirty());
+        d.update("n", |n: &mut u32| *n = 3).unwrap();
+        assert_eq!(d.get::<u32>("n").unwrap(), Some(3));
+        let mut out = Vec::new();
+        d.encode_payload(1, 2, &mut out).unwrap();
+        let back = SessionData::decode_payload(&out).unwrap();
+        assert_eq!(back.get::<u32>("n").unwrap(), Some(3));
+        assert_eq!(back.len(), 1);
+    }
+
     /// `get` leaves a value that does not read; `take` removes it either way (what the docs
     /// say of each).
     #[test]
