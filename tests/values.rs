@@ -594,7 +594,8 @@ async fn std_types_round_trip(mode: Mode) {
 }
 
 /// An enum that gained `#[serde(other)]` reads a unit variant it no longer has as the
-/// catch-all (unit variants are stored as their name).
+/// catch-all (unit variants are stored as their name); a variant with data it no longer has
+/// is still an error, and stays.
 async fn unknown_unit_variant_reads_as_serde_other(mode: Mode) {
     #[derive(Debug, Deserialize, PartialEq)]
     enum Role {
@@ -604,8 +605,20 @@ async fn unknown_unit_variant_reads_as_serde_other(mode: Mode) {
         #[serde(other)]
         Unknown,
     }
+    #[derive(Debug, Deserialize)]
+    enum Narrow {
+        Reader,
+        #[serde(other)]
+        Unknown,
+    }
     let back: Role = through_layer(mode, v1::Role::Reader).await.unwrap();
     assert_eq!(back, Role::Unknown);
+    // A removed variant with data is not caught (serde's `other` takes unit variants only).
+    let old = v1::Role::Editor {
+        sections: vec!["news".into()],
+    };
+    let _ = (Narrow::Reader, Narrow::Unknown);
+    refused_and_kept::<_, Narrow>(mode, old).await;
 }
 
 /// Typed sessions: `Session::typed` and the `Typed<T>` extractor.
