@@ -281,7 +281,10 @@ impl Session {
         self.loaded().data.contains(key)
     }
 
-    /// The keys, sorted.
+    /// The keys, sorted, the crate's reserved ones included ([`CSRF_KEY`], [`FLASH_KEY`],
+    /// [`AUTH_KEY`], when in use; [`len`](Self::len) counts them too). A page that shows the
+    /// session's entries must skip them: the CSRF secret there is the raw one, not a masked
+    /// token.
     pub fn keys(&self) -> Vec<String> {
         self.loaded().data.keys().map(str::to_owned).collect()
     }
