@@ -18,6 +18,7 @@ common::both_modes!(
     flash_queue_drops_the_oldest_and_cuts_long_texts,
     flashes_queued_over_several_requests_stay_bounded,
     an_unreadable_flash_queue_is_dropped_and_the_next_page_works,
+    a_page_that_fails_after_reading_the_flashes_leaves_them_for_the_next,
 );
 
 fn query_n(req: &Request<Incoming>) -> usize {
@@ -47,6 +48,20 @@ async fn app(req: Request<Incoming>) -> Response<Body> {
                 .map(|f| format!("{}:{}", f.level, f.text))
                 .collect();
             text(StatusCode::OK, lines.join("\n"))
+        }
+        // Reads (and so consumes) the messages, then fails: a 5xx saves nothing.
+        (Method::GET, "/fail") => {
+            let shown = session.take_flashes().unwrap();
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{} lost", shown.len()),
+            )
+        }
+        // Logout: the session ends, and the next page says so.
+        (Method::POST, "/logout") => {
+            session.flush();
+            session.flash(Level::Info, "Logged out.").unwrap();
+            see_other("/")
         }
         // Uses the session without looking at the messages.
         (Method::GET, "/count") => {
@@ -92,6 +107,30 @@ async fn flash_is_shown_once_after_a_redirect(mode: Mode) {
     assert_eq!(b.get("/").await.body, "");
     // The rest of the session is untouched.
     assert_eq!(b.get("/count").await.body, "1");
+}
+
+/// A 5xx response saves none of the handler's changes, taking the flashes included: the
+/// page that failed showed nothing, so the next one shows them. Also when the flashes were
+/// all the session held (after a logout), where the take left the session empty: that is not
+/// a `flush`, so the session must not end.
+async fn a_page_that_fails_after_reading_the_flashes_leaves_them_for_the_next(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    b.post("/login").await;
+    let r = b.get("/fail").await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(b.get("/").await.body, "success:Welcome back, Ada.");
+    // After a logout the flash is the whole session.
+    b.post("/logout").await;
+    let r = b.get("/fail").await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        r.set_cookies(),
+        Vec::<String>::new(),
+        "the 5xx ended the session"
+    );
+    assert_eq!(b.get("/").await.body, "info:Logged out.");
+    assert_eq!(b.get("/").await.body, "");
 }
 
 async fn flashes_wait_for_the_request_that_reads_them(mode: Mode) {

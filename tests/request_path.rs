@@ -19,13 +19,18 @@ type Body = Full<Bytes>;
 
 /// The visit counter; `/fail` counts too, then answers 500 (a handler whose work failed after
 /// it wrote the session, or a panic turned into a 500 by a `CatchPanic` inside the layer);
-/// `/logout-fail` ends the session, then answers 500.
+/// `/logout-fail` ends the session, then answers 500; `/logout-write-fail` ends it, writes to
+/// the new one (a "logged out" notice), then answers 500.
 async fn app(req: Request<Body>) -> Result<Response<Body>, Infallible> {
     let session = req.extensions().get::<Session>().unwrap().clone();
     let count: u64 = session.get("visit_count").unwrap().unwrap_or(0) + 1;
     session.insert("visit_count", &count).unwrap();
     if req.uri().path() == "/logout-fail" {
         session.flush();
+    }
+    if req.uri().path() == "/logout-write-fail" {
+        session.flush();
+        session.insert("notice", "logged out").unwrap();
     }
     let mut res = Response::new(Full::new(Bytes::from(count.to_string())));
     if req.uri().path() != "/" {
@@ -130,6 +135,21 @@ async fn a_logout_that_answers_5xx_still_ends_the_session(mode: Mode) {
     assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(failed.cookies, ["__Host-session="]);
     // Even a browser that kept the old cookie starts over (server mode: the record is gone).
+    if mode == Mode::Memory {
+        assert_eq!(send(&layer, "/", Some(ours)).await.body, "1");
+    }
+}
+
+/// A logout that writes to the session it starts (a flash saying "logged out") and then
+/// fails still logs out: the new values are not saved (5xx), and the old session must not
+/// be kept either.
+async fn a_logout_that_writes_then_answers_5xx_still_ends_the_session(mode: Mode) {
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let first = send(&layer, "/", None).await;
+    let ours = HeaderValue::from_str(&first.cookies[0]).unwrap();
+    let failed = send(&layer, "/logout-write-fail", Some(ours.clone())).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.cookies, ["__Host-session="]);
     if mode == Mode::Memory {
         assert_eq!(send(&layer, "/", Some(ours)).await.body, "1");
     }
@@ -256,6 +276,7 @@ common::both_modes!(
     a_foreign_cookie_with_non_utf8_bytes_does_not_hide_the_session,
     a_5xx_response_does_not_commit_the_sessions_changes,
     a_logout_that_answers_5xx_still_ends_the_session,
+    a_logout_that_writes_then_answers_5xx_still_ends_the_session,
     a_write_after_the_response_was_sent_is_logged_as_lost,
     a_cdn_targeted_cache_field_cannot_make_a_session_response_shared,
     the_same_layer_installed_twice_keeps_every_write,

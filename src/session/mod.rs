@@ -118,6 +118,9 @@ struct Inner {
     /// The response was decided ([`Session::finish`]): a change from now on reaches neither
     /// the client nor the store (see the `Drop` of `Inner`).
     finished: bool,
+    /// The session was ended in this request ([`Session::flush`], a revoked auth stamp): it
+    /// ends even if the handler answers 5xx, whatever was written after.
+    ended: bool,
     /// `Some` in server mode.
     server: Option<ServerState>,
 }
@@ -184,6 +187,7 @@ impl Session {
                 needs_reseal: false,
                 needs_renewal: false,
                 finished: false,
+                ended: false,
                 server,
             })),
         }
@@ -304,6 +308,7 @@ impl Session {
     pub fn flush(&self) {
         let mut inner = self.loaded();
         inner.retire_id();
+        inner.ended = true;
         inner.data = SessionData::new();
         inner.data.mark_dirty();
     }
@@ -379,8 +384,9 @@ impl Session {
     ///
     /// `failed`: the handler answered 5xx, so its work did not complete, and its changes are
     /// not saved (as Django's `SessionMiddleware` and tower-sessions' layer do); a session it
-    /// left empty (`flush`, a revoked auth stamp) still ends, so that a logout that fails
-    /// after `flush` still logs out.
+    /// ended (`flush`, a revoked auth stamp) still ends, without what was written after, so
+    /// that a logout that fails after `flush` still logs out. A session merely left empty
+    /// (its last entry taken) is a change like any other, and kept.
     ///
     /// From then on the session counts as unchanged: a later change (a clone kept past the
     /// response) is logged as lost when the last clone goes.
@@ -391,7 +397,15 @@ impl Session {
             inner.data.dirty = false;
             return None;
         }
-        let outcome = if failed && !inner.data.is_empty() {
+        if failed && inner.ended {
+            // A logout that failed still logs out; what it wrote to the new session (a
+            // "logged out" flash) is not saved.
+            inner.data = SessionData::new();
+            inner.data.mark_dirty();
+        }
+        // Whether the handler ended the session, not whether it left it empty: taking the
+        // last entry (the only flash of an anonymous session) is a change like any other.
+        let outcome = if failed && !inner.ended {
             if inner.data.is_dirty() {
                 tracing::debug!("the handler answered 5xx: the session's changes are not saved");
             }

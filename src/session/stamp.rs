@@ -156,6 +156,7 @@ impl super::Inner {
     fn flush_for_stamp(&mut self) {
         self.accessed = true;
         self.retire_id();
+        self.ended = true;
         self.data = SessionData::new();
         self.data.mark_dirty();
     }
