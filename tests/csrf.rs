@@ -34,6 +34,7 @@ common::both_modes!(
     the_header_decides_when_both_are_sent,
     forms_over_the_cap_are_refused_before_the_handler,
     csrf_form_extractor_checks_the_field_and_deserializes_the_rest,
+    a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_read,
 );
 
 async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
@@ -708,5 +709,39 @@ async fn a_declared_length_over_the_cap_is_refused_without_reading_the_body() {
             assert!(res.is_err(), "a form at the cap was not read");
             assert!(polled.load(Ordering::SeqCst));
         }
+    }
+}
+
+/// Only a urlencoded form is read for the `csrf_token` field. A multipart upload form that
+/// has the field, or a JSON body, without the header is refused, with a reason that says
+/// the body was not read and the header is needed: "send the `csrf_token` form field" would
+/// send the developer of a form that has it looking in the wrong place. The refusal quotes
+/// nothing the request sent.
+async fn a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_read(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let multipart = format!(
+        "--XX\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--XX--\r\n"
+    );
+    let json = format!("{{\"csrf_token\":\"{token}\"}}");
+    for (content_type, body) in [
+        ("multipart/form-data; boundary=XX", multipart),
+        ("application/json", json),
+    ] {
+        let headers = [("content-type", content_type)];
+        let r = b.request_full(Method::POST, "/echo", &headers, &body).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{content_type}");
+        assert!(r.body.starts_with("CSRF token missing"), "{}", r.body);
+        assert!(r.body.contains("multipart/form-data"), "{}", r.body);
+        assert!(r.body.contains("X-CSRF-Token header"), "{}", r.body);
+        assert!(!r.body.contains(&token), "{}", r.body);
+        // With the header, the same body goes through untouched.
+        let headers = [
+            ("content-type", content_type),
+            (CSRF_HEADER, token.as_str()),
+        ];
+        let r = b.request_full(Method::POST, "/echo", &headers, &body).await;
+        assert_eq!((r.status, r.body), (StatusCode::OK, body));
     }
 }

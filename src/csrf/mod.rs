@@ -21,7 +21,8 @@
 //!   The inner service sees the body as a [`CsrfBody`].
 //! - `multipart/form-data` bodies are not read (that would need a multipart parser in the
 //!   layer): upload forms send the header from script, or are routed outside the layer and
-//!   call [`Session::verify_csrf`] on their field.
+//!   call [`Session::verify_csrf`] on their field. Such a body (or JSON) without the header
+//!   is refused with a reason that says it was not read.
 //!
 //! Place it inside the [`SessionLayer`](crate::SessionLayer), whose session it reads. In
 //! server mode with `load = "lazy"` it loads the session's record for an unsafe request
@@ -199,7 +200,14 @@ fn decide<B>(req: &Request<B>, max_form_bytes: usize) -> Decision {
         };
     }
     if !is_urlencoded_form(req.headers()) {
-        return Decision::Refuse(Refusal::Csrf(CsrfReject::Missing));
+        // A body of another type (a multipart upload form, JSON) is not read: say so, or
+        // "send the `csrf_token` form field" sends the developer of a multipart form that
+        // has the field looking for what is wrong with it.
+        return Decision::Refuse(if req.headers().contains_key(CONTENT_TYPE) {
+            Refusal::UnreadBody
+        } else {
+            Refusal::Csrf(CsrfReject::Missing)
+        });
     }
     match content_length(req.headers()) {
         Some(len) if len > max_form_bytes as u64 => Decision::Refuse(Refusal::TooLarge),

@@ -11,6 +11,9 @@ pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(super) enum Refusal {
     /// No token, or not the session's.
     Csrf(CsrfReject),
+    /// No header, and a body that is not a urlencoded form (multipart, JSON): its fields
+    /// are not read.
+    UnreadBody,
     /// No `Session` in the extensions: the layer is outside `SessionLayer`.
     NoSession,
     /// A form over the cap, without the header.
@@ -29,6 +32,19 @@ impl Refusal {
             Refusal::Csrf(reason) => {
                 tracing::info!(reason = reason.as_str(), "request refused: {reason}");
                 (StatusCode::FORBIDDEN, reason.message())
+            }
+            Refusal::UnreadBody => {
+                let reason = CsrfReject::Missing;
+                tracing::info!(
+                    reason = reason.as_str(),
+                    "request refused: no CSRF header, and a body that is not a urlencoded form"
+                );
+                (
+                    StatusCode::FORBIDDEN,
+                    "CSRF token missing: send the token from `csrf_token()` in the X-CSRF-Token \
+                     header; only an application/x-www-form-urlencoded body is read for the \
+                     `csrf_token` field (a multipart/form-data or JSON body is not)",
+                )
             }
             Refusal::NoSession => {
                 tracing::error!("CsrfLayer found no Session: put it inside SessionLayer");
