@@ -31,6 +31,7 @@ common::both_modes!(
     changing_the_choice_resends_the_cookie,
     a_user_who_keeps_writing_keeps_the_cookie,
     remember_me_outranks_a_browser_session_default,
+    a_remembered_user_who_only_reads_keeps_the_cookie,
 );
 
 /// `?remember=on|off`, `?until=<unix seconds>`, `?idle=<seconds>`.
@@ -281,4 +282,30 @@ async fn remember_me_outranks_a_browser_session_default(mode: Mode) {
     assert_eq!(max_age(&r), Some(86_400));
     assert_eq!(max_age(&b.post("/login?remember=off").await), None);
     assert_eq!(b.get("/me").await.body, "ada");
+}
+
+/// A remembered session renews on reads too (past a quarter of its own idle timeout), and
+/// the browser's cookie follows: a user who only reads pages, every 12 hours, stays logged in
+/// well past the first 2-day `Max-Age`.
+async fn a_remembered_user_who_only_reads_keeps_the_cookie(mode: Mode) {
+    let (srv, clock) = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let r = b.post("/login?remember=on").await;
+    let mut cookie_ends = T0 + u64::try_from(max_age(&r).unwrap()).unwrap();
+    let mut now = T0;
+    for n in 1..=10u64 {
+        clock.advance(Duration::from_secs(12 * HOUR));
+        now += 12 * HOUR;
+        if now >= cookie_ends {
+            b.jar.clear(); // What the browser does once Max-Age has passed.
+        }
+        let r = b.get("/me").await;
+        assert_eq!(r.body, "ada", "logged out at read {n}, T0 + {} s", now - T0);
+        if r.set_cookies()
+            .iter()
+            .any(|l| l.starts_with(&format!("{NAME}=")))
+        {
+            cookie_ends = now + u64::try_from(max_age(&r).unwrap()).unwrap();
+        }
+    }
 }
