@@ -35,6 +35,7 @@ common::both_modes!(
     forms_over_the_cap_are_refused_before_the_handler,
     csrf_form_extractor_checks_the_field_and_deserializes_the_rest,
     a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_read,
+    csrf_form_leaves_the_token_out_of_a_get_forms_query_too,
 );
 
 async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
@@ -744,4 +745,43 @@ async fn a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_r
         let r = b.request_full(Method::POST, "/echo", &headers, &body).await;
         assert_eq!((r.status, r.body), (StatusCode::OK, body));
     }
+}
+
+/// A page template that puts the hidden `csrf_token` field in every form puts it in a GET
+/// (search) form too, so it arrives in the query string. `CsrfForm` promises to leave the
+/// token out before `T` is deserialized, "even with `#[serde(deny_unknown_fields)]`": that
+/// holds for the query of a safe method as for the body of an unsafe one. The query is not
+/// checked (a GET is not protected), so a token from another session, or none, passes too.
+async fn csrf_form_leaves_the_token_out_of_a_get_forms_query_too(mode: Mode) {
+    use axum::routing::get;
+    use sealed_session::csrf::{Csrf, CsrfForm};
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Search {
+        q: String,
+    }
+    async fn search(CsrfForm(s): CsrfForm<Search>) -> String {
+        format!("results for {}", s.q)
+    }
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let app = axum::Router::new()
+        .route("/search", get(search))
+        .route("/form", get(|csrf: Csrf| async move { csrf.token() }))
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    assert_eq!(token.len(), sealed_session::session::CSRF_TOKEN_LEN);
+    for query in [format!("q=rust&csrf_token={token}"), "q=rust".to_owned()] {
+        let r = b.get(&format!("/search?{query}")).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (StatusCode::OK, "results for rust"),
+            "{query}"
+        );
+    }
+    // Any other unknown field is still refused.
+    let r = b.get("/search?q=rust&page=2").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -266,7 +266,7 @@ impl Csrf {
 /// Refusals: no or wrong token `403` (with the reason, as [`CsrfLayer`]); a body that is not
 /// `application/x-www-form-urlencoded` `415`; a form that does not deserialize as `T` `422`;
 /// a body over axum's `DefaultBodyLimit` `413`. Safe methods (GET, HEAD) are not checked and
-/// read the query string, as `Form` does.
+/// read the query string, as `Form` does (a `csrf_token` field in it is left out as well).
 ///
 /// ```
 /// # #[cfg(feature = "axum")] {
