@@ -30,6 +30,7 @@ common::both_modes!(
     a_deleted_user_is_logged_out,
     sessions_without_a_stamp_are_never_checked,
     a_failing_validator_answers_503_and_keeps_the_session,
+    a_validator_that_times_out_answers_503_and_keeps_the_session,
 );
 
 /// The application's user table (id → stamp), the validator's call count, and a switch that
@@ -227,4 +228,45 @@ async fn a_failing_validator_answers_503_and_keeps_the_session(mode: Mode) {
     users.down.store(false, Ordering::SeqCst);
     assert_eq!(b.get("/me").await.body, "ada");
     assert_eq!(users.calls(), 2);
+}
+
+/// The layer puts no deadline on the validator (its docs say so): a lookup that hangs is
+/// bounded by the application, as the docs show, with `tokio::time::timeout`, and its
+/// elapsed error answers 503 and keeps the session like any other validator error.
+async fn a_validator_that_times_out_answers_503_and_keeps_the_session(mode: Mode) {
+    let clock = ManualClock::at_unix(T0);
+    let users = Users::default();
+    users.set("ada", "1");
+    let hang = Arc::new(AtomicBool::new(false));
+    let (table, stuck) = (users.clone(), hang.clone());
+    let validator = move |user: String| {
+        let (table, stuck) = (table.clone(), stuck.clone());
+        async move {
+            let lookup = async move {
+                if stuck.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await; // the database stopped answering
+                }
+                table.stamp(&user)
+            };
+            tokio::time::timeout(Duration::from_millis(50), lookup)
+                .await
+                .map_err(|elapsed| Box::new(elapsed) as Box<dyn std::error::Error + Send + Sync>)
+        }
+    };
+    let layer = SessionLayer::new(config("[expiry]\nskew = \"0s\"\n"))
+        .unwrap()
+        .clock(clock.clone())
+        .revalidate(EVERY, validator);
+    let layer = mode.layer(layer);
+    let u = users.clone();
+    let srv = TestServer::start(layer, move |req| app(req, u.clone())).await;
+    let mut b = Browser::new(&srv);
+    b.post("/login").await;
+    clock.advance(EVERY);
+    hang.store(true, Ordering::SeqCst);
+    let r = b.get("/me").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.set_cookies().is_empty());
+    hang.store(false, Ordering::SeqCst);
+    assert_eq!(b.get("/me").await.body, "ada");
 }

@@ -158,6 +158,11 @@ impl SessionLayer {
     /// mode, a layer with a validator opens the cookie of every request that carries one
     /// (an AEAD open), to see whether a check is due.
     ///
+    /// The layer puts no deadline on the validator: a lookup that hangs (a database that
+    /// stopped answering) holds every request that is due a check. Bound it yourself, e.g.
+    /// with `tokio::time::timeout`, whose elapsed error then answers `503` like any other
+    /// (`a_validator_that_times_out_answers_503_and_keeps_the_session`).
+    ///
     /// ```
     /// use std::convert::Infallible;
     /// use std::time::Duration;
