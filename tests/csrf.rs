@@ -36,6 +36,7 @@ common::both_modes!(
     csrf_form_extractor_checks_the_field_and_deserializes_the_rest,
     a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_read,
     csrf_form_leaves_the_token_out_of_a_get_forms_query_too,
+    pages_opened_together_after_login_share_one_csrf_secret,
 );
 
 async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
@@ -204,10 +205,11 @@ async fn login_cycle_renews_the_secret(mode: Mode) {
     let before = b.get("/form").await.body;
     let r = post(&mut b, "/login", Some(&before)).await;
     assert_eq!(r.status, StatusCode::OK);
-    // The pre-login token no longer works (a token planted before login is useless after).
+    // The pre-login token no longer works (a token planted before login is useless after),
+    // and the reason says why.
     let r = post(&mut b, "/anything", Some(&before)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.body.contains("no CSRF secret"), "{}", r.body);
+    assert!(r.body.contains("before login"), "{}", r.body);
     let after = b.get("/form").await.body;
     assert_eq!(
         post(&mut b, "/anything", Some(&after)).await.status,
@@ -784,4 +786,43 @@ async fn csrf_form_leaves_the_token_out_of_a_get_forms_query_too(mode: Mode) {
     // Any other unknown field is still refused.
     let r = b.get("/search?q=rust&page=2").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// After login, the user opens two pages at once (two tabs, or a page and a frame), both
+/// with the login response's cookie. If login left the session without a CSRF secret, each
+/// response made its own, and the cookie the browser kept last holds only one of them: the
+/// forms of the other page were refused ("issued to another session"). Login renews the
+/// secret instead of dropping it, so both pages mask the same one. The pre-login token
+/// still fails (`login_cycle_renews_the_secret`).
+async fn pages_opened_together_after_login_share_one_csrf_secret(mode: Mode) {
+    let srv = server(mode).await;
+    let mut b = Browser::new(&srv);
+    let before = b.get("/form").await.body;
+    assert_eq!(
+        post(&mut b, "/login", Some(&before)).await.status,
+        StatusCode::OK
+    );
+    let logged_in = b.cookie_header();
+    let first = b
+        .send_raw(Method::GET, "/form", Some(logged_in.clone()))
+        .await;
+    let second = b
+        .send_raw(Method::GET, "/form", Some(logged_in.clone()))
+        .await;
+    // The browser keeps the last cookie it was sent.
+    let kept = [&second, &first]
+        .iter()
+        .find_map(|r| r.set_cookies().first().cloned())
+        .map_or(logged_in, |line| line.split(';').next().unwrap().to_owned());
+    for (page, token) in [("first", &first.body), ("second", &second.body)] {
+        let r = b
+            .send_with(
+                Method::POST,
+                "/anything",
+                Some(kept.clone()),
+                &[(CSRF_HEADER, token)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{page} page's token: {}", r.body);
+    }
 }

@@ -9,8 +9,8 @@
 //!   attacker-chosen text gives a compression side channel (BREACH) nothing stable to find.
 //! - [`Session::verify_csrf`] unmasks and compares with the secret in constant time
 //!   (`subtle`); a session without a secret accepts no token.
-//! - [`Session::cycle`] (login) drops the secret: tokens handed out before it stop working,
-//!   and the next `csrf_token` makes a new one.
+//! - [`Session::cycle`] (login) replaces the secret with a fresh one (when there was one):
+//!   tokens handed out before it stop working.
 //!
 //! # Example
 //! ```
@@ -34,6 +34,7 @@ use serde_bytes::ByteBuf;
 use subtle::ConstantTimeEq;
 
 use super::{Session, CSRF_KEY};
+use crate::data::SessionData;
 use crate::error::Error;
 
 /// Length of the CSRF secret and of each mask, in bytes.
@@ -143,6 +144,19 @@ pub(crate) fn token_matches(secret: &[u8], token: &str) -> Result<(), CsrfReject
     }
 }
 
+/// Replaces the CSRF secret of `data`, if it has one, with a fresh one ([`Session::cycle`]);
+/// drops it should the OS generator fail (the next `csrf_token` makes one).
+pub(crate) fn renew_secret(data: &mut SessionData) {
+    if !data.contains(CSRF_KEY) {
+        return;
+    }
+    data.remove(CSRF_KEY);
+    if let Ok(secret) = random::<SECRET_LEN>() {
+        // A byte string encodes without fail; if it did not, the secret stays dropped.
+        let _ = data.insert(CSRF_KEY, &ByteBuf::from(secret.to_vec()));
+    }
+}
+
 fn random<const N: usize>() -> Result<[u8; N], Error> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|_| Error::Seal)?;
@@ -234,14 +248,23 @@ mod tests {
     }
 
     #[test]
-    fn cycle_drops_the_secret_and_flush_too() {
+    fn cycle_renews_the_secret_and_flush_drops_it() {
         let s = Session::detached();
         let t = s.csrf_token().unwrap();
         assert_eq!(s.verify_csrf(&t), Ok(()));
+        let old = s.csrf_secret().unwrap().unwrap();
         s.cycle();
-        assert_eq!(s.verify_csrf(&t), Err(CsrfReject::NoSecret));
+        // Refused: a new secret is in place (not none, which would let pages opened
+        // together after login each make their own).
+        assert_eq!(s.verify_csrf(&t), Err(CsrfReject::Mismatch));
+        assert_ne!(s.csrf_secret().unwrap(), Some(old));
+        assert!(s.csrf_secret().unwrap().is_some());
         let t = s.csrf_token().unwrap();
+        assert_eq!(s.verify_csrf(&t), Ok(()));
         s.flush();
         assert_eq!(s.verify_csrf(&t), Err(CsrfReject::NoSecret));
+        // A session that had no secret gets none from `cycle`.
+        s.cycle();
+        assert!(!s.contains(CSRF_KEY));
     }
 }

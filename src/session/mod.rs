@@ -69,7 +69,7 @@ pub(crate) use validator::Revalidation;
 pub use validator::{StampError, StampFuture, StampValidator};
 
 /// The session key the CSRF secret is kept under ([`Session::csrf_token`]); [`Session::cycle`]
-/// removes it. Applications must not use it for their own values.
+/// renews it. Applications must not use it for their own values.
 pub const CSRF_KEY: &str = "_csrf";
 
 /// Server-mode state of one request.
@@ -318,12 +318,15 @@ impl Session {
     /// privilege change.
     ///
     /// In server mode the session also gets a new id and the old record is deleted
-    /// (protection against session fixation). The CSRF secret is dropped, so tokens handed
-    /// out before the login stop working ([`csrf_token`](Self::csrf_token) makes a new one).
+    /// (protection against session fixation). The CSRF secret, if the session had one, is
+    /// replaced by a fresh one (as Django's `rotate_token` does at login), so tokens handed
+    /// out before the login stop working, and pages opened together after it all mask the
+    /// new secret (were it only dropped, each would make its own, and the cookie kept last
+    /// would refuse the others' forms).
     pub fn cycle(&self) {
         let mut inner = self.loaded();
         inner.retire_id();
-        inner.data.remove(CSRF_KEY);
+        csrf::renew_secret(&mut inner.data);
         inner.data.renew_created();
     }
 
