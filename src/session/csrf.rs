@@ -55,10 +55,11 @@ pub enum CsrfReject {
     Missing,
     /// The token is not 86 base64url characters.
     Malformed,
-    /// The session has no CSRF secret (it expired, was flushed or cycled, or never had a
-    /// token handed out): no token can match.
+    /// The session has no CSRF secret (it expired or was flushed, or never had a token
+    /// handed out): no token can match.
     NoSecret,
-    /// The token was made for another secret (another session, or before a `cycle`).
+    /// The token was made for another secret (another session, or before a `cycle`, which
+    /// renews the secret).
     Mismatch,
 }
 
@@ -90,7 +91,7 @@ impl CsrfReject {
             }
             CsrfReject::NoSecret => {
                 "CSRF token not valid for this session (the session has no CSRF secret; it may \
-                 have expired or been renewed at login): reload the page"
+                 have expired or ended): reload the page"
             }
             CsrfReject::Mismatch => {
                 "CSRF token not valid for this session (it was issued to another session, or \
