@@ -74,7 +74,9 @@ impl Users {
         self.table().get(user).map(|(_, stamp)| stamp.to_string())
     }
 
-    /// The user's name and stamp if the password is right.
+    /// The user's name and stamp if the password is right. A demo table of plain passwords:
+    /// real code stores a password hash (argon2, scrypt) and checks it with that crate's
+    /// verify function, which also compares in constant time.
     fn check(&self, user: &str, password: &str) -> Option<(String, String)> {
         self.table()
             .get_key_value(user)
