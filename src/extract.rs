@@ -121,11 +121,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Csrf {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        csrf::check(&parts.method, &parts.headers, &session)
-            .map_err(IntoResponse::into_response)?;
-        Ok(Csrf { session })
+        match csrf::check(&parts.method, &parts.headers, &session) {
+            Ok(()) => Ok(Csrf { session }),
+            // A form that sent the field: the reason must not say "send the field".
+            Err(CsrfReject::Missing) if csrf::is_urlencoded_form(&parts.headers) => {
+                tracing::info!(
+                    reason = CsrfReject::Missing.as_str(),
+                    "request refused: a form posted to a route whose Csrf extractor reads only \
+                     the header"
+                );
+                Err((StatusCode::FORBIDDEN, FORM_TO_HEADER_ONLY).into_response())
+            }
+            Err(reason) => Err(reason.into_response()),
+        }
     }
 }
+
+/// The 403 of a urlencoded form posted without the header to a route that takes [`Csrf`].
+const FORM_TO_HEADER_ONLY: &str = "CSRF token missing: this route's `Csrf` extractor reads only \
+the X-CSRF-Token header, not the `csrf_token` form field; take the form with `CsrfForm`, or put \
+the route behind `CsrfLayer`";
 
 /// [`CsrfForm`]: the form, after its token was checked. See its docs for the refusals.
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {

@@ -37,6 +37,7 @@ common::both_modes!(
     a_multipart_or_json_body_is_refused_with_a_reason_that_says_it_is_not_read,
     csrf_form_leaves_the_token_out_of_a_get_forms_query_too,
     pages_opened_together_after_login_share_one_csrf_secret,
+    the_csrf_extractor_tells_a_form_post_it_reads_only_the_header,
 );
 
 async fn app(req: Request<CsrfBody<Incoming>>) -> Response<Body> {
@@ -825,4 +826,33 @@ async fn pages_opened_together_after_login_share_one_csrf_secret(mode: Mode) {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{page} page's token: {}", r.body);
     }
+}
+
+/// The `Csrf` extractor reads only the `X-CSRF-Token` header. A plain HTML form posting its
+/// `csrf_token` field to a route that takes `Csrf` (rather than `CsrfForm`, or behind
+/// `CsrfLayer`) is refused; the reason must say the field is not read there, not tell the
+/// developer to send the field the form already sends.
+async fn the_csrf_extractor_tells_a_form_post_it_reads_only_the_header(mode: Mode) {
+    use axum::routing::{get, post as axum_post};
+    use sealed_session::csrf::Csrf;
+
+    let layer = mode.layer(SessionLayer::new(config("")).unwrap());
+    let app = axum::Router::new()
+        .route("/form", get(|csrf: Csrf| async move { csrf.token() }))
+        .route("/transfer", axum_post(|_: Csrf| async { "transferred" }))
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let r = b
+        .post_form("/transfer", &format!("amount=5&csrf_token={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.starts_with("CSRF token missing"), "{}", r.body);
+    assert!(r.body.contains("CsrfForm"), "{}", r.body);
+    assert!(!r.body.contains(&token), "{}", r.body);
+    // A post without a body keeps the general reason.
+    let r = b.post("/transfer").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.body.contains("CsrfForm"), "{}", r.body);
 }

@@ -221,7 +221,10 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 /// The axum extractor (feature `axum`) for routes that want the check without the layer:
 /// extracting it refuses an unsafe request without the session's token (`403`, as the layer
-/// does), and [`token`](Self::token) hands out a token for the page.
+/// does), and [`token`](Self::token) hands out a token for the page. It reads only the
+/// `X-CSRF-Token` header (it does not consume the body): an HTML form's `csrf_token` field is
+/// checked by [`CsrfForm`] or [`CsrfLayer`], and a form posted here is refused with a reason
+/// that says so.
 ///
 /// ```
 /// # #[cfg(feature = "axum")] {
