@@ -171,11 +171,14 @@ impl Session {
     /// The first call creates the session's secret (32 bytes from the OS generator), which
     /// makes the session send a cookie.
     ///
+    /// Something other than a secret under [`CSRF_KEY`] (a handler used the reserved key) is
+    /// replaced by a new secret, with a warning: an error here, propagated with `?`, would
+    /// answer every page 500, and a 5xx response saves nothing, so it would never go away.
+    ///
     /// # Errors
-    /// [`Error::Seal`] if the OS random generator fails; [`Error::Data`] if something other
-    /// than a secret is stored under [`CSRF_KEY`].
+    /// [`Error::Seal`] if the OS random generator fails.
     pub fn csrf_token(&self) -> Result<String, Error> {
-        let secret = if let Some(secret) = self.csrf_secret()? {
+        let secret = if let Some(secret) = self.csrf_secret() {
             secret
         } else {
             let secret = random::<SECRET_LEN>()?;
@@ -192,18 +195,18 @@ impl Session {
     /// The [`CsrfReject`] reason: [`Malformed`](CsrfReject::Malformed),
     /// [`NoSecret`](CsrfReject::NoSecret) or [`Mismatch`](CsrfReject::Mismatch).
     pub fn verify_csrf(&self, token: &str) -> Result<(), CsrfReject> {
-        let secret = self
-            .csrf_secret()
-            .ok()
-            .flatten()
-            .ok_or(CsrfReject::NoSecret)?;
+        let secret = self.csrf_secret().ok_or(CsrfReject::NoSecret)?;
         token_matches(&secret, token.trim())
     }
 
-    /// The session's CSRF secret, if it has one of the right length.
-    fn csrf_secret(&self) -> Result<Option<[u8; SECRET_LEN]>, Error> {
-        let stored: Option<ByteBuf> = self.get(CSRF_KEY)?;
-        Ok(stored.and_then(|b| <[u8; SECRET_LEN]>::try_from(b.as_slice()).ok()))
+    /// The session's CSRF secret, if it has one: a byte string of the right length. Anything
+    /// else under the key is no secret (and is replaced by the next `csrf_token`).
+    fn csrf_secret(&self) -> Option<[u8; SECRET_LEN]> {
+        let stored: Option<ByteBuf> = self.get(CSRF_KEY).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "an unreadable CSRF secret is ignored");
+            None
+        });
+        stored.and_then(|b| <[u8; SECRET_LEN]>::try_from(b.as_slice()).ok())
     }
 }
 
@@ -248,18 +251,31 @@ mod tests {
         }
     }
 
+    /// A foreign value under the key (a handler used the reserved name) is no secret: the
+    /// next token replaces it, instead of an error that `?` turned into a 500 on every page
+    /// (and a 500 saves nothing, so the value stayed).
+    #[test]
+    fn a_foreign_value_under_the_key_is_replaced_by_a_secret() {
+        let s = Session::detached();
+        s.insert(CSRF_KEY, &7u32).unwrap();
+        assert_eq!(s.verify_csrf(&"A".repeat(86)), Err(CsrfReject::NoSecret));
+        let t = s.csrf_token().unwrap();
+        assert_eq!(s.verify_csrf(&t), Ok(()));
+        assert!(s.csrf_secret().is_some());
+    }
+
     #[test]
     fn cycle_renews_the_secret_and_flush_drops_it() {
         let s = Session::detached();
         let t = s.csrf_token().unwrap();
         assert_eq!(s.verify_csrf(&t), Ok(()));
-        let old = s.csrf_secret().unwrap().unwrap();
+        let old = s.csrf_secret().unwrap();
         s.cycle();
         // Refused: a new secret is in place (not none, which would let pages opened
         // together after login each make their own).
         assert_eq!(s.verify_csrf(&t), Err(CsrfReject::Mismatch));
-        assert_ne!(s.csrf_secret().unwrap(), Some(old));
-        assert!(s.csrf_secret().unwrap().is_some());
+        assert_ne!(s.csrf_secret(), Some(old));
+        assert!(s.csrf_secret().is_some());
         let t = s.csrf_token().unwrap();
         assert_eq!(s.verify_csrf(&t), Ok(()));
         s.flush();
