@@ -1085,3 +1085,22 @@ fn a_closed_standard_output_is_a_quiet_failure_not_a_panic() {
         );
     }
 }
+
+/// `SEALED_SESSION_KEYS` replaces the keys only for `--env`: a configuration file read while
+/// the variable happens to be set in the shell still gets the inline-secret note.
+#[test]
+fn a_files_inline_secret_is_noted_even_with_sealed_session_keys_set() {
+    let keys = format!("1:xaes-256-gcm:primary:{S2}");
+    let file = config_file("inline-note-keys-set.toml");
+    let out = run_with_env(
+        &["check-config", file.to_str().unwrap(), "--at", &at(0)],
+        "",
+        &[("SEALED_SESSION_KEYS", keys.as_str())],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("key 1 has its secret inline"),
+        "{}",
+        out.stderr
+    );
+}
