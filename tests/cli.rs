@@ -1104,3 +1104,27 @@ fn a_files_inline_secret_is_noted_even_with_sealed_session_keys_set() {
         out.stderr
     );
 }
+
+/// A file's key with `secret_env` gets the note that a running instance sees the variable
+/// only as it was at start (so a key added by reload must come from `secret_file`).
+#[test]
+fn check_config_notes_that_a_secret_env_key_is_read_only_at_start() {
+    let path = write(
+        "secret-env-note.toml",
+        "[[keys]]\nid = 1\nsecret_env = \"SEALED_SESSION_CLI_TEST_KEY\"\n",
+    );
+    let out = run_with_env(
+        &["check-config", path.to_str().unwrap(), "--at", &at(0)],
+        "",
+        &[("SEALED_SESSION_CLI_TEST_KEY", S1)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "note: key 1 reads `SEALED_SESSION_CLI_TEST_KEY` from the environment: a running \
+             instance sees it only if it was set when the instance started"
+        ),
+        "{}",
+        out.stderr
+    );
+}
