@@ -1128,3 +1128,24 @@ fn check_config_notes_that_a_secret_env_key_is_read_only_at_start() {
         out.stderr
     );
 }
+
+/// Only a value whose part before the first dot is a chunk count (digits) is a chunked
+/// session's first chunk; another dotted value is inspected as it is, not as chunks.
+#[test]
+fn inspect_takes_only_a_digit_prefix_for_a_chunk_count() {
+    let config = config_file("not-chunked.toml");
+    let path = config.to_str().unwrap();
+    for value in ["abc.def", ".def"] {
+        let out = run(&[
+            "inspect",
+            "--config",
+            path,
+            "--at",
+            &at(60),
+            "--value",
+            value,
+        ]);
+        assert_eq!(out.code, 3, "{value}: {}{}", out.stdout, out.stderr);
+        assert!(!out.stdout.contains("chunks:"), "{value}: {}", out.stdout);
+    }
+}
