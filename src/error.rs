@@ -532,4 +532,17 @@ mod tests {
         let plain = "unknown field `secrt`, expected one of `id`, `algorithm`";
         assert_eq!(redact(plain), plain);
     }
+
+    #[test]
+    fn a_secret_cut_by_stray_characters_is_still_withheld() {
+        // 40 letters and digits, mixed case, with no run of 22: a secret broken up by stray
+        // characters (or percent-encoded) is withheld by its squeezed length.
+        let cut = "R0Co3CrEszRPB.C4p.QqeQRK7mYnyv1I.ZoOUpWRCkg";
+        assert!(could_be_secret(cut), "{cut}");
+        assert!(could_be_secret(&cut.replace('.', "%2F")));
+        // One letter fewer (39) is not.
+        assert!(!could_be_secret(&cut[1..]), "{}", &cut[1..]);
+        // Nor are 40 of a single case.
+        assert!(!could_be_secret(&cut.to_ascii_lowercase()));
+    }
 }
