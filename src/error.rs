@@ -545,4 +545,13 @@ mod tests {
         // Nor are 40 of a single case.
         assert!(!could_be_secret(&cut.to_ascii_lowercase()));
     }
+
+    #[test]
+    fn a_run_of_32_hex_digits_is_withheld_and_31_are_not() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        assert!(could_be_secret(hex));
+        assert!(could_be_secret(&format!("/run/key-{hex}.bin")));
+        assert!(!could_be_secret(&hex[1..]));
+        assert!(!could_be_secret(&format!("/run/key-{}.bin", &hex[1..])));
+    }
 }
