@@ -257,6 +257,17 @@ mod tests {
     }
 
     #[test]
+    fn a_level_that_is_not_a_name_is_refused_saying_a_level_name_was_expected() {
+        use std::collections::BTreeMap;
+        let session = Session::detached();
+        session
+            .insert(FLASH_KEY, &[BTreeMap::from([("level", 3u8)])])
+            .unwrap();
+        let err = session.take_flashes().unwrap_err().to_string();
+        assert!(err.contains("expected a flash level name"), "{err}");
+    }
+
+    #[test]
     fn every_level_reads_back_as_itself() {
         let session = Session::detached();
         let all = [
