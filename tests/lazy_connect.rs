@@ -214,3 +214,17 @@ async fn a_hung_redis_fails_each_store_call_within_the_timeout() {
         start.elapsed()
     );
 }
+
+/// A store call past the timeout fails as `Unavailable`, and its message says why: Redis did
+/// not answer within the store's timeout (not an empty or unrelated reason).
+#[tokio::test(start_paused = true)]
+async fn a_call_past_the_timeout_is_unavailable_and_says_redis_did_not_answer_in_time() {
+    let (url, _hung) = hung_redis().await;
+    let store = RedisStore::lazy_with(&url, Duration::from_millis(300)).unwrap();
+    let err = store.load(&RecordKey::of_id(&[1; 16])).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "session store unavailable: Redis did not answer within 300ms (the store's timeout)"
+    );
+}
