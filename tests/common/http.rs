@@ -79,11 +79,15 @@ impl Browser {
         self.request(Method::GET, path).await
     }
 
-    /// GETs `path` every 100 ms, at most 50 times (5 s), while the store behind the layer
-    /// is unavailable: every answer before the first 200 must be a 503. The body of that
-    /// 200, or `None` when none came in time.
+    /// GETs `path` every 100 ms, for at most 30 s, while the store behind the layer is
+    /// unavailable: every answer before the first 200 must be a 503. The body of that 200,
+    /// or `None` when none came in time.
     pub async fn get_once_available(&mut self, path: &str) -> Option<String> {
-        for _ in 0..50 {
+        // Bounded in time, not tries: on a loaded machine (a mutation run beside other
+        // builds) Redis's start and the client's reconnection backoff took more than the
+        // 5 s that 50 tries of 100 ms gave, and the test failed for the machine's sake.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let r = self.get(path).await;
             if r.status == StatusCode::OK {
                 return Some(r.body);
