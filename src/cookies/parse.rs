@@ -124,17 +124,27 @@ fn chunk_count(value: &str, max_chunks: usize) -> Result<(usize, &str), RejectRe
 /// all, and only ours matter). The same cookies come out as from `split_parse`
 /// (`named_like_keeps_what_split_parse_keeps`).
 ///
-/// The header is split into parts as bytes, and each part is read as UTF-8 on its own: a
-/// foreign cookie whose value is not UTF-8 (a sibling application writing Latin-1, sent in
-/// the same header as ours) is skipped alone instead of hiding ours. On a UTF-8 header this
-/// is the same split as `str::split(';')` (`;` is ASCII, and never part of a multi-byte
-/// character).
+/// A header that is not UTF-8 as a whole is split into parts as bytes, and each part read as
+/// UTF-8 on its own: a foreign cookie whose value is not UTF-8 (a sibling application
+/// writing Latin-1, sent in the same header as ours) is skipped alone instead of hiding ours.
+/// A UTF-8 header, nearly every one, is split as a `str` (one validation for the header, and
+/// a `memchr` search for `;`: the byte-wise split with a check per part cost ≈ 1 100
+/// instructions more per request). The two give the same parts: `;` is ASCII, never part of
+/// a multi-byte character.
 fn named_like<'h, 'p>(
     header: &'h [u8],
     prefix: &'p str,
 ) -> impl Iterator<Item = (&'h str, &'h str)> + use<'h, 'p> {
-    header.split(|&b| b == b';').filter_map(move |part| {
-        let part = std::str::from_utf8(part).ok()?.trim();
+    let whole = std::str::from_utf8(header).ok();
+    let parts = whole.into_iter().flat_map(|h| h.split(';'));
+    let not_utf8 = whole.is_none().then_some(header).into_iter();
+    let parts = parts.chain(
+        not_utf8
+            .flat_map(|h| h.split(|&b| b == b';'))
+            .filter_map(|part| std::str::from_utf8(part).ok()),
+    );
+    parts.filter_map(move |part| {
+        let part = part.trim();
         if !part.starts_with(prefix) {
             return None;
         }
@@ -470,7 +480,24 @@ mod tests {
                 .filter(|(n, _)| n.starts_with('s'))
                 .collect();
             let ours: Vec<(&str, &str)> = named_like(header.as_bytes(), "s").collect();
-            proptest::prop_assert_eq!(ours, reference, "{:?}", header);
+            proptest::prop_assert_eq!(&ours, &reference, "{:?}", header);
+            // The same header with a part that is not UTF-8 (in the middle, so both the `str`
+            // and the byte-wise split are exercised): that part alone is skipped.
+            let mid = parts.len() / 2;
+            let (before, after) = parts.split_at(mid);
+            let text = |ps: &[(&str, Option<String>)]| {
+                ps.iter()
+                    .map(|(n, v)| v.as_ref().map_or_else(|| (*n).to_owned(), |v| format!("{n}={v}")))
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            };
+            let mut mixed = text(before).into_bytes();
+            mixed.extend_from_slice(sep.as_bytes());
+            mixed.extend_from_slice(b"s.2=caf\xe9");
+            mixed.extend_from_slice(sep.as_bytes());
+            mixed.extend_from_slice(text(after).as_bytes());
+            let skipped: Vec<(&str, &str)> = named_like(&mixed, "s").collect();
+            proptest::prop_assert_eq!(skipped, reference, "{:?}", mixed);
         }
     }
 }
