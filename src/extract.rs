@@ -33,7 +33,8 @@ use crate::session::{CsrfReject, Session, SessionValue, Typed};
 pub struct MissingSessionLayer;
 
 const MESSAGE: &str = "sealed-session: no Session in the request extensions; \
-add `SessionLayer` around this route (e.g. `Router::new().route(..).layer(session_layer)`)";
+add `SessionLayer` around this route (e.g. `Router::new().route(..).layer(session_layer)`; \
+axum's `.layer` wraps only the routes added before it)";
 
 impl std::fmt::Display for MissingSessionLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

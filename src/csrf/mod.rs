@@ -24,7 +24,10 @@
 //!   call [`Session::verify_csrf`] on their field. Such a body (or JSON) without the header
 //!   is refused with a reason that says it was not read.
 //!
-//! Place it inside the [`SessionLayer`](crate::SessionLayer), whose session it reads. In
+//! Place it inside the [`SessionLayer`](crate::SessionLayer), whose session it reads: after
+//! it in a `ServiceBuilder` (as below), before it on an axum `Router`, whose last `.layer` is
+//! the outermost (`router.layer(CsrfLayer::new()).layer(session_layer)`). Outside it, every
+//! unsafe request is a `500` that says so. In
 //! server mode with `load = "lazy"` it loads the session's record for an unsafe request
 //! before checking the token (a store outage is then a `503`); safe requests stay lazy.
 //!

@@ -50,7 +50,10 @@ impl Refusal {
                 tracing::error!("CsrfLayer found no Session: put it inside SessionLayer");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "sealed-session: CsrfLayer needs a Session; put it inside SessionLayer",
+                    "sealed-session: CsrfLayer needs a Session; put it inside SessionLayer: \
+                     `ServiceBuilder::new().layer(session_layer).layer(CsrfLayer::new())`, or \
+                     on an axum Router `.layer(CsrfLayer::new()).layer(session_layer)` (there \
+                     the last `.layer` is the outermost)",
                 )
             }
             Refusal::TooLarge => {
