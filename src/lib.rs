@@ -90,7 +90,7 @@
 //! config       SessionConfig from TOML / environment; validation; rotation report
 //! seal         Sealer: SessionData ↔ one sealed value (cookies, server ids and records)
 //! data         SessionData: string keys → MessagePack values, timestamps
-//! codec        wire format v1: header, nonce, AEAD seal/open, base64url (crate-private)
+//! codec        wire format v2 (v1 read): header, nonce, AEAD seal/open, base64url (crate-private)
 //! keys         Key, KeyId, KeyRing: HKDF, one cipher per key, primary schedule
 //! metrics      metric names; counters and a histogram (feature `metrics`)
 //! time, limits, error   clocks and the expiry policy; every bound; error types

@@ -1,9 +1,9 @@
 //! [`Sealer`]: a [`SessionData`] sealed into, and opened from, one cookie value.
 //!
-//! This joins the crate-private codec (wire format v1, see `SECURITY.md`) with the session
-//! payload and the [`ExpiryPolicy`]. Expiry is checked only after the tag verified. It is the
-//! only way into the codec: client-mode cookies, server-mode id cookies and server-mode records
-//! all go through a `Sealer`.
+//! This joins the crate-private codec (wire format v2, v1 still opened; see `SECURITY.md`)
+//! with the session payload and the [`ExpiryPolicy`]. Expiry is checked only after the tag
+//! verified. It is the only way into the codec: client-mode cookies, server-mode id cookies
+//! and server-mode records all go through a `Sealer`.
 //!
 //! # Example
 //! ```
