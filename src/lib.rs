@@ -111,7 +111,7 @@
 //! # Features
 //! | feature | unlocks |
 //! |---|---|
-//! | `axum` | `Session` as an axum extractor ([`MissingSessionLayer`] when the layer is missing) |
+//! | `axum` | `Session` as an axum extractor ([`MissingSessionLayer`] when the layer is missing); [`Typed`](session::Typed), [`Csrf`](csrf::Csrf) and `csrf::CsrfForm` as extractors |
 //! | `redis` | [`store::RedisStore`] and `redis://` store URLs in [`SessionConfig`] |
 //! | `redis-tls` | `rediss://` store URLs (TLS with rustls): the system's roots, or a private CA ([`store::RedisStoreBuilder::tls_ca_pem`], `store.tls_ca_file`) |
 //! | `redis-cluster` | Redis Cluster as the store: [`store::RedisStore::cluster_builder`], `store.cluster` |
