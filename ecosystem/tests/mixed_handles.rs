@@ -306,3 +306,26 @@ async fn a_refused_tower_sessions_save_writes_nothing() {
         );
     }
 }
+
+/// `TowerSessionsLayer` written after `SessionLayer` on an axum `Router` (the order a
+/// `ServiceBuilder` takes them) ends up outside it, as axum's last `.layer` is the outermost:
+/// every request is a 500, and its body must say what to do, as the 500s of a missing
+/// `SessionLayer` and of a misplaced `CsrfLayer` do (a newcomer has no `tracing` subscriber
+/// yet, so a log line alone is not seen).
+#[tokio::test]
+async fn tower_sessions_layer_outside_the_session_layer_is_a_500_that_says_where_it_goes() {
+    async fn count(ts: TsSession) -> String {
+        let n: u64 = ts.get("n").await.unwrap().unwrap_or(0) + 1;
+        ts.insert("n", n).await.unwrap();
+        n.to_string()
+    }
+    let app = axum::Router::new()
+        .route("/", get(count))
+        .layer(SessionLayer::new(config()).unwrap())
+        .layer(TowerSessionsLayer::new());
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    let r = b.get("/").await;
+    assert_eq!(r.status, http::StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.body.contains("inside SessionLayer"), "{:?}", r.body);
+}

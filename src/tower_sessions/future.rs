@@ -71,10 +71,29 @@ fn error_response<B: Default>(status: StatusCode) -> Response<B> {
     res
 }
 
+/// The 500 of a [`TowerSessionsLayer`](super::TowerSessionsLayer) with no `Session` in the
+/// request: its body says where the layer goes (a newcomer may have no `tracing` subscriber
+/// to show the log line), as the 500s of a missing `SessionLayer` and a misplaced `CsrfLayer`
+/// do.
+fn no_session_response<B: From<&'static str>>() -> Response<B> {
+    let mut res = Response::new(B::from(
+        "sealed-session: TowerSessionsLayer needs a Session; put it inside SessionLayer: \
+         `ServiceBuilder::new().layer(session_layer).layer(TowerSessionsLayer::new())`, or on \
+         an axum Router `.layer(TowerSessionsLayer::new()).layer(session_layer)` (there the \
+         last `.layer` is the outermost)",
+    ));
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    ResBody: Default,
+    ResBody: Default + From<&'static str>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -105,9 +124,7 @@ where
                         .take()
                         .unwrap_or_else(|| error_response(StatusCode::INTERNAL_SERVER_ERROR))));
                 }
-                KindProj::Failed => {
-                    return Poll::Ready(Ok(error_response(StatusCode::INTERNAL_SERVER_ERROR)))
-                }
+                KindProj::Failed => return Poll::Ready(Ok(no_session_response())),
             };
             this.kind.set(next);
         }

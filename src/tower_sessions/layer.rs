@@ -11,8 +11,13 @@ use super::future::ResponseFuture;
 use crate::session::Session;
 
 /// A [`Layer`] that gives each request a `tower_sessions::Session` backed by the request's
-/// sealed-session [`Session`]: put it inside a [`SessionLayer`](crate::SessionLayer). See the
+/// sealed-session [`Session`]: put it inside a [`SessionLayer`](crate::SessionLayer), after
+/// it in a `ServiceBuilder`, before it on an axum `Router` (whose last `.layer` is the
+/// outermost). Outside it, every request is a `500` whose body says so. See the
 /// [module docs](super).
+///
+/// The response body needs `Default` (as tower-sessions' own layer asks) and
+/// `From<&'static str>` (that `500`'s text), as axum's `Body`, `String` and `Full<Bytes>` have.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TowerSessionsLayer {
     _private: (),
@@ -60,7 +65,7 @@ impl<S> TowerSessionsService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TowerSessionsService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
+    ResBody: Default + From<&'static str>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
