@@ -329,3 +329,31 @@ async fn tower_sessions_layer_outside_the_session_layer_is_a_500_that_says_where
     assert_eq!(r.status, http::StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.body.contains("inside SessionLayer"), "{:?}", r.body);
 }
+
+/// The `tower_sessions` module docs tell an application to replace tower-sessions' layer
+/// with a tuple of layers. A tuple's first layer is the outermost (tower's `(L1, L2)` is
+/// `L1.layer(L2.layer(s))`), so the tuple the docs show must start with `SessionLayer`, and
+/// as written it serves a tower-sessions handler.
+#[tokio::test]
+async fn the_layer_tuple_of_the_tower_sessions_module_docs_serves_a_handler() {
+    async fn count(ts: TsSession) -> String {
+        let n: u64 = ts.get("n").await.unwrap().unwrap_or(0) + 1;
+        ts.insert("n", n).await.unwrap();
+        n.to_string()
+    }
+    let docs = include_str!("../../src/tower_sessions/mod.rs");
+    assert!(
+        docs.contains("`(SessionLayer::new(config)?, TowerSessionsLayer::new())`"),
+        "the module docs' tuple is not the one checked here"
+    );
+    let config = config();
+    let build = || -> Result<axum::Router, sealed_session::ConfigError> {
+        Ok(axum::Router::new()
+            .route("/", get(count))
+            .layer((SessionLayer::new(config)?, TowerSessionsLayer::new())))
+    };
+    let srv = TestServer::serve(build().unwrap()).await;
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.get("/").await.body, "1");
+    assert_eq!(b.get("/").await.body, "2");
+}

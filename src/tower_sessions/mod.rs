@@ -8,7 +8,9 @@
 //!   axum-login's `AuthSession`, find it). Its data lives in the request's sealed-session
 //!   [`Session`](crate::Session): in the sealed cookie (client mode) or the sealed record
 //!   (server mode). An application replaces `SessionManagerLayer::new(store)` with
-//!   `(TowerSessionsLayer::new(), SessionLayer::new(config)?)` and keeps its handlers.
+//!   `(SessionLayer::new(config)?, TowerSessionsLayer::new())` and keeps its handlers (a
+//!   tuple's first layer is the outermost, as in a `ServiceBuilder`; on an axum `Router`,
+//!   whose last `.layer` is the outermost, `.layer(TowerSessionsLayer::new())` comes first).
 //! - [`TowerStore`] wraps any `tower_sessions_core::SessionStore` (SQLite, Postgres, MySQL
 //!   through tower-sessions-sqlx-store, moka, …) as a server-mode [`SessionStore`](crate::store::SessionStore)
 //!   for [`SessionLayer::server_store`](crate::SessionLayer::server_store).
