@@ -15,7 +15,7 @@ use sealed_session::Session;
 
 #[tokio::main]
 async fn main() {
-    support::init_logs("error");
+    support::init_logs(support::DEFAULT_LOGS);
     let layer = support::layer().await;
     support::serve(
         layer,

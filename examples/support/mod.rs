@@ -36,8 +36,14 @@ pub fn session_error(e: &sealed_session::DataError) -> Response<Body> {
     text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
 }
 
+/// What the examples log unless `RUST_LOG` says otherwise: errors, and the configuration's
+/// warnings (a misspelled `SEALED_SESSION_*` variable); not the layer's warnings about
+/// development cookies, which [`config()`] states as a note.
+pub const DEFAULT_LOGS: &str = "sealed_session::config=warn,error";
+
 /// Logs to stderr, filtered by `RUST_LOG` (`info`, or `sealed_session=debug,warn`: targets
-/// and levels, without `EnvFilter`'s span and field matching), else by `default`.
+/// and levels, without `EnvFilter`'s span and field matching), else by `default`. A second
+/// call, or one after the example installed its own subscriber, changes nothing.
 pub fn init_logs(default: &str) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -52,7 +58,8 @@ pub fn init_logs(default: &str) {
         .with_writer(std::io::stderr)
         .finish()
         .with(filter)
-        .init();
+        .try_init()
+        .ok();
 }
 
 /// `--addr HOST:PORT`, else `127.0.0.1:$PORT`, else `127.0.0.1:3000`.
@@ -82,6 +89,9 @@ pub fn addr() -> SocketAddr {
 /// typo would silently give every instance its own random key and insecure cookies. Even
 /// here, a variable that looks like a misspelled key variable stops the example instead.
 pub fn config() -> SessionConfig {
+    // Before `from_env`, whose warning about a misspelled variable is the one a newcomer
+    // must see; a no-op when the example set up its logs already.
+    init_logs(DEFAULT_LOGS);
     let mut config = SessionConfig::from_env().unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)

@@ -1,0 +1,94 @@
+//! The example binaries as a newcomer runs them (`cargo run --example NAME`), built by `cargo
+//! test` with the other examples: what they say on stderr.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// An example binary next to this test's.
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = dir.join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --all-features --examples` first (`cargo test` builds \
+         the examples)",
+        bin.display()
+    );
+    bin
+}
+
+/// Kills the example on drop, so a failing assertion does not leave it running.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `name` on a free loopback port with `env` set, and returns what it wrote to stderr
+/// up to its `listening on` line (or until it exits, or 30 s pass).
+fn stderr_until_listening(name: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(example_binary(name));
+    cmd.args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SEALED_SESSION_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = Kill(cmd.spawn().unwrap());
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = String::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        out.push_str(&line);
+        out.push('\n');
+        if line.starts_with("listening on") {
+            break;
+        }
+    }
+    out
+}
+
+/// The README: "a set variable that is none of them, a typo, is logged as a warning", and
+/// every example reads the `SEALED_SESSION_*` variables (`SEALED_SESSION_MODE=server` runs it
+/// in server mode). A newcomer who mistypes that variable must see the warning where the
+/// example writes: the examples logged only errors, or nothing at all, so the typo went
+/// unseen and the example ran in client mode.
+#[test]
+fn every_example_shows_the_warning_about_a_misspelled_variable() {
+    for name in [
+        "visit_counter",
+        "shopping_cart",
+        "preferences",
+        "login",
+        "axum_app",
+    ] {
+        let stderr = stderr_until_listening(name, &[("SEALED_SESSION_MDOE", "server")]);
+        assert!(
+            stderr.contains("listening on"),
+            "{name} did not start:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "`SEALED_SESSION_MDOE` is set, but sealed-session reads no such variable"
+            ),
+            "{name} did not say so:\n{stderr}"
+        );
+    }
+}
