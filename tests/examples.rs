@@ -32,9 +32,10 @@ impl Drop for Kill {
 
 /// Starts `name` on a free loopback port with `env` set, and returns what it wrote to stderr
 /// up to its `listening on` line (or until it exits, or 30 s pass).
-fn stderr_until_listening(name: &str, env: &[(&str, &str)]) -> String {
+fn stderr_until_listening(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new(example_binary(name));
-    cmd.args(["--addr", "127.0.0.1:0"])
+    cmd.args(args)
+        .args(["--addr", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for (k, _) in std::env::vars_os() {
@@ -79,7 +80,7 @@ fn every_example_shows_the_warning_about_a_misspelled_variable() {
         "login",
         "axum_app",
     ] {
-        let stderr = stderr_until_listening(name, &[("SEALED_SESSION_MDOE", "server")]);
+        let stderr = stderr_until_listening(name, &[], &[("SEALED_SESSION_MDOE", "server")]);
         assert!(
             stderr.contains("listening on"),
             "{name} did not start:\n{stderr}"
@@ -91,4 +92,28 @@ fn every_example_shows_the_warning_about_a_misspelled_variable() {
             "{name} did not say so:\n{stderr}"
         );
     }
+}
+
+/// `key_rotation` reads the variables on top of its `--config` file through
+/// `SessionConfig::from_env_map`, which warns about nothing: a mistyped
+/// `SEALED_SESSION_IDLE` left the file's timeout in force without a word.
+#[test]
+fn the_key_rotation_example_shows_the_warning_about_a_misspelled_variable() {
+    let dir = std::env::temp_dir().join(format!("sealed-session-examples-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("session.toml");
+    let secret = "ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4Q=";
+    std::fs::write(
+        &config,
+        format!("[[keys]]\nid = 1\nsecret = \"{secret}\"\n"),
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap(), "--dev"];
+    let stderr = stderr_until_listening("key_rotation", &args, &[("SEALED_SESSION_IDEL", "5m")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(stderr.contains("listening on"), "did not start:\n{stderr}");
+    assert!(
+        stderr.contains("`SEALED_SESSION_IDEL` is set, but sealed-session reads no such variable"),
+        "did not say so:\n{stderr}"
+    );
 }
