@@ -43,7 +43,9 @@
 //!
 //! # The same on axum (feature `axum`)
 //! `Session` is an extractor, and the session's errors are responses (a generic 500, details
-//! to `tracing`), so `?` works in handlers:
+//! to `tracing`), so `?` works in handlers. The feature implements axum 0.8's traits
+//! (axum-core 0.5): without it, or on another axum major version, a handler that takes
+//! `Session` fails to compile with axum's ``the trait `Handler<_, _>` is not implemented``.
 //! ```
 //! # #[cfg(feature = "axum")] {
 //! use axum::{routing::get, Router};
