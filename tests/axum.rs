@@ -140,3 +140,39 @@ async fn the_extractor_works_with_state_in_nested_routers_and_under_route_layer(
     assert_eq!(b.get("/api/greet").await.body, "hello 2");
     assert_eq!(b.get("/").await.body, "hello 3");
 }
+
+/// `CsrfForm`'s docs: a body over axum's `DefaultBodyLimit` is `413`, as axum's `Form` answers.
+#[tokio::test]
+async fn csrf_form_answers_413_for_a_body_over_the_default_body_limit() {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::post;
+    use sealed_session::csrf::{Csrf, CsrfForm};
+    #[derive(serde::Deserialize)]
+    struct Comment {
+        text: String,
+    }
+    async fn form(csrf: Csrf) -> Result<String, sealed_session::Error> {
+        csrf.token()
+    }
+    async fn comment(CsrfForm(c): CsrfForm<Comment>) -> String {
+        c.text
+    }
+    let layer = SessionLayer::new(config("")).unwrap();
+    let app = Router::new()
+        .route("/form", get(form))
+        .route("/comment", post(comment))
+        .layer(DefaultBodyLimit::max(256))
+        .layer(layer);
+    let srv = TestServer::serve(app).await;
+    let mut b = Browser::new(&srv);
+    let token = b.get("/form").await.body;
+    let ok = b
+        .post_form("/comment", &format!("text=hi&csrf_token={token}"))
+        .await;
+    assert_eq!((ok.status, ok.body.as_str()), (http::StatusCode::OK, "hi"));
+    let long = "x".repeat(512);
+    let r = b
+        .post_form("/comment", &format!("text={long}&csrf_token={token}"))
+        .await;
+    assert_eq!(r.status, http::StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+}
