@@ -104,6 +104,11 @@ async fn main() {
                 .extensions()
                 .get::<Session>()
                 .expect("SessionLayer is installed");
+            // In server mode with `load = "lazy"` this loads the record (a tower handler's
+            // job; the axum extractor does it); otherwise it does nothing.
+            if let Err(e) = session.load().await {
+                return support::store_error(&e);
+            }
             let count: u64 = match session.get("visit_count") {
                 Ok(n) => n.unwrap_or(0) + 1,
                 Err(e) => return support::session_error(&e),

@@ -46,6 +46,11 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
         .get::<Session>()
         .expect("layer installed")
         .clone();
+    // In server mode with `load = "lazy"` this loads the record (a tower handler's job; the
+    // axum extractor does it); otherwise it does nothing.
+    if let Err(e) = session.load().await {
+        return support::store_error(&e);
+    }
     match page(&req, &session) {
         Ok(response) => response,
         // A value that does not read is a 500, logged; it stays in the session as it was.

@@ -32,6 +32,11 @@ async fn handle(req: Request<Incoming>) -> http::Response<support::Body> {
         .get::<Session>()
         .expect("layer installed")
         .clone();
+    // In server mode with `load = "lazy"` this loads the record (a tower handler's job; the
+    // axum extractor does it); otherwise it does nothing.
+    if let Err(e) = session.load().await {
+        return support::store_error(&e);
+    }
     let mut cart: Cart = match session.get("cart") {
         Ok(cart) => cart.unwrap_or_default(),
         Err(e) => return support::session_error(&e),

@@ -27,6 +27,11 @@ async fn main() {
                 .extensions()
                 .get::<Session>()
                 .expect("SessionLayer is installed");
+            // In server mode with `load = "lazy"` this loads the record (a tower handler's
+            // job; the axum extractor does it); otherwise it does nothing.
+            if let Err(e) = session.load().await {
+                return support::store_error(&e);
+            }
             // A stored value that does not read as a u64 is an error (a 500, logged), never
             // a reason to throw the value away.
             let count: u64 = match session.get("visit_count") {

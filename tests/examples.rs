@@ -1,6 +1,8 @@
 //! The example binaries as a newcomer runs them (`cargo run --example NAME`), built by `cargo
 //! test` with the other examples: what they say on stderr.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -33,6 +35,11 @@ impl Drop for Kill {
 /// Starts `name` on a free loopback port with `env` set, and returns what it wrote to stderr
 /// up to its `listening on` line (or until it exits, or 30 s pass).
 fn stderr_until_listening(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    start(name, args, env).1
+}
+
+/// As [`stderr_until_listening`], keeping the example running until the [`Kill`] is dropped.
+fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> (Kill, String) {
     let mut cmd = Command::new(example_binary(name));
     cmd.args(args)
         .args(["--addr", "127.0.0.1:0"])
@@ -47,12 +54,12 @@ fn stderr_until_listening(name: &str, args: &[&str], env: &[(&str, &str)]) -> St
     let mut child = Kill(cmd.spawn().unwrap());
     let stderr = child.0.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    // Reads stderr to its end, after the caller stopped listening too: a closed pipe would
+    // make the example's next log line fail.
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let mut out = String::new();
@@ -63,7 +70,7 @@ fn stderr_until_listening(name: &str, args: &[&str], env: &[(&str, &str)]) -> St
             break;
         }
     }
-    out
+    (child, out)
 }
 
 /// The README: "a set variable that is none of them, a typo, is logged as a warning", and
@@ -116,4 +123,39 @@ fn the_key_rotation_example_shows_the_warning_about_a_misspelled_variable() {
         stderr.contains("`SEALED_SESSION_IDEL` is set, but sealed-session reads no such variable"),
         "did not say so:\n{stderr}"
     );
+}
+
+/// The base URL an example printed in its `listening on` line.
+fn base_url(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("listening on "))
+        .unwrap_or_else(|| panic!("no `listening on` line:\n{stderr}"));
+    line.trim().to_owned()
+}
+
+/// Every example reads the `SEALED_SESSION_*` variables, `SEALED_SESSION_STORE_LOAD=lazy`
+/// among them. A tower handler in lazy server mode must call `session.load().await` first
+/// (docs/MODES.md), or the session reads as empty and is never written: the tower examples
+/// did not, so the counter said 1 on every visit and the cart stayed empty.
+#[tokio::test]
+async fn the_tower_examples_keep_their_sessions_in_lazy_server_mode() {
+    let env = [
+        ("SEALED_SESSION_MODE", "server"),
+        ("SEALED_SESSION_STORE_LOAD", "lazy"),
+    ];
+    let (_counter, stderr) = start("visit_counter", &[], &env);
+    let mut b = common::http::Browser::with_base(base_url(&stderr));
+    for n in 1..=2 {
+        let r = b.get("/").await;
+        assert_eq!(r.body, format!("You have visited this page {n} times."));
+    }
+    let (_cart, stderr) = start("shopping_cart", &[], &env);
+    let mut b = common::http::Browser::with_base(base_url(&stderr));
+    b.post("/cart/add?product=1001&qty=2").await;
+    assert_eq!(b.get("/cart").await.body, "1 item(s)\n1001 x 2\n");
+    let (_prefs, stderr) = start("preferences", &[], &env);
+    let mut b = common::http::Browser::with_base(base_url(&stderr));
+    b.post("/prefs?lang=fr&theme=dark").await;
+    assert!(b.get("/").await.body.contains("theme: dark"));
 }

@@ -36,6 +36,13 @@ pub fn session_error(e: &sealed_session::DataError) -> Response<Body> {
     text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
 }
 
+/// The session's record could not be loaded (server mode): `503`, never an empty session.
+/// [`Session::load`](sealed_session::Session::load) logged the outage.
+pub fn store_error(e: &sealed_session::StoreError) -> Response<Body> {
+    tracing::debug!(error = %e, "session store error");
+    text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n")
+}
+
 /// What the examples log unless `RUST_LOG` says otherwise: errors, and the configuration's
 /// warnings (a misspelled `SEALED_SESSION_*` variable); not the layer's warnings about
 /// development cookies, which [`config()`] states as a note.
