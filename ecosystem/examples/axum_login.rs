@@ -267,23 +267,41 @@ fn config() -> SessionConfig {
     config
 }
 
+/// `--addr HOST:PORT`, else `127.0.0.1:$PORT`, else `127.0.0.1:3000`, as the other examples.
+fn addr() -> std::net::SocketAddr {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(a) = args
+        .iter()
+        .position(|a| a == "--addr")
+        .and_then(|i| args.get(i + 1))
+    {
+        return a.parse().unwrap_or_else(|e| {
+            eprintln!("--addr {a}: {e}; expected e.g. 127.0.0.1:3000");
+            std::process::exit(2)
+        });
+    }
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(3000);
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
+}
+
 #[tokio::main]
 async fn main() {
     let layer = SessionLayer::connect(config()).await.unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)
     });
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(3000);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    let addr = addr();
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .unwrap_or_else(|e| {
-            eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("cannot listen on {addr}: {e}");
             std::process::exit(1)
         });
-    eprintln!("listening on http://127.0.0.1:{port} (ada / lovelace)");
+    let addr = listener.local_addr().unwrap_or(addr);
+    eprintln!("listening on http://{addr} (ada / lovelace)");
     axum::serve(listener, app(layer, Backend::demo()))
         .await
         .expect("server error");

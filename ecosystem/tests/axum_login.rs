@@ -194,3 +194,61 @@ async fn next_is_a_plain_local_path_or_nothing() {
         .await;
     assert_eq!(r.location(), Some("/"));
 }
+
+/// The README: every example listens on 127.0.0.1:3000, `--addr` or `PORT` to change it.
+/// `axum_login` read `PORT` only: `--addr` was ignored and it took port 3000 (or failed
+/// when something else had it).
+#[test]
+fn the_example_binary_listens_where_addr_says() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    /// Kills the example on drop, so a failing assertion does not leave it running.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = dir.join("examples").join("axum_login");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --example axum_login` first (`cargo test` builds it)",
+        bin.display()
+    );
+    // A free port, released just before the example binds it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(bin);
+    cmd.args(["--addr", &format!("127.0.0.1:{port}")])
+        .env_remove("PORT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SEALED_SESSION_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = Kill(cmd.spawn().unwrap());
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut said = String::new();
+    for line in stderr.lines() {
+        let Ok(line) = line else { break };
+        said.push_str(&line);
+        said.push('\n');
+        if line.starts_with("listening on") || line.starts_with("cannot listen") {
+            break;
+        }
+    }
+    assert!(
+        said.contains(&format!("listening on http://127.0.0.1:{port}")),
+        "{said}"
+    );
+}
