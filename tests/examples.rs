@@ -159,3 +159,22 @@ async fn the_tower_examples_keep_their_sessions_in_lazy_server_mode() {
     b.post("/prefs?lang=fr&theme=dark").await;
     assert!(b.get("/").await.body.contains("theme: dark"));
 }
+
+/// With keys configured and `SEALED_SESSION_SECURE=false` (the README's development setting),
+/// the example must say the cookies are insecure: the layer's own warning is below the
+/// examples' log filter, and the example's note was printed only with no key configured.
+#[test]
+fn an_example_says_so_when_configured_cookies_are_insecure() {
+    let keys = "1:xaes-256-gcm:primary:ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4Q=";
+    let env = [
+        ("SEALED_SESSION_KEYS", keys),
+        ("SEALED_SESSION_SECURE", "false"),
+        ("SEALED_SESSION_HOST_PREFIX", "false"),
+    ];
+    let stderr = stderr_until_listening("visit_counter", &[], &env);
+    assert!(stderr.contains("listening on"), "did not start:\n{stderr}");
+    assert!(
+        stderr.contains("`Secure` and the `__Host-` prefix off"),
+        "did not say so:\n{stderr}"
+    );
+}

@@ -127,6 +127,21 @@ pub fn config() -> SessionConfig {
             config.cookie.secure = false;
             config.cookie.host_prefix = false;
         }
+    } else if !config.cookie.secure || !config.cookie.host_prefix {
+        // The layer's own warnings are below the examples' log filter (it would say the note
+        // above twice); said here, so that insecure settings never pass unseen.
+        let off: Vec<&str> = [
+            (!config.cookie.secure).then_some("`Secure`"),
+            (!config.cookie.host_prefix).then_some("the `__Host-` prefix"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        eprintln!(
+            "note: {} off by configuration: for development over plain http only; never do \
+             this in production",
+            off.join(" and ")
+        );
     }
     config
 }
