@@ -28,33 +28,21 @@ use sealed_session::{ConfigError, Session, SessionConfig, SessionLayer};
 /// `--dev`: start-up and every reload build it the same way (a reload may not change the
 /// cookie settings).
 ///
-/// A set `SEALED_SESSION_*` variable that none of this read (a typo) is warned about, as
+/// A set `SEALED_SESSION_*` variable that nothing reads (a typo) is warned about, as
 /// `SessionConfig::from_env` does: `from_env_map` leaves that to its caller.
 fn load(path: &str, dev: bool) -> Result<SessionConfig, ConfigError> {
-    let read = std::cell::RefCell::new(Vec::new());
     let mut config = SessionConfig::from_env_map(|name| {
-        read.borrow_mut().push(name.to_owned());
         if name == "SEALED_SESSION_CONFIG" {
             Some(path.to_owned())
         } else {
             std::env::var(name).ok()
         }
     })?;
-    let read = read.into_inner();
-    for (name, _) in std::env::vars_os() {
-        let Ok(name) = name.into_string() else {
-            continue;
-        };
-        let is_secret_env = config
-            .keys
-            .iter()
-            .any(|k| k.secret_env.as_ref() == Some(&name));
-        if name.starts_with("SEALED_SESSION_") && !read.contains(&name) && !is_secret_env {
-            tracing::warn!(
-                "`{name}` is set, but sealed-session reads no such variable: it is ignored (a \
-                 misspelled setting? the variables are listed on `SessionConfig::from_env`)"
-            );
-        }
+    for name in config.unread_env_vars() {
+        tracing::warn!(
+            "`{name}` is set, but sealed-session reads no such variable: it is ignored (a \
+             misspelled setting? the variables are listed on `SessionConfig::from_env`)"
+        );
     }
     if dev {
         config.cookie.secure = false;

@@ -250,16 +250,15 @@ impl Source {
         match self {
             Source::File(file) => SessionConfig::from_file(file),
             Source::Env => {
-                // As `SessionConfig::from_env` reads it, recording the names it asks for, so
-                // that a variable it never asks for can be named (it logs the same warning
-                // through `tracing`, which this tool does not print).
-                let read = std::cell::RefCell::new(Vec::new());
-                let config = SessionConfig::from_env_map(|name| {
-                    read.borrow_mut().push(name.to_owned());
-                    std::env::var_os(name)
-                        .map(|v| v.into_string().unwrap_or_else(|_| "\u{FFFD}".to_owned()))
-                })?;
-                warn_unknown_variables(&read.borrow(), &config);
+                // It logs its warnings through `tracing`, which this tool does not print.
+                let config = SessionConfig::from_env()?;
+                for name in config.unread_env_vars() {
+                    eprintln!(
+                        "warning: `{name}` is set, but sealed-session reads no such variable: \
+                         it is ignored (a misspelled setting? the variables are listed on \
+                         `SessionConfig::from_env`)"
+                    );
+                }
                 Ok(config)
             }
         }
@@ -271,30 +270,6 @@ impl Source {
             Source::File(file) => file.display().to_string(),
             Source::Env => "the environment's configuration".to_owned(),
         }
-    }
-}
-
-/// Warns about each `SEALED_SESSION_*` variable that is set but not read: the application
-/// ignores it, so a misspelled setting (a mass logout's `not_before`, a shorter timeout)
-/// would silently not apply. Only the name is printed, never the value.
-fn warn_unknown_variables(read: &[String], config: &SessionConfig) {
-    let secret_env = |name: &String| {
-        config
-            .keys
-            .iter()
-            .any(|k| k.secret_env.as_ref() == Some(name))
-    };
-    let mut unknown: Vec<String> = std::env::vars_os()
-        .filter_map(|(name, _)| name.into_string().ok())
-        .filter(|name| name.starts_with("SEALED_SESSION_") && !read.contains(name))
-        .filter(|name| !secret_env(name))
-        .collect();
-    unknown.sort();
-    for name in unknown {
-        eprintln!(
-            "warning: `{name}` is set, but sealed-session reads no such variable: it is ignored \
-             (a misspelled setting? the variables are listed on `SessionConfig::from_env`)"
-        );
     }
 }
 

@@ -123,14 +123,30 @@ pub(super) fn apply(
     Ok(())
 }
 
-/// The `SEALED_SESSION_*` names among `set` that nothing reads: neither a variable
-/// [`apply`] asked for (`read`) nor a key's `secret_env`. Such a variable is a misspelled
-/// setting (a mass logout's `…_NOTBEFORE` for `…_NOT_BEFORE`): ignored, so it must be said.
-pub(super) fn unread(
-    set: impl IntoIterator<Item = String>,
-    read: &[String],
-    keys: &[KeyConfig],
-) -> Vec<String> {
+/// Every variable [`apply`] reads, and [`CONFIG_VAR`]: recorded by running it over nothing
+/// set (it asks for every variable whatever it finds), so that the list is what the code
+/// reads, never a copy of it.
+fn names() -> Vec<String> {
+    let read = std::cell::RefCell::new(vec![CONFIG_VAR.to_owned()]);
+    let sections = Sections {
+        cookie: &mut CookieConfig::default(),
+        expiry: &mut ExpiryConfig::default(),
+        store: &mut StoreConfig::default(),
+        keys: &mut Vec::new(),
+    };
+    let recorded = apply(sections, &|name| {
+        read.borrow_mut().push(name.to_owned());
+        None
+    });
+    debug_assert!(recorded.is_ok(), "nothing set cannot fail");
+    read.into_inner()
+}
+
+/// The `SEALED_SESSION_*` names among `set` that nothing reads: neither a variable of
+/// [`names`] nor a key's `secret_env`. Such a variable is a misspelled setting (a mass
+/// logout's `…_NOTBEFORE` for `…_NOT_BEFORE`): ignored, so it must be said.
+pub(super) fn unread(set: impl IntoIterator<Item = String>, keys: &[KeyConfig]) -> Vec<String> {
+    let read = names();
     let mut unread: Vec<String> = set
         .into_iter()
         .filter(|name| name.starts_with("SEALED_SESSION_") && !read.contains(name))

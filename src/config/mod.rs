@@ -275,15 +275,8 @@ impl SessionConfig {
     /// [`ConfigError::Invalid`] whose `field` is the variable name for a value that does not
     /// parse. Nothing is validated beyond parsing: call [`validate`](Self::validate).
     pub fn from_env() -> Result<Self, ConfigError> {
-        // Every name read is recorded, so that a `SEALED_SESSION_*` variable nothing read (a
-        // typo) is warned about: the list is what this code reads, never a copy of it.
-        let read = std::cell::RefCell::new(Vec::new());
-        let config = Self::from_env_map(|name| {
-            read.borrow_mut().push(name.to_owned());
-            de::process_env(name)
-        })?;
-        let set = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
-        for name in env::unread(set, &read.borrow(), &config.keys) {
+        let config = Self::from_env_map(de::process_env)?;
+        for name in config.unread_env_vars() {
             tracing::warn!(
                 variable = %name,
                 "`{name}` is set, but sealed-session reads no such variable: it is ignored (a \
@@ -291,6 +284,25 @@ impl SessionConfig {
             );
         }
         Ok(config)
+    }
+
+    /// The `SEALED_SESSION_*` variables set in this process's environment that nothing reads:
+    /// none of the variables of [`from_env`](Self::from_env)'s table, nor the `secret_env` of
+    /// one of this configuration's keys. Each is most likely a misspelled setting, silently
+    /// ignored; `from_env` logs a warning for each, and a program that reads the environment
+    /// through [`from_env_map`](Self::from_env_map) can do the same. Names only, sorted;
+    /// never a value.
+    ///
+    /// ```
+    /// let config = sealed_session::SessionConfig::ephemeral();
+    /// for name in config.unread_env_vars() {
+    ///     eprintln!("warning: `{name}` is set, but sealed-session reads no such variable");
+    /// }
+    /// ```
+    #[must_use]
+    pub fn unread_env_vars(&self) -> Vec<String> {
+        let set = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        env::unread(set, &self.keys)
     }
 
     /// As [`from_env`](Self::from_env), reading variables through `env` instead of the
