@@ -27,22 +27,6 @@ fn redis_config(server: &RedisServer, extra: &str) -> sealed_session::SessionCon
     ))
 }
 
-/// Captures the events of this thread: the test runs on a current-thread runtime, so the
-/// server's tasks run here too.
-fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (logs, guard)
-}
-
 fn count(logs: &Logs, level: &str, text: &str) -> usize {
     logs.at(level).iter().filter(|l| l.contains(text)).count()
 }
@@ -52,7 +36,7 @@ async fn boot_with_redis_down_answers_503_until_it_comes_up_then_counts() {
     let Some(mut redis) = RedisServer::reserve() else {
         return;
     };
-    let (logs, _guard) = capture_logs();
+    let (logs, _guard) = common::logs::capture_here();
     // Nothing listens on the port: the layer is built all the same.
     let layer = SessionLayer::connect(redis_config(&redis, ""))
         .await
@@ -114,7 +98,7 @@ async fn an_outage_met_by_the_axum_extractor_is_logged_once() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let (logs, _guard) = capture_logs();
+    let (logs, _guard) = common::logs::capture_here();
     let layer = SessionLayer::connect(redis_config(&redis, "load = \"lazy\""))
         .await
         .unwrap();

@@ -160,18 +160,9 @@ async fn a_logout_that_writes_then_answers_5xx_still_ends_the_session(mode: Mode
 /// or the store. It is lost either way; it must not be lost silently: the crate logs an error
 /// that says what happened.
 async fn a_write_after_the_response_was_sent_is_logged_as_lost(mode: Mode) {
-    let logs = common::logs::Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
     // `both_modes!` runs each test on a current-thread runtime: the spawned task below runs
     // on this thread, under this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = common::logs::capture_here();
     let layer = mode.layer(SessionLayer::new(config("")).unwrap());
     let (go, wait) = tokio::sync::oneshot::channel::<()>();
     let (task_tx, task_rx) = tokio::sync::oneshot::channel();

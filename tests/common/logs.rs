@@ -33,9 +33,9 @@ impl Logs {
     }
 }
 
-/// Runs `f` with every event of this thread (DEBUG and up) captured; returns its result and
-/// the logs.
-pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Logs) {
+/// Captures every event of this thread (DEBUG and up) until the guard is dropped: for async
+/// tests on a current-thread runtime, whose spawned tasks and server run on this thread.
+pub fn capture_here() -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -45,6 +45,15 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Logs) {
             move || logs.clone()
         })
         .finish();
-    let r = tracing::subscriber::with_default(subscriber, f);
+    let guard = tracing::subscriber::set_default(subscriber);
+    (logs, guard)
+}
+
+/// Runs `f` with every event of this thread (DEBUG and up) captured; returns its result and
+/// the logs.
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Logs) {
+    let (logs, guard) = capture_here();
+    let r = f();
+    drop(guard);
     (r, logs)
 }
