@@ -1484,3 +1484,29 @@ fn from_env_warns_about_a_variable_it_does_not_read() {
     }
     assert!(!logs.text().contains("2023-11-14"), "{}", logs.text());
 }
+
+/// A secret file saved by an editor that writes a byte-order mark (and CRLF line ends) holds
+/// the same secret: the mark is no part of base64, and the file was refused as "not valid
+/// base64" with nothing visible to fix.
+#[test]
+fn a_secret_file_with_a_byte_order_mark_reads_as_its_secret() {
+    let path = temp_path("secret-bom");
+    std::fs::write(&path, format!("\u{feff}{S3}\r\n")).unwrap();
+    let with_bom = KeyConfig::from_secret_file(3, &path).build().unwrap();
+    std::fs::write(&path, format!("{S3}\n")).unwrap();
+    let plain = KeyConfig::from_secret_file(3, &path).build().unwrap();
+    let _ = std::fs::remove_file(&path);
+    // The same key: what one seals, the other opens.
+    let sealer =
+        sealed_session::seal::Sealer::new("s", sealed_session::time::ExpiryPolicy::default());
+    let now = std::time::SystemTime::now();
+    let ring = |key| sealed_session::keys::KeyRing::new([key]).unwrap();
+    let value = sealer
+        .seal(
+            &ring(with_bom),
+            &sealed_session::data::SessionData::new(),
+            now,
+        )
+        .unwrap();
+    assert!(sealer.open(&ring(plain), &value, now).is_ok());
+}

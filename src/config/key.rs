@@ -381,6 +381,10 @@ impl KeyConfig {
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 invalid(self.id, "secret_file", format!("{what} are not UTF-8 text"))
             })?;
+            // A byte-order mark (some Windows editors save text with one) is no part of a
+            // base64 secret: without this, the file was "not valid base64" with nothing
+            // visible to fix.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             return decode_secret(id, text.trim_end()).map_err(|e| reword(e, "secret_file", &what));
         }
         // `check` ran first; kept as an error rather than a panic.
