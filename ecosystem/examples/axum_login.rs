@@ -289,6 +289,16 @@ fn addr() -> std::net::SocketAddr {
 
 #[tokio::main]
 async fn main() {
+    // Warnings and errors to stderr (a misspelled `SEALED_SESSION_*` variable, an insecure
+    // cookie setting, a store outage), or what `RUST_LOG` asks for, as the other examples.
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .init();
     let layer = SessionLayer::connect(config()).await.unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
         std::process::exit(2)

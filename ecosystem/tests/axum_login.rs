@@ -195,22 +195,22 @@ async fn next_is_a_plain_local_path_or_nothing() {
     assert_eq!(r.location(), Some("/"));
 }
 
-/// The README: every example listens on 127.0.0.1:3000, `--addr` or `PORT` to change it.
-/// `axum_login` read `PORT` only: `--addr` was ignored and it took port 3000 (or failed
-/// when something else had it).
-#[test]
-fn the_example_binary_listens_where_addr_says() {
+/// Kills the example on drop, so a failing assertion does not leave it running.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the `axum_login` example binary with `--addr` on a free loopback port, no
+/// `SEALED_SESSION_*` variable but `env`; returns it (killed on drop), what it wrote to
+/// stderr up to its `listening on` line, and the port.
+fn start_example(env: &[(&str, &str)]) -> (Kill, String, u16) {
     use std::io::{BufRead as _, BufReader};
     use std::process::{Command, Stdio};
-
-    /// Kills the example on drop, so a failing assertion does not leave it running.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
@@ -229,6 +229,7 @@ fn the_example_binary_listens_where_addr_says() {
     let mut cmd = Command::new(bin);
     cmd.args(["--addr", &format!("127.0.0.1:{port}")])
         .env_remove("PORT")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for (k, _) in std::env::vars_os() {
@@ -236,6 +237,7 @@ fn the_example_binary_listens_where_addr_says() {
             cmd.env_remove(k);
         }
     }
+    cmd.envs(env.iter().copied());
     let mut child = Kill(cmd.spawn().unwrap());
     let stderr = BufReader::new(child.0.stderr.take().unwrap());
     let mut said = String::new();
@@ -247,8 +249,30 @@ fn the_example_binary_listens_where_addr_says() {
             break;
         }
     }
+    (child, said, port)
+}
+
+/// The README: every example listens on 127.0.0.1:3000, `--addr` or `PORT` to change it.
+/// `axum_login` read `PORT` only: `--addr` was ignored and it took port 3000 (or failed
+/// when something else had it).
+#[test]
+fn the_example_binary_listens_where_addr_says() {
+    let (_child, said, port) = start_example(&[]);
     assert!(
         said.contains(&format!("listening on http://127.0.0.1:{port}")),
         "{said}"
     );
+}
+
+/// The README: a set `SEALED_SESSION_*` variable that is none of the settings' (a typo) is
+/// logged as a warning. `axum_login` set up no logging, so the warning went nowhere and a
+/// misspelled `SEALED_SESSION_MODE` ran it in client mode without a word.
+#[test]
+fn the_example_binary_shows_the_warning_about_a_misspelled_variable() {
+    let (_child, said, _) = start_example(&[("SEALED_SESSION_MDOE", "server")]);
+    assert!(
+        said.contains("`SEALED_SESSION_MDOE` is set, but sealed-session reads no such variable"),
+        "{said}"
+    );
+    assert!(said.contains("listening on"), "{said}");
 }
