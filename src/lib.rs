@@ -39,7 +39,9 @@
 //! # });
 //! ```
 //! With hyper 1, wrap the service in hyper-util's `TowerToHyperService`. Run the real server
-//! with `cargo run --example visit_counter`.
+//! with `cargo run --example visit_counter`. In server mode with `load = "lazy"`, a handler
+//! that takes the session from the extensions calls `session.load().await?` before reading
+//! it (answering 503 on the error), as the examples do; the axum extractor does it itself.
 //!
 //! # The same on axum (feature `axum`)
 //! `Session` is an extractor, and the session's errors are responses (a generic 500, details
