@@ -84,6 +84,22 @@ async fn app(req: Request<Incoming>, users: Users) -> Response<Body> {
     }
 }
 
+/// The app behind a layer that revalidates every [`EVERY`] with `validator`, on `clock`.
+async fn serve(
+    mode: Mode,
+    clock: &ManualClock,
+    users: &Users,
+    validator: impl sealed_session::session::StampValidator,
+) -> TestServer {
+    let layer = SessionLayer::new(config("[expiry]\nskew = \"0s\"\n"))
+        .unwrap()
+        .clock(clock.clone())
+        .revalidate(EVERY, validator);
+    let layer = mode.layer(layer);
+    let u = users.clone();
+    TestServer::start(layer, move |req| app(req, u.clone())).await
+}
+
 async fn server(mode: Mode) -> (TestServer, ManualClock, Users) {
     let clock = ManualClock::at_unix(T0);
     let users = Users::default();
@@ -101,13 +117,7 @@ async fn server(mode: Mode) -> (TestServer, ManualClock, Users) {
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(v.stamp(&user))
         }
     };
-    let layer = SessionLayer::new(config("[expiry]\nskew = \"0s\"\n"))
-        .unwrap()
-        .clock(clock.clone())
-        .revalidate(EVERY, validator);
-    let layer = mode.layer(layer);
-    let u = users.clone();
-    let srv = TestServer::start(layer, move |req| app(req, u.clone())).await;
+    let srv = serve(mode, &clock, &users, validator).await;
     (srv, clock, users)
 }
 
@@ -253,13 +263,7 @@ async fn a_validator_that_times_out_answers_503_and_keeps_the_session(mode: Mode
                 .map_err(|elapsed| Box::new(elapsed) as Box<dyn std::error::Error + Send + Sync>)
         }
     };
-    let layer = SessionLayer::new(config("[expiry]\nskew = \"0s\"\n"))
-        .unwrap()
-        .clock(clock.clone())
-        .revalidate(EVERY, validator);
-    let layer = mode.layer(layer);
-    let u = users.clone();
-    let srv = TestServer::start(layer, move |req| app(req, u.clone())).await;
+    let srv = serve(mode, &clock, &users, validator).await;
     let mut b = Browser::new(&srv);
     b.post("/login").await;
     clock.advance(EVERY);
